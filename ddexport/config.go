@@ -1,5 +1,11 @@
 package ddexport
 
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
 // APIVersion selects the Datadog Agent endpoint and wire format.
 type APIVersion uint8
 
@@ -11,6 +17,201 @@ const (
 	// smaller; span events and links travel as meta JSON.
 	V05
 )
+
+// String returns "v0.4" or "v0.5", or "APIVersion(n)" for an unknown value.
+func (v APIVersion) String() string {
+	switch v {
+	case V04:
+		return "v0.4"
+	case V05:
+		return "v0.5"
+	}
+	return "APIVersion(" + strconv.Itoa(int(v)) + ")"
+}
+
+// path is the traces endpoint of v.
+func (v APIVersion) path() string {
+	if v == V05 {
+		return "/v0.5/traces"
+	}
+	return "/v0.4/traces"
+}
+
+// Defaults of the delivery options.
+const (
+	// DefaultMaxPayloadBytes is the default request body cap: well under the
+	// Agent's 25 MiB limit, so that a payload is never refused for its size
+	// and one request never holds much memory.
+	DefaultMaxPayloadBytes = 10 << 20
+	// DefaultTimeout is the default limit of one HTTP request to the Agent.
+	DefaultTimeout = 10 * time.Second
+)
+
+// RetryConfig bounds the retries of a request that failed in a way that may
+// succeed later: a connection error, 408, 429 or 5xx. Retries never outlast
+// the context passed to ExportSpans: a wait that would end after its
+// deadline is not started.
+type RetryConfig struct {
+	// Enabled turns retries on. When false a failed request is not repeated.
+	Enabled bool
+	// InitialInterval is the wait after the first failure; it doubles after
+	// each further failure, with ±50% jitter. A 429's Retry-After is
+	// honoured when it asks for longer.
+	InitialInterval time.Duration
+	// MaxInterval caps the wait between two attempts (Retry-After excepted).
+	MaxInterval time.Duration
+	// MaxElapsedTime caps the time spent on one payload, attempts and waits
+	// included. Zero means no cap other than the context's deadline.
+	MaxElapsedTime time.Duration
+}
+
+// defaultRetry is the retry policy used unless WithRetry says otherwise.
+var defaultRetry = RetryConfig{
+	Enabled:         true,
+	InitialInterval: 100 * time.Millisecond,
+	MaxInterval:     5 * time.Second,
+	MaxElapsedTime:  30 * time.Second,
+}
+
+// config is the exporter configuration as the options set it, before the
+// environment is consulted.
+type config struct {
+	agentURL    string
+	apiVersion  APIVersion
+	service     string
+	env         string
+	version     string
+	tags        map[string]string
+	client      *http.Client
+	timeout     time.Duration
+	maxPayload  int
+	retry       RetryConfig
+	containerID *string
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		apiVersion: V04,
+		timeout:    DefaultTimeout,
+		maxPayload: DefaultMaxPayloadBytes,
+		retry:      defaultRetry,
+	}
+	for _, o := range opts {
+		if o != nil {
+			c = o.apply(c)
+		}
+	}
+	return c
+}
+
+// Option configures an Exporter. Options are made by the With… functions of
+// this package; the interface is sealed.
+type Option interface {
+	apply(config) config
+}
+
+type optionFunc func(config) config
+
+func (f optionFunc) apply(c config) config { return f(c) }
+
+// WithAgentURL sets the Agent's address: "http://host:port", "https://host:port"
+// or "unix:///path/to/apm.socket". It beats DD_TRACE_AGENT_URL, DD_AGENT_HOST
+// and DD_TRACE_AGENT_PORT. An empty string leaves the choice to the
+// environment. A malformed URL makes New fail.
+func WithAgentURL(url string) Option {
+	return optionFunc(func(c config) config { c.agentURL = url; return c })
+}
+
+// WithAPIVersion selects the wire format: V04 (the default) or V05.
+func WithAPIVersion(v APIVersion) Option {
+	return optionFunc(func(c config) config { c.apiVersion = v; return c })
+}
+
+// WithService sets the service of spans that name none (no service.name on
+// the span or its resource, or only the SDK's "unknown_service:" default).
+// It beats DD_SERVICE. An empty string leaves the choice to the environment.
+func WithService(service string) Option {
+	return optionFunc(func(c config) config { c.service = service; return c })
+}
+
+// WithEnv sets the env of spans that name none. It beats DD_ENV. An empty
+// string leaves the choice to the environment.
+func WithEnv(env string) Option {
+	return optionFunc(func(c config) config { c.env = env; return c })
+}
+
+// WithVersion sets the version of spans that name none (the application's
+// version, not this library's). It beats DD_VERSION. An empty string leaves
+// the choice to the environment.
+func WithVersion(version string) Option {
+	return optionFunc(func(c config) config { c.version = version; return c })
+}
+
+// WithTags adds tags to every span's meta. They are merged with DD_TAGS,
+// these winning on equal keys; a span or resource attribute of the same key
+// beats both. Repeated calls accumulate. The keys service, env and version
+// are not tags: they act as WithService, WithEnv and WithVersion when those
+// are not given.
+func WithTags(tags map[string]string) Option {
+	return optionFunc(func(c config) config {
+		m := make(map[string]string, len(c.tags)+len(tags))
+		for k, v := range c.tags {
+			m[k] = v
+		}
+		for k, v := range tags {
+			m[k] = v
+		}
+		c.tags = m
+		return c
+	})
+}
+
+// WithHTTPClient sets the client used to reach the Agent. The default is a
+// client of its own with keep-alive connections. For a unix socket address
+// the given client's transport must dial the socket itself; requests are
+// then sent to http://localhost.
+func WithHTTPClient(client *http.Client) Option {
+	return optionFunc(func(c config) config { c.client = client; return c })
+}
+
+// WithTimeout limits each HTTP request to the Agent (default
+// DefaultTimeout). The context given to ExportSpans bounds the whole export,
+// retries included. A non-positive value restores the default.
+func WithTimeout(d time.Duration) Option {
+	return optionFunc(func(c config) config {
+		if d <= 0 {
+			d = DefaultTimeout
+		}
+		c.timeout = d
+		return c
+	})
+}
+
+// WithMaxPayloadBytes caps the size of one request body (default
+// DefaultMaxPayloadBytes). A batch that encodes larger is split between
+// trace chunks; a single chunk over the cap is dropped and counted. A
+// non-positive value restores the default.
+func WithMaxPayloadBytes(n int) Option {
+	return optionFunc(func(c config) config {
+		if n <= 0 {
+			n = DefaultMaxPayloadBytes
+		}
+		c.maxPayload = n
+		return c
+	})
+}
+
+// WithRetry sets the retry policy. The default is enabled, 100 ms initial
+// interval, 5 s maximum interval and 30 s maximum elapsed time.
+func WithRetry(rc RetryConfig) Option {
+	return optionFunc(func(c config) config { c.retry = rc; return c })
+}
+
+// WithContainerID sets the Datadog-Container-ID header instead of detecting
+// it from /proc/self/cgroup. An empty id sends no header.
+func WithContainerID(id string) Option {
+	return optionFunc(func(c config) config { c.containerID = &id; return c })
+}
 
 // mapConfig is what the OpenTelemetry → Datadog mapping needs from the
 // exporter's configuration. It is resolved once, in New (options beat

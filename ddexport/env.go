@@ -1,0 +1,345 @@
+package ddexport
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// The defaults of the Agent address, as in Datadog's tracers.
+const (
+	defaultAgentHost   = "localhost"
+	defaultAgentPort   = "8126"
+	defaultAgentSocket = "/var/run/datadog/apm.socket"
+	cgroupPath         = "/proc/self/cgroup"
+)
+
+// environment is what New reads from the process's surroundings. It is a
+// value so that tests can give their own; New uses osEnvironment.
+type environment struct {
+	lookup   func(key string) (string, bool)
+	exists   func(path string) bool
+	readFile func(path string) ([]byte, error)
+}
+
+func osEnvironment() environment {
+	return environment{
+		lookup: os.LookupEnv,
+		exists: func(p string) bool {
+			_, err := os.Stat(p)
+			return err == nil
+		},
+		readFile: readFileLimited,
+	}
+}
+
+// readFileLimited reads at most 64 KiB of a file: /proc/self/cgroup is far
+// smaller, and a surprise must not cost memory.
+func readFileLimited(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 64<<10))
+}
+
+// get returns the value of an environment variable, "" when unset.
+func (env environment) get(key string) string {
+	if env.lookup == nil {
+		return ""
+	}
+	v, _ := env.lookup(key)
+	return strings.TrimSpace(v)
+}
+
+// endpoint is a resolved Agent address.
+type endpoint struct {
+	// base is the URL the endpoint paths are appended to: scheme, host and
+	// an optional path prefix, without a trailing slash. For a unix socket
+	// it is "http://localhost".
+	base string
+	// socket is the unix socket path, or "" for TCP.
+	socket string
+	// source names where the address came from (an option, a variable or a
+	// default), for error messages.
+	source string
+}
+
+// settings is the exporter configuration after options and environment
+// were merged.
+type settings struct {
+	endpoint    endpoint
+	mapping     mapConfig
+	containerID string
+}
+
+// resolve merges the options with the environment: options beat
+// environment variables, which beat defaults.
+func resolve(c config, env environment) (settings, error) {
+	var s settings
+	if c.apiVersion != V04 && c.apiVersion != V05 {
+		return s, fmt.Errorf("ddexport: WithAPIVersion: unknown version %s", c.apiVersion)
+	}
+	ep, err := resolveEndpoint(c.agentURL, env)
+	if err != nil {
+		return s, err
+	}
+	s.endpoint = ep
+	s.mapping = resolveMapping(c, env)
+	switch {
+	case c.containerID != nil:
+		s.containerID = *c.containerID
+	case env.readFile != nil:
+		if b, err := env.readFile(cgroupPath); err == nil {
+			s.containerID = parseContainerID(string(b))
+		}
+	}
+	return s, nil
+}
+
+// resolveEndpoint finds the Agent: WithAgentURL > DD_TRACE_AGENT_URL >
+// DD_AGENT_HOST and DD_TRACE_AGENT_PORT > the default unix socket when it
+// exists > http://localhost:8126.
+func resolveEndpoint(option string, env environment) (endpoint, error) {
+	if option != "" {
+		return parseAgentURL(option, "WithAgentURL")
+	}
+	if u := env.get("DD_TRACE_AGENT_URL"); u != "" {
+		return parseAgentURL(u, "DD_TRACE_AGENT_URL")
+	}
+	host, port := env.get("DD_AGENT_HOST"), env.get("DD_TRACE_AGENT_PORT")
+	if host != "" || port != "" {
+		return hostPortEndpoint(host, port)
+	}
+	if env.exists != nil && env.exists(defaultAgentSocket) {
+		return endpoint{base: "http://localhost", socket: defaultAgentSocket, source: "default socket"}, nil
+	}
+	return endpoint{base: "http://" + defaultAgentHost + ":" + defaultAgentPort, source: "default"}, nil
+}
+
+func parseAgentURL(raw, source string) (endpoint, error) {
+	bad := func(why string) (endpoint, error) {
+		return endpoint{}, fmt.Errorf("ddexport: %s: invalid agent URL %q: %s", source, raw, why)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return bad(err.Error())
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+		if u.Hostname() == "" {
+			return bad("no host")
+		}
+		if p := u.Port(); p != "" {
+			if _, ok := parsePort(p); !ok {
+				return bad("port must be 1-65535")
+			}
+		}
+		if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			return bad("only scheme, host, port and path are allowed")
+		}
+		base := strings.ToLower(u.Scheme) + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/")
+		return endpoint{base: base, source: source}, nil
+	case "unix":
+		if u.Host != "" || u.Opaque != "" {
+			return bad(`want "unix:///absolute/path"`)
+		}
+		if u.Path == "" || u.Path == "/" {
+			return bad("no socket path")
+		}
+		return endpoint{base: "http://localhost", socket: u.Path, source: source}, nil
+	case "":
+		return bad("no scheme (want http, https or unix)")
+	default:
+		return bad("unsupported scheme " + strconv.Quote(u.Scheme) + " (want http, https or unix)")
+	}
+}
+
+func hostPortEndpoint(host, port string) (endpoint, error) {
+	const source = "DD_AGENT_HOST/DD_TRACE_AGENT_PORT"
+	if port == "" {
+		port = defaultAgentPort
+	} else if _, ok := parsePort(port); !ok {
+		return endpoint{}, fmt.Errorf("ddexport: DD_TRACE_AGENT_PORT: invalid port %q: must be 1-65535", port)
+	}
+	if host == "" {
+		host = defaultAgentHost
+	}
+	h := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	hostport := net.JoinHostPort(h, port)
+	u, err := url.Parse("http://" + hostport)
+	if err != nil || u.Hostname() != h || strings.ContainsAny(h, "/?#@ ") {
+		return endpoint{}, fmt.Errorf("ddexport: DD_AGENT_HOST: invalid host %q", host)
+	}
+	return endpoint{base: "http://" + hostport, source: source}, nil
+}
+
+func parsePort(s string) (int, bool) {
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n >= 1 && n <= 65535
+}
+
+// resolveMapping merges service, env, version and tags: options, then
+// DD_SERVICE / DD_ENV / DD_VERSION, then the service, env and version keys
+// of DD_TAGS (as Datadog's tracers do).
+func resolveMapping(c config, env environment) mapConfig {
+	tags := make(map[string]string)
+	forEachTag(env.get("DD_TAGS"), func(k, v string) { tags[k] = v })
+	for k, v := range c.tags {
+		tags[k] = v
+	}
+	first := func(vals ...string) string {
+		for _, v := range vals {
+			if v != "" {
+				return v
+			}
+		}
+		return ""
+	}
+	m := mapConfig{
+		service: first(c.service, env.get("DD_SERVICE"), tags["service"]),
+		env:     first(c.env, env.get("DD_ENV"), tags["env"]),
+		version: first(c.version, env.get("DD_VERSION"), tags["version"]),
+	}
+	// service, env and version have their own place in a Datadog span; as
+	// tags they would duplicate (or contradict) it.
+	delete(tags, "service")
+	delete(tags, "env")
+	delete(tags, "version")
+	for k, v := range tags {
+		m.tags = append(m.tags, tag{key: k, value: v})
+	}
+	slices.SortFunc(m.tags, func(a, b tag) int { return strings.Compare(a.key, b.key) })
+	return m
+}
+
+// forEachTag calls fn for each key:value pair of a DD_TAGS value, following
+// Datadog's tracers: pairs are separated by commas when the string holds
+// one, by spaces otherwise; each pair splits at its first colon; keys and
+// values are trimmed; an empty key skips the pair; a pair without a colon
+// has an empty value. A later pair overwrites an earlier one of the same key.
+func forEachTag(s string, fn func(key, value string)) {
+	sep := " "
+	if strings.Contains(s, ",") {
+		sep = ","
+	}
+	for pair := range strings.SplitSeq(s, sep) {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, ":")
+		k = strings.TrimSpace(k)
+		if k == "" {
+			continue
+		}
+		fn(k, strings.TrimSpace(v))
+	}
+}
+
+// parseContainerID returns the container ID found in the contents of
+// /proc/self/cgroup, or "". Each line is "hierarchy:controllers:path"; the
+// ID ends the path, optionally followed by ".scope", and is a 64-hex
+// container ID, a UUID (dashes or underscores), a Fargate 1.4 ID
+// (8-4-4-4-4 hex) or an ECS task ID (32 hex, a dash, digits). The first
+// line that holds one wins.
+func parseContainerID(cgroup string) string {
+	for line := range strings.Lines(cgroup) {
+		line = strings.TrimRight(line, "\r\n")
+		hier, rest, ok := strings.Cut(line, ":")
+		if !ok || hier == "" || !allDigits(hier) {
+			continue
+		}
+		_, path, ok := strings.Cut(rest, ":")
+		if !ok || path == "" {
+			continue
+		}
+		if id := containerIDSuffix(path); id != "" {
+			return id
+		}
+	}
+	return ""
+}
+
+func containerIDSuffix(path string) string {
+	// The pattern ends with an optional ".scope" where "." is any byte.
+	if len(path) > 6 && strings.HasSuffix(path, "scope") {
+		if id := idAtEnd(path[:len(path)-6]); id != "" {
+			return id
+		}
+	}
+	return idAtEnd(path)
+}
+
+// idAtEnd returns the container ID that ends s, trying the longest forms first.
+func idAtEnd(s string) string {
+	if len(s) >= 64 && isHex(s[len(s)-64:]) {
+		return s[len(s)-64:]
+	}
+	if len(s) >= 36 {
+		if id := s[len(s)-36:]; matchGroups(id, "-_", 8, 4, 4, 4, 12) {
+			return id
+		}
+	}
+	// ECS task: 32 hex, a dash, one or more digits.
+	if i := strings.LastIndexByte(s, '-'); i >= 32 && i < len(s)-1 && allDigits(s[i+1:]) && isHex(s[i-32:i]) {
+		return s[i-32:]
+	}
+	if len(s) >= 28 {
+		if id := s[len(s)-28:]; matchGroups(id, "-", 8, 4, 4, 4, 4) {
+			return id
+		}
+	}
+	return ""
+}
+
+// matchGroups reports whether s is groups of lowercase hex of the given
+// lengths joined by one of the separator bytes.
+func matchGroups(s, seps string, lens ...int) bool {
+	for i, n := range lens {
+		if i > 0 {
+			if len(s) == 0 || !strings.ContainsRune(seps, rune(s[0])) {
+				return false
+			}
+			s = s[1:]
+		}
+		if len(s) < n || !isHex(s[:n]) {
+			return false
+		}
+		s = s[n:]
+	}
+	return s == ""
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,549 @@
+package ddexport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+var _ sdktrace.SpanExporter = (*Exporter)(nil)
+
+// errShutdown is returned by ExportSpans after Shutdown, and is the cause
+// of the cancellation of exports that Shutdown had to cut short.
+var errShutdown = errors.New("ddexport: exporter is shut down")
+
+// maxReported bounds the distinct rejection causes reported via otel.Handle.
+const maxReported = 64
+
+// discoveryWait is how long the first export waits for the first /info
+// answer, so that a healthy local Agent gets native span events from the
+// start while a missing one costs little.
+const discoveryWait = 200 * time.Millisecond
+
+// Exporter is an OpenTelemetry SDK SpanExporter that sends spans to the
+// Datadog Agent. It is safe for concurrent use. Use it behind
+// sdktrace.WithBatcher in production; sdktrace.WithSyncer works too.
+type Exporter struct {
+	version    APIVersion
+	cfg        *mapConfig
+	maxPayload int
+	retry      RetryConfig
+	t          *transport
+	encoders   sync.Pool
+	disc       *discovery // nil for V05: never native events
+
+	stats   counters
+	rates   atomic.Pointer[map[string]float64]
+	lastErr atomic.Pointer[string]
+
+	mu         sync.Mutex
+	closed     bool
+	inflight   int
+	idle       chan struct{} // closed when closed and no export is running
+	discCancel context.CancelFunc
+	waited     bool                // the first export waited for discovery
+	reported   map[string]struct{} // rejection causes already reported
+
+	// stop is cancelled when Shutdown gives up waiting, to cut running
+	// exports short.
+	stop       context.Context
+	cancelStop context.CancelCauseFunc
+
+	// Injected in tests for fast, deterministic retries.
+	now    func() time.Time
+	wait   func(ctx context.Context, d time.Duration) error
+	jitter func(time.Duration) time.Duration
+}
+
+// counters are the atomic counterparts of Stats.
+type counters struct {
+	exported                                                  atomic.Uint64
+	shutdown, canceled, tooLarge, rejected, failed, invalid   atomic.Uint64
+	requests, sent, retries, splits, rejections, droppedCalls atomic.Uint64
+}
+
+// New returns an exporter configured by opts, then by the DD_* environment
+// variables, then by defaults (see the package documentation). It reads the
+// environment and /proc/self/cgroup once; it does not contact the Agent, so
+// it is fast and succeeds when the Agent is down. It fails only on a
+// malformed address or an unknown API version.
+func New(opts ...Option) (*Exporter, error) {
+	return newExporter(osEnvironment(), opts...)
+}
+
+func newExporter(env environment, opts ...Option) (*Exporter, error) {
+	c := newConfig(opts)
+	s, err := resolve(c, env)
+	if err != nil {
+		return nil, err
+	}
+	e := &Exporter{
+		version:    c.apiVersion,
+		cfg:        &s.mapping,
+		maxPayload: c.maxPayload,
+		retry:      c.retry,
+		t:          newTransport(s.endpoint, c.apiVersion, c, s.containerID),
+		idle:       make(chan struct{}),
+		now:        time.Now,
+		wait:       sleep,
+		jitter:     jitter,
+	}
+	e.stop, e.cancelStop = context.WithCancelCause(context.Background())
+	e.encoders.New = func() any { return newEncoder(e.version, e.cfg) }
+	if e.version == V04 {
+		e.disc = newDiscovery(e.t)
+	}
+	return e, nil
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// jitter spreads d over [d/2, 3d/2).
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return d/2 + rand.N(d)
+}
+
+// ExportSpans sends spans to the Agent, one chunk per trace ID, in as many
+// requests as the payload size cap requires. It returns when every span is
+// either accepted by the Agent or dropped, and never after ctx is done.
+// It returns an error when any span was dropped (see Stats for why), and
+// after Shutdown. It does not keep spans.
+func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	if !e.begin() {
+		e.drop(&e.stats.shutdown, len(spans), errShutdown)
+		return errShutdown
+	}
+	defer e.end()
+	if err := ctx.Err(); err != nil {
+		e.drop(&e.stats.canceled, len(spans), err)
+		return fmt.Errorf("ddexport: dropped %d spans: %w", len(spans), err)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stopWatch := context.AfterFunc(e.stop, func() { cancel(errShutdown) })
+	defer stopWatch()
+
+	native := e.nativeEvents(ctx)
+	enc := e.encoders.Get().(*encoder)
+	defer func() {
+		enc.release()
+		e.encoders.Put(enc)
+	}()
+	chunks := enc.chunks(spans)
+	r := run{e: e, enc: enc, native: native}
+	if n := len(spans) - countSpans(chunks); n > 0 {
+		r.drop(&e.stats.invalid, n, errors.New("nil span"))
+	}
+	r.deliver(ctx, chunks)
+	if r.dropped > 0 {
+		e.stats.droppedCalls.Add(1)
+		return fmt.Errorf("ddexport: dropped %d of %d spans: %w", r.dropped, len(spans), r.err)
+	}
+	return nil
+}
+
+// begin registers a running export; false after Shutdown.
+func (e *Exporter) begin() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return false
+	}
+	e.inflight++
+	return true
+}
+
+func (e *Exporter) end() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.inflight--
+	if e.closed && e.inflight == 0 {
+		close(e.idle)
+	}
+}
+
+// nativeEvents reports whether spans events and links can be sent
+// natively: v0.4 and an Agent whose /info says so. The first call starts
+// the discovery goroutine and waits a little for its first answer.
+func (e *Exporter) nativeEvents(ctx context.Context) bool {
+	d := e.disc
+	if d == nil {
+		return false
+	}
+	e.mu.Lock()
+	wait := !e.waited
+	if e.discCancel == nil && !e.closed {
+		dctx, cancel := context.WithCancel(context.Background())
+		e.discCancel = cancel
+		go d.run(dctx)
+	}
+	e.waited = true
+	e.mu.Unlock()
+	if wait {
+		t := time.NewTimer(discoveryWait)
+		select {
+		case <-d.known:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+	return d.native.Load()
+}
+
+// run is the state of one ExportSpans call.
+type run struct {
+	e       *Exporter
+	enc     *encoder
+	native  bool
+	dropped int
+	err     error // the first cause of a drop
+}
+
+func (r *run) drop(reason *atomic.Uint64, n int, err error) {
+	r.dropped += n
+	if r.err == nil {
+		r.err = err
+	}
+	r.e.drop(reason, n, err)
+}
+
+func (e *Exporter) drop(reason *atomic.Uint64, n int, err error) {
+	reason.Add(uint64(n))
+	msg := err.Error()
+	e.lastErr.Store(&msg)
+}
+
+// deliver sends chunks, splitting them in halves while the payload is over
+// the size cap or the Agent answers 413.
+func (r *run) deliver(ctx context.Context, chunks [][]sdktrace.ReadOnlySpan) {
+	if len(chunks) == 0 {
+		return
+	}
+	e := r.e
+	n := countSpans(chunks)
+	if err := ctx.Err(); err != nil {
+		r.dropCanceled(ctx, n)
+		return
+	}
+	body := r.enc.encode(chunks, r.native)
+	if len(body) > e.maxPayload {
+		if len(chunks) == 1 {
+			r.drop(&e.stats.tooLarge, n, fmt.Errorf("a trace of %d spans encodes to %d bytes, over the %d-byte payload cap", n, len(body), e.maxPayload))
+			return
+		}
+		r.split(ctx, chunks)
+		return
+	}
+	res, err := e.post(ctx, body, len(chunks))
+	switch res {
+	case sent:
+		e.stats.exported.Add(uint64(n))
+	case tooLarge:
+		if len(chunks) == 1 {
+			r.drop(&e.stats.tooLarge, n, err)
+			return
+		}
+		r.split(ctx, chunks)
+	case rejected:
+		r.drop(&e.stats.rejected, n, err)
+	case failed:
+		r.drop(&e.stats.failed, n, err)
+	case canceled:
+		r.dropCanceled(ctx, n)
+	}
+}
+
+func (r *run) split(ctx context.Context, chunks [][]sdktrace.ReadOnlySpan) {
+	r.e.stats.splits.Add(1)
+	mid := len(chunks) / 2
+	r.deliver(ctx, chunks[:mid])
+	r.deliver(ctx, chunks[mid:])
+}
+
+// dropCanceled drops n spans because ctx is done: by Shutdown or the caller.
+func (r *run) dropCanceled(ctx context.Context, n int) {
+	cause := context.Cause(ctx)
+	if errors.Is(cause, errShutdown) {
+		r.drop(&r.e.stats.shutdown, n, cause)
+		return
+	}
+	r.drop(&r.e.stats.canceled, n, cause)
+}
+
+func countSpans(chunks [][]sdktrace.ReadOnlySpan) int {
+	n := 0
+	for _, c := range chunks {
+		n += len(c)
+	}
+	return n
+}
+
+// outcome is the fate of one payload.
+type outcome uint8
+
+const (
+	sent     outcome = iota // accepted
+	tooLarge                // 413: split and try again
+	rejected                // 400 or another 4xx: dropped
+	failed                  // retries exhausted or not allowed
+	canceled                // ctx done
+)
+
+// post sends one payload, retrying what can succeed later.
+func (e *Exporter) post(ctx context.Context, body []byte, traceCount int) (outcome, error) {
+	start := e.now()
+	for attempt := 0; ; attempt++ {
+		e.stats.requests.Add(1)
+		resp, err := e.t.send(ctx, body, traceCount, e.now())
+		if ctx.Err() != nil {
+			return canceled, context.Cause(ctx)
+		}
+		var retryAfter time.Duration
+		switch s := resp.status; {
+		case err != nil:
+			err = fmt.Errorf("sending to the agent: %w", err)
+		case s >= 200 && s < 300:
+			e.stats.sent.Add(1)
+			if resp.hasRates {
+				e.rates.Store(&resp.rates)
+			}
+			return sent, nil
+		case s == http.StatusRequestEntityTooLarge:
+			e.stats.rejections.Add(1)
+			return tooLarge, statusError(s, resp.reason)
+		case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
+			err = statusError(s, resp.reason)
+			retryAfter = resp.retryAfter
+		default:
+			e.stats.rejections.Add(1)
+			err = statusError(s, resp.reason)
+			e.reportOnce(err)
+			return rejected, err
+		}
+		// A connection error or a server error: the Agent may have been
+		// restarted or replaced; learn again what it understands.
+		if e.disc != nil {
+			e.disc.requestCheck()
+		}
+		if !e.retry.Enabled {
+			return failed, err
+		}
+		delay := e.backoff(attempt)
+		if retryAfter > delay {
+			delay = retryAfter
+		}
+		now := e.now()
+		if e.retry.MaxElapsedTime > 0 && now.Add(delay).Sub(start) > e.retry.MaxElapsedTime {
+			return failed, fmt.Errorf("%w (gave up after %d attempts)", err, attempt+1)
+		}
+		if dl, ok := ctx.Deadline(); ok && !now.Add(delay).Before(dl) {
+			return failed, fmt.Errorf("%w (gave up after %d attempts: next one would be past the deadline)", err, attempt+1)
+		}
+		e.stats.retries.Add(1)
+		if e.wait(ctx, delay) != nil {
+			return canceled, context.Cause(ctx)
+		}
+	}
+}
+
+// backoff is the wait after the given failed attempt (0-based):
+// exponential, jittered, capped.
+func (e *Exporter) backoff(attempt int) time.Duration {
+	d := e.retry.InitialInterval
+	if d <= 0 {
+		d = defaultRetry.InitialInterval
+	}
+	maxd := e.retry.MaxInterval
+	if maxd <= 0 {
+		maxd = defaultRetry.MaxInterval
+	}
+	for i := 0; i < attempt && d < maxd; i++ {
+		d *= 2
+	}
+	d = min(d, maxd)
+	return min(e.jitter(d), maxd)
+}
+
+func statusError(status int, reason string) error {
+	msg := "agent answered " + strconv.Itoa(status) + " " + http.StatusText(status)
+	if reason != "" {
+		msg += ": " + reason
+	}
+	return errors.New(msg)
+}
+
+// reportOnce hands a rejection to otel.Handle the first time its cause is
+// seen: a misconfiguration would otherwise repeat it for every payload.
+func (e *Exporter) reportOnce(err error) {
+	key := err.Error()
+	e.mu.Lock()
+	_, seen := e.reported[key]
+	full := len(e.reported) >= maxReported
+	if !seen && !full {
+		if e.reported == nil {
+			e.reported = make(map[string]struct{})
+		}
+		e.reported[key] = struct{}{}
+	}
+	e.mu.Unlock()
+	if !seen && !full {
+		otel.Handle(fmt.Errorf("ddexport: payload dropped: %w", err))
+	}
+}
+
+// Shutdown stops the exporter: later ExportSpans calls fail at once, the
+// background /info discovery stops, and running exports are given until
+// ctx is done to finish, then cut short (their spans counted as dropped at
+// shutdown). It is safe to call more than once; later calls return nil
+// once the first has finished.
+func (e *Exporter) Shutdown(ctx context.Context) error {
+	e.mu.Lock()
+	if !e.closed {
+		e.closed = true
+		if e.inflight == 0 {
+			close(e.idle)
+		}
+	}
+	discCancel := e.discCancel
+	e.mu.Unlock()
+
+	if discCancel != nil {
+		discCancel()
+	}
+	var err error
+	select {
+	case <-e.idle:
+	case <-ctx.Done():
+		e.cancelStop(errShutdown)
+		err = ctx.Err()
+	}
+	if discCancel != nil {
+		// Cancelled above; the goroutine only has to return.
+		select {
+		case <-e.disc.done:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	e.t.close()
+	return err
+}
+
+// Stats is a snapshot of an Exporter's counters since New. Every span given
+// to ExportSpans is counted exactly once: in SpansExported or in
+// SpansDropped, which is the sum of the Dropped reasons.
+type Stats struct {
+	// SpansExported counts spans the Agent accepted.
+	SpansExported uint64
+	// SpansDropped counts spans given up, for the reasons in Dropped.
+	SpansDropped uint64
+	// Dropped breaks SpansDropped down by reason.
+	Dropped DropReasons
+
+	// Requests counts HTTP requests to the traces endpoint, retries included.
+	Requests uint64
+	// PayloadsSent counts payloads the Agent accepted.
+	PayloadsSent uint64
+	// Retries counts requests repeated after a retryable failure.
+	Retries uint64
+	// Splits counts payloads split in two, for the size cap or a 413.
+	Splits uint64
+	// Rejections counts 4xx answers (413 included).
+	Rejections uint64
+	// FailedExports counts ExportSpans calls that dropped spans.
+	FailedExports uint64
+
+	// LastError describes the most recent drop, or is empty.
+	LastError string
+}
+
+// DropReasons counts dropped spans by reason.
+type DropReasons struct {
+	// Shutdown: given to ExportSpans after Shutdown, or cut short by it.
+	Shutdown uint64
+	// Canceled: the context of ExportSpans was done before delivery.
+	Canceled uint64
+	// TooLarge: one trace alone was over the payload cap, or the Agent
+	// answered 413 to it alone.
+	TooLarge uint64
+	// Rejected: the Agent answered 400 (it could not decode the payload)
+	// or another 4xx.
+	Rejected uint64
+	// Failed: connection errors, timeouts, 408, 429 or 5xx went on past the
+	// retry policy or the context's deadline.
+	Failed uint64
+	// Invalid: nil entries in the spans slice.
+	Invalid uint64
+}
+
+func (d DropReasons) total() uint64 {
+	return d.Shutdown + d.Canceled + d.TooLarge + d.Rejected + d.Failed + d.Invalid
+}
+
+// Stats returns the exporter's counters.
+func (e *Exporter) Stats() Stats {
+	c := &e.stats
+	s := Stats{
+		SpansExported: c.exported.Load(),
+		Dropped: DropReasons{
+			Shutdown: c.shutdown.Load(),
+			Canceled: c.canceled.Load(),
+			TooLarge: c.tooLarge.Load(),
+			Rejected: c.rejected.Load(),
+			Failed:   c.failed.Load(),
+			Invalid:  c.invalid.Load(),
+		},
+		Requests:      c.requests.Load(),
+		PayloadsSent:  c.sent.Load(),
+		Retries:       c.retries.Load(),
+		Splits:        c.splits.Load(),
+		Rejections:    c.rejections.Load(),
+		FailedExports: c.droppedCalls.Load(),
+	}
+	s.SpansDropped = s.Dropped.total()
+	if p := e.lastErr.Load(); p != nil {
+		s.LastError = *p
+	}
+	return s
+}
+
+// SampleRates returns a copy of the Agent's latest rate_by_service answer:
+// sampling rates keyed "service:<name>,env:<env>", with "service:,env:" the
+// default. It is nil until the Agent has answered with one.
+func (e *Exporter) SampleRates() map[string]float64 {
+	p := e.rates.Load()
+	if p == nil {
+		return nil
+	}
+	m := make(map[string]float64, len(*p))
+	for k, v := range *p {
+		m[k] = v
+	}
+	return m
+}

@@ -1,0 +1,354 @@
+package ddexport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+)
+
+// Version is the version of this library, sent to the Agent as
+// Datadog-Meta-Tracer-Version.
+const Version = "0.1.0"
+
+// Limits of what is read from the Agent's answers.
+const (
+	maxResponseBytes = 256 << 10 // a 200's rate_by_service, /info
+	maxReasonBytes   = 512       // the text quoted from an error response
+	maxDrainBytes    = 256 << 10 // read and discarded to keep the connection
+	infoTimeout      = 2 * time.Second
+)
+
+// transport delivers encoded payloads to the Agent over HTTP or a unix
+// socket. It is safe for concurrent use.
+type transport struct {
+	client    *http.Client
+	ownClient bool // made here, so its idle connections are closed on shutdown
+	tracesURL string
+	infoURL   string
+	header    http.Header // static request headers, shared read-only
+	timeout   time.Duration
+}
+
+func newTransport(ep endpoint, v APIVersion, c config, containerID string) *transport {
+	t := &transport{
+		client:    c.client,
+		tracesURL: ep.base + v.path(),
+		infoURL:   ep.base + "/info",
+		timeout:   c.timeout,
+		header: http.Header{
+			"Content-Type":                  {"application/msgpack"},
+			"Datadog-Meta-Lang":             {"go"},
+			"Datadog-Meta-Lang-Version":     {strings.TrimPrefix(runtime.Version(), "go")},
+			"Datadog-Meta-Lang-Interpreter": {runtime.Compiler + "-" + runtime.GOARCH + "-" + runtime.GOOS},
+			"Datadog-Meta-Tracer-Version":   {Version},
+			"Datadog-Send-Real-Http-Status": {"true"},
+		},
+	}
+	if containerID != "" {
+		t.header["Datadog-Container-Id"] = []string{containerID}
+	}
+	if t.client == nil {
+		t.client = &http.Client{Transport: newHTTPTransport(ep.socket)}
+		t.ownClient = true
+	}
+	return t
+}
+
+// newHTTPTransport returns a keep-alive transport; for a unix socket it
+// dials the socket whatever the request's host.
+func newHTTPTransport(socket string) *http.Transport {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		MaxIdleConns:          16,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	if socket == "" {
+		tr.DialContext = d.DialContext
+	} else {
+		tr.Proxy = nil
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, "unix", socket)
+		}
+	}
+	return tr
+}
+
+func (t *transport) close() {
+	if t.ownClient {
+		t.client.CloseIdleConnections()
+	}
+}
+
+// response is what one request to the traces endpoint came to.
+type response struct {
+	status     int           // 0 when no response arrived
+	retryAfter time.Duration // from Retry-After, when present
+	reason     string        // the start of an error response's body
+	rates      map[string]float64
+	hasRates   bool
+}
+
+// send posts one payload. It returns an error only when no response
+// arrived (connection error, timeout, cancellation).
+func (t *transport) send(ctx context.Context, body []byte, traceCount int, now time.Time) (response, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.tracesURL, nil)
+	if err != nil {
+		return response{}, err
+	}
+	g := &bodyGuard{b: body}
+	req.Body = &bodyReader{g: g}
+	req.GetBody = func() (io.ReadCloser, error) { return &bodyReader{g: g}, nil }
+	req.ContentLength = int64(len(body))
+	req.Header = make(http.Header, len(t.header)+1)
+	maps.Copy(req.Header, t.header)
+	req.Header["X-Datadog-Trace-Count"] = []string{strconv.Itoa(traceCount)}
+	resp, err := t.client.Do(req)
+	// The body is the encoder's buffer, reused after this call: whatever
+	// the HTTP transport still does in the background must not read it.
+	g.finish()
+	if err != nil {
+		return response{}, err
+	}
+	defer closeBody(resp.Body)
+	r := response{status: resp.StatusCode}
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		r.rates, r.hasRates = parseRates(resp.Body)
+	default:
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxReasonBytes))
+		r.reason = cleanReason(b)
+		r.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
+	}
+	return r, nil
+}
+
+// closeBody drains a little of what is left, so the connection can be
+// reused, and closes the body.
+func closeBody(b io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(b, maxDrainBytes))
+	_ = b.Close()
+}
+
+func parseRates(r io.Reader) (map[string]float64, bool) {
+	b, err := io.ReadAll(io.LimitReader(r, maxResponseBytes))
+	if err != nil || len(b) == 0 {
+		return nil, false
+	}
+	var v struct {
+		RateByService map[string]float64 `json:"rate_by_service"`
+	}
+	if json.Unmarshal(b, &v) != nil || v.RateByService == nil {
+		return nil, false
+	}
+	return v.RateByService, true
+}
+
+// cleanReason makes an error response's body printable and short.
+func cleanReason(b []byte) string {
+	s := strings.TrimSpace(strings.ToValidUTF8(string(b), "\uFFFD"))
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > 200 {
+		s = strings.ToValidUTF8(s[:200], "") + "..."
+	}
+	return s
+}
+
+// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		if n > int64(time.Hour/time.Second) {
+			n = int64(time.Hour / time.Second)
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return min(d, time.Hour)
+		}
+	}
+	return 0
+}
+
+// info asks the Agent's /info whether it understands native span events.
+// A 404 is an answer (an Agent too old to have /info: no).
+func (t *transport) info(ctx context.Context) (spanEvents bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, min(t.timeout, infoTimeout))
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.infoURL, nil)
+	if err != nil {
+		return false, err
+	}
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return false, err
+	}
+	defer closeBody(resp.Body)
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return false, nil
+	case resp.StatusCode != http.StatusOK:
+		return false, errors.New("ddexport: agent /info answered " + strconv.Itoa(resp.StatusCode))
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return false, err
+	}
+	var v struct {
+		SpanEvents bool `json:"span_events"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return false, errors.New("ddexport: agent /info: " + err.Error())
+	}
+	return v.SpanEvents, nil
+}
+
+// bodyGuard shares a request body with the HTTP transport until finish:
+// after it, reads fail instead of touching memory that is being reused.
+type bodyGuard struct {
+	mu   sync.Mutex
+	b    []byte
+	done bool
+}
+
+func (g *bodyGuard) finish() {
+	g.mu.Lock()
+	g.done, g.b = true, nil
+	g.mu.Unlock()
+}
+
+var errBodyReleased = errors.New("ddexport: request body released")
+
+// bodyReader reads a bodyGuard's bytes; each reader has its own offset
+// (GetBody makes fresh ones for the transport's own retries).
+type bodyReader struct {
+	g   *bodyGuard
+	off int
+}
+
+func (r *bodyReader) Read(p []byte) (int, error) {
+	r.g.mu.Lock()
+	defer r.g.mu.Unlock()
+	if r.g.done {
+		return 0, errBodyReleased
+	}
+	if r.off >= len(r.g.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.g.b[r.off:])
+	r.off += n
+	return n, nil
+}
+
+func (r *bodyReader) Close() error { return nil }
+
+// discovery learns, in the background, whether the Agent understands native
+// span events (v0.4 only). It runs at most one goroutine, started by the
+// first export and stopped by Shutdown; until it knows, the answer is no.
+type discovery struct {
+	t          *transport
+	interval   time.Duration // between checks after a success
+	retryAfter time.Duration // between checks after a failure
+	minGap     time.Duration // between checks asked for by failed requests
+
+	// Injected in tests.
+	now   func() time.Time
+	after func(time.Duration) <-chan time.Time
+
+	native  atomic.Bool
+	known   chan struct{} // closed after the first check, whatever its outcome
+	recheck chan struct{} // capacity 1: a failed request asks for a check
+	done    chan struct{} // closed when the goroutine ends
+}
+
+func newDiscovery(t *transport) *discovery {
+	return &discovery{
+		t:          t,
+		interval:   5 * time.Minute,
+		retryAfter: 30 * time.Second,
+		minGap:     10 * time.Second,
+		now:        time.Now,
+		after:      time.After,
+		known:      make(chan struct{}),
+		recheck:    make(chan struct{}, 1),
+		done:       make(chan struct{}),
+	}
+}
+
+func (d *discovery) run(ctx context.Context) {
+	defer close(d.done)
+	first := true
+	for {
+		on, err := d.t.info(ctx)
+		if ctx.Err() != nil {
+			if first {
+				close(d.known)
+			}
+			return
+		}
+		if err == nil {
+			d.native.Store(on)
+		}
+		// On failure the last answer stands: an Agent that understood span
+		// events a minute ago still does.
+		if first {
+			close(d.known)
+			first = false
+		}
+		wait := d.interval
+		if err != nil {
+			wait = d.retryAfter
+		}
+		last := d.now()
+		timer := d.after(wait)
+	waiting:
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer:
+				break waiting
+			case <-d.recheck:
+				if d.now().Sub(last) >= d.minGap {
+					break waiting
+				}
+			}
+		}
+	}
+}
+
+// requestCheck asks for an early check, without blocking.
+func (d *discovery) requestCheck() {
+	select {
+	case d.recheck <- struct{}{}:
+	default:
+	}
+}
