@@ -1,0 +1,77 @@
+// Package ddprop propagates trace context between services the way Datadog
+// tracers do, as OpenTelemetry [propagation.TextMapPropagator]s, so that a
+// service traced with OpenTelemetry continues traces started by dd-trace-go,
+// dd-trace-java and the other Datadog tracers, and they continue its traces.
+//
+// # Propagators
+//
+//   - [Datadog] reads and writes Datadog's headers: x-datadog-trace-id (the
+//     decimal of the trace ID's low 64 bits), x-datadog-parent-id,
+//     x-datadog-sampling-priority, x-datadog-origin and x-datadog-tags (the
+//     _dd.p.* trace tags, with the trace ID's high 64 bits as _dd.p.tid, at
+//     most 512 bytes).
+//   - [TraceContext] reads and writes W3C traceparent and tracestate, and in
+//     tracestate the dd= member, as Datadog tracers do.
+//   - [Propagator] combines them with baggage and chooses styles as Datadog
+//     tracers do; [New] configures it in code and [FromEnv] from
+//     DD_TRACE_PROPAGATION_STYLE, DD_TRACE_PROPAGATION_STYLE_INJECT,
+//     DD_TRACE_PROPAGATION_STYLE_EXTRACT and OTEL_PROPAGATORS.
+//
+// Malformed headers never make a propagator panic, and never yield a partly
+// valid span context: that style yields nothing, and the next one is tried.
+//
+// # The dd= tracestate member
+//
+// An OpenTelemetry span context has no room for the Datadog-only parts of a
+// trace context, so they ride in its tracestate, in the dd= list-member
+// Datadog tracers themselves write into W3C tracestate. ddslog's exporter
+// reads it from each span to set _sampling_priority_v1, _dd.origin and
+// _dd.p.dm on the chunk root. The format, which other code may parse without
+// importing this package, is:
+//
+//	dd=<field>;<field>;...
+//
+// Each field is <name>:<value>, in this order, each optional:
+//
+//	s:<priority>   sampling priority, a decimal integer: -1 user reject,
+//	               0 auto reject, 1 auto keep, 2 user keep
+//	o:<origin>     trace origin, such as o:synthetics
+//	p:<16 hex>     the last Datadog span on the trace's path (lowercase hex);
+//	               Datadog records it as _dd.parent_id on the first local span
+//	t.<key>:<val>  the propagated tag _dd.p.<key>, such as t.dm:-4 for
+//	               _dd.p.dm=-4 (the sampling decision maker)
+//
+// Values are encoded as Datadog tracers encode them: "=" is written "~" (and
+// "~" is read back as "="); ",", ";" and "~" become "_"; a run of control or
+// non-ASCII characters becomes one "_"; in o: spaces too. Tag keys keep
+// printable ASCII except " ", ",", "=", ";", ":" and "~", which become "_".
+// The member is at most 256 bytes: tags that do not fit are left out. There
+// is no t.tid field: the high 64 bits of a 128-bit trace ID are the trace ID
+// itself (a t.tid read from another tracer must match them, or the
+// traceparent is rejected). Unknown fields are skipped on reading and not
+// written back.
+//
+// The sampled flag and the priority agree: priority > 0 exactly when the
+// span context is sampled. On injection a carried priority that disagrees
+// with the sampled flag (the decision the OpenTelemetry SDK acted on) gives
+// way to 1 or 0, and without a carried priority the flag decides alone.
+// [SamplingPriority], [Origin], [LastParent] and [PropagatedTag] read the
+// member of a span context; [State] reads and writes it whole.
+//
+// # Propagation errors
+//
+// When propagated tags are dropped, Datadog tracers tag the trace with
+// _dd.propagation_error. On injection, ddprop sets that attribute on the
+// recording span in ctx; on extraction, where no span exists yet, it leaves
+// the value in the returned context for [PropagationError].
+//
+// # Differences from dd-trace-go
+//
+//   - A _dd.p.tid that is not 16 lowercase hex digits rejects the Datadog
+//     headers (dd-trace-go keeps the 64-bit trace); the next style is tried.
+//   - A Datadog context without a parent ID is rejected, synthetics included:
+//     an OpenTelemetry span context needs one.
+//   - A later style with another trace ID is ignored; dd-trace-go links it
+//     to the span it starts.
+//   - b3, b3multi and DD_TRACE_PROPAGATION_EXTRACT_FIRST are not supported.
+package ddprop
