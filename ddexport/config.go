@@ -1,6 +1,7 @@
 package ddexport
 
 import (
+	"maps"
 	"net/http"
 	"strconv"
 	"time"
@@ -153,14 +154,11 @@ func WithVersion(version string) Option {
 // are not tags: they act as WithService, WithEnv and WithVersion when those
 // are not given.
 func WithTags(tags map[string]string) Option {
+	own := maps.Clone(tags) // the caller may change its map after the call
 	return optionFunc(func(c config) config {
-		m := make(map[string]string, len(c.tags)+len(tags))
-		for k, v := range c.tags {
-			m[k] = v
-		}
-		for k, v := range tags {
-			m[k] = v
-		}
+		m := make(map[string]string, len(c.tags)+len(own))
+		maps.Copy(m, c.tags)
+		maps.Copy(m, own)
 		c.tags = m
 		return c
 	})
