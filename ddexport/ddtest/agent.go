@@ -2,14 +2,13 @@ package ddtest
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 )
-
-// API SKELETON — bodies to be written. The exported names and signatures
-// below are relied on by ddexport's tests and by the examples; extend, but do
-// not change them.
 
 // Span is one span as the Agent decoded it, in plain Go types. Empty maps
 // and slices are nil.
@@ -75,6 +74,12 @@ type Payload struct {
 	Path   string      // "/v0.4/traces" or "/v0.5/traces"
 	Header http.Header // the request headers
 	Chunks [][]Span    // decoded chunks, in wire order
+
+	// Notes says what the Agent does with the payload beyond decoding it:
+	// chunks it drops after answering 200 (a span_id of 0, no spans) and
+	// spans it moves into their chunk's trace. Chunks above is the payload
+	// as sent; Spans and WaitSpans return what the Agent keeps.
+	Notes []string
 }
 
 // Rejection is one request the agent refused.
@@ -84,79 +89,243 @@ type Rejection struct {
 	Reason string // why, in words
 }
 
-// Option configures an Agent.
-type Option interface{ apply(*config) }
-
-type config struct{}
-
-// WithUnixSocket makes the agent listen on a unix socket at path instead of
-// loopback TCP; URL then returns "unix://" + path.
-func WithUnixSocket(path string) Option { panic("TODO") }
-
-// WithSpanEvents sets whether /info advertises native span events ("span_events": true).
-// Default true.
-func WithSpanEvents(on bool) Option { panic("TODO") }
-
-// WithBodyLimit sets the request body limit above which the agent answers
-// 413. Default 25 MiB, like the real Agent.
-func WithBodyLimit(n int64) Option { panic("TODO") }
-
-// WithRates sets the rate_by_service map returned on every 200 response.
-func WithRates(rates map[string]float64) Option { panic("TODO") }
+// ErrClosed is returned by WaitSpans when the agent is closed before
+// enough spans arrived.
+var ErrClosed = errors.New("ddtest: agent closed")
 
 // Agent is a fake Datadog Agent serving /v0.4/traces, /v0.5/traces and /info.
 // It is safe for concurrent use.
-type Agent struct{ cfg config }
+type Agent struct {
+	cfg config
+
+	ln   net.Listener
+	srv  *http.Server
+	url  string
+	done chan struct{} // closed when Serve returns
+
+	closing   chan struct{} // closed by Close; ends delays and waits
+	closeOnce sync.Once
+	closeErr  error
+	handlers  sync.WaitGroup // trace requests being handled; Add under mu while !closed
+
+	mu         sync.Mutex
+	closed     bool
+	changed    chan struct{} // closed and replaced when spans arrive
+	payloads   []Payload
+	spans      []Span
+	rejections []Rejection
+	requests   int
+	failN      int
+	failStatus int
+	failRetry  time.Duration
+	dropN      int
+	delay      time.Duration
+	spanEvents bool
+	rates      map[string]float64
+}
 
 // Start starts an agent on loopback (or the configured unix socket).
-func Start(opts ...Option) (*Agent, error) { panic("TODO") }
+func Start(opts ...Option) (*Agent, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	var (
+		ln  net.Listener
+		err error
+		url string
+	)
+	if cfg.socket != "" {
+		ln, err = net.Listen("unix", cfg.socket)
+		url = "unix://" + cfg.socket
+	} else {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		if err == nil {
+			url = "http://" + ln.Addr().String()
+		}
+	}
+	if err != nil {
+		return nil, errors.Join(errors.New("ddtest: listen"), err)
+	}
+	a := &Agent{
+		cfg:        cfg,
+		ln:         ln,
+		url:        url,
+		done:       make(chan struct{}),
+		closing:    make(chan struct{}),
+		changed:    make(chan struct{}),
+		spanEvents: cfg.spanEvents,
+		rates:      copyRates(cfg.rates),
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v0.4/traces", func(w http.ResponseWriter, r *http.Request) { a.handleTraces(w, r, v04) })
+	mux.HandleFunc("/v0.5/traces", func(w http.ResponseWriter, r *http.Request) { a.handleTraces(w, r, v05) })
+	mux.HandleFunc("/info", a.handleInfo)
+	a.srv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() {
+		defer close(a.done)
+		_ = a.srv.Serve(ln) // returns http.ErrServerClosed after Close
+	}()
+	return a, nil
+}
 
 // New starts an agent for a test and closes it in tb.Cleanup; it fails the
 // test if the agent cannot start.
-func New(tb testing.TB, opts ...Option) *Agent { panic("TODO") }
+func New(tb testing.TB, opts ...Option) *Agent {
+	tb.Helper()
+	a, err := Start(opts...)
+	if err != nil {
+		tb.Fatalf("ddtest: start agent: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := a.Close(); err != nil {
+			tb.Errorf("ddtest: close agent: %v", err)
+		}
+	})
+	return a
+}
 
 // URL is the agent's address, usable as ddexport.WithAgentURL or
 // DD_TRACE_AGENT_URL: "http://127.0.0.1:port" or "unix:///path".
-func (a *Agent) URL() string { panic("TODO") }
+func (a *Agent) URL() string { return a.url }
 
-// Close stops the agent and waits for its goroutines.
-func (a *Agent) Close() error { panic("TODO") }
+// Close stops the agent and waits for its goroutines. Delayed requests
+// end at once; requests being answered are finished first. Close is
+// idempotent.
+func (a *Agent) Close() error {
+	a.closeOnce.Do(func() {
+		a.mu.Lock()
+		a.closed = true
+		a.mu.Unlock()
+		close(a.closing)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := a.srv.Shutdown(ctx); err != nil {
+			a.closeErr = errors.Join(errors.New("ddtest: shutdown"), err)
+			_ = a.srv.Close()
+		}
+		<-a.done
+		a.handlers.Wait()
+	})
+	return a.closeErr
+}
 
-// Payloads returns a copy of every accepted payload so far.
-func (a *Agent) Payloads() []Payload { panic("TODO") }
+// Payloads returns a copy of every accepted payload so far. The maps and
+// slices inside are shared between calls: do not modify them.
+func (a *Agent) Payloads() []Payload {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]Payload(nil), a.payloads...)
+}
 
-// Spans returns every accepted span so far, in arrival order.
-func (a *Agent) Spans() []Span { panic("TODO") }
+// Spans returns every accepted span so far, in arrival order. Chunks the
+// Agent would drop are left out, and spans the Agent would move into
+// another trace carry that trace's ID (see Payload.Notes).
+func (a *Agent) Spans() []Span {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]Span(nil), a.spans...)
+}
 
 // WaitSpans waits until at least n spans were accepted and returns them all,
-// or returns ctx's error.
-func (a *Agent) WaitSpans(ctx context.Context, n int) ([]Span, error) { panic("TODO") }
+// or returns ctx's error. It returns ErrClosed if the agent is closed first.
+func (a *Agent) WaitSpans(ctx context.Context, n int) ([]Span, error) {
+	for {
+		a.mu.Lock()
+		if len(a.spans) >= n {
+			spans := append([]Span(nil), a.spans...)
+			a.mu.Unlock()
+			return spans, nil
+		}
+		changed := a.changed
+		a.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-a.closing:
+			return nil, ErrClosed
+		}
+	}
+}
 
 // Rejections returns every refused request so far.
-func (a *Agent) Rejections() []Rejection { panic("TODO") }
+func (a *Agent) Rejections() []Rejection {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]Rejection(nil), a.rejections...)
+}
 
 // Requests returns how many requests reached the traces endpoints (accepted,
 // rejected or failed by injection).
-func (a *Agent) Requests() int { panic("TODO") }
+func (a *Agent) Requests() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.requests
+}
 
-// Reset forgets payloads, rejections and counters, and cancels pending faults.
-func (a *Agent) Reset() { panic("TODO") }
+// Reset forgets payloads, rejections and counters, and cancels pending
+// faults (FailNext, DropNext and SetDelay). Rates and the span events
+// setting are kept.
+func (a *Agent) Reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.payloads = nil
+	a.spans = nil
+	a.rejections = nil
+	a.requests = 0
+	a.failN, a.failStatus, a.failRetry = 0, 0, 0
+	a.dropN = 0
+	a.delay = 0
+}
 
 // SetSpanEvents changes what /info advertises.
-func (a *Agent) SetSpanEvents(on bool) { panic("TODO") }
+func (a *Agent) SetSpanEvents(on bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.spanEvents = on
+}
 
 // SetRates changes the rate_by_service answer.
-func (a *Agent) SetRates(rates map[string]float64) { panic("TODO") }
+func (a *Agent) SetRates(rates map[string]float64) {
+	rates = copyRates(rates)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.rates = rates
+}
 
 // FailNext makes the next n trace requests fail with status (the body is
 // read and discarded first); retryAfter, when positive, is sent as the
 // Retry-After header in whole seconds.
-func (a *Agent) FailNext(n int, status int, retryAfter time.Duration) { panic("TODO") }
+func (a *Agent) FailNext(n int, status int, retryAfter time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.failN, a.failStatus, a.failRetry = max(n, 0), status, retryAfter
+}
 
 // DropNext makes the agent close the connection of the next n trace requests
 // without answering.
-func (a *Agent) DropNext(n int) { panic("TODO") }
+func (a *Agent) DropNext(n int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.dropN = max(n, 0)
+}
 
 // SetDelay makes every trace request wait d (or until the request's context
 // ends) before being answered. Zero removes the delay.
-func (a *Agent) SetDelay(d time.Duration) { panic("TODO") }
+func (a *Agent) SetDelay(d time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.delay = max(d, 0)
+}
+
+func copyRates(rates map[string]float64) map[string]float64 {
+	m := make(map[string]float64, len(rates))
+	for k, v := range rates {
+		m[k] = v
+	}
+	return m
+}

@@ -1,0 +1,1044 @@
+package ddtest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/vmihailenco/msgpack/v5"
+	"github.com/vmihailenco/msgpack/v5/msgpcode"
+)
+
+// This file is the agent's msgpack reader. It follows the Datadog Agent's
+// own decoders (the v0.4 span converter and the v0.5 dictionary decoder)
+// rule by rule; doc.go lists the rules and where this reader is stricter.
+
+// maxDepth bounds the nesting of values skipped under unknown keys, so that
+// a hostile body cannot exhaust the stack.
+const maxDepth = 100
+
+// errTruncated reports a body that ends in the middle of a value.
+var errTruncated = errors.New("body truncated: it ends in the middle of a value")
+
+// chunk is one decoded chunk with what the Agent derives from it.
+type chunk struct {
+	spans []Span
+	// traceID is the chunk's trace ID as the Agent (7.84+) sees it: the
+	// trace_id of the last span that carries one.
+	traceID uint64
+}
+
+// decoder reads one request body. The body is held in memory (bounded by the
+// body limit), which lets every length claim be checked against the bytes
+// that remain before anything is allocated for it.
+type decoder struct {
+	r   *bytes.Reader
+	dec *msgpack.Decoder
+}
+
+func newDecoder(body []byte) *decoder {
+	r := bytes.NewReader(body)
+	return &decoder{r: r, dec: msgpack.NewDecoder(r)}
+}
+
+// decodeV04 decodes a /v0.4/traces body: an array of chunks, each an array
+// of span maps.
+func decodeV04(body []byte) ([]chunk, error) {
+	d := newDecoder(body)
+	n, err := d.arrayLen("payload")
+	if err != nil {
+		return nil, err
+	}
+	chunks := make([]chunk, 0, n)
+	for i := 0; i < n; i++ {
+		c, err := d.chunkV04()
+		if err != nil {
+			return nil, fmt.Errorf("chunk %d: %w", i, err)
+		}
+		chunks = append(chunks, c)
+	}
+	if err := d.end(); err != nil {
+		return nil, err
+	}
+	return chunks, nil
+}
+
+// decodeV05 decodes a /v0.5/traces body: [ [strings...], [ [span...], ... ] ]
+// where each span is an array of exactly 12 elements.
+func decodeV05(body []byte) ([]chunk, error) {
+	d := newDecoder(body)
+	n, err := d.arrayLen("payload")
+	if err != nil {
+		return nil, err
+	}
+	if n != 2 {
+		return nil, fmt.Errorf("payload: a v0.5 payload is an array of 2 (string table, chunks), got an array of %d", n)
+	}
+	n, err = d.arrayLen("string table")
+	if err != nil {
+		return nil, err
+	}
+	dict := make([]string, n)
+	for i := range dict {
+		if dict[i], err = d.str(); err != nil {
+			return nil, fmt.Errorf("string table entry %d: %w", i, err)
+		}
+	}
+	n, err = d.arrayLen("chunks")
+	if err != nil {
+		return nil, err
+	}
+	chunks := make([]chunk, 0, n)
+	for i := 0; i < n; i++ {
+		c, err := d.chunkV05(dict)
+		if err != nil {
+			return nil, fmt.Errorf("chunk %d: %w", i, err)
+		}
+		chunks = append(chunks, c)
+	}
+	if err := d.end(); err != nil {
+		return nil, err
+	}
+	return chunks, nil
+}
+
+// end rejects bytes after the payload. The Agent ignores them; a fake agent
+// that accepted them would hide an encoder bug.
+func (d *decoder) end() error {
+	if n := d.r.Len(); n > 0 {
+		return fmt.Errorf("%d bytes of trailing garbage after the payload", n)
+	}
+	return nil
+}
+
+func (d *decoder) chunkV04() (chunk, error) {
+	n, err := d.arrayLen("chunk")
+	if err != nil {
+		return chunk{}, err
+	}
+	var c chunk
+	for i := 0; i < n; i++ {
+		// The Agent accepts a nil span in a chunk and drops it.
+		if nilNext, err := d.skipNil(); err != nil {
+			return chunk{}, fmt.Errorf("span %d: %w", i, err)
+		} else if nilNext {
+			continue
+		}
+		s, hasTraceID, err := d.spanV04()
+		if err != nil {
+			return chunk{}, fmt.Errorf("span %d: %w", i, err)
+		}
+		if hasTraceID {
+			c.traceID = s.TraceID
+		}
+		c.spans = append(c.spans, s)
+	}
+	return c, nil
+}
+
+func (d *decoder) spanV04() (s Span, hasTraceID bool, err error) {
+	n, err := d.mapLen("span")
+	if err != nil {
+		return s, false, err
+	}
+	for i := 0; i < n; i++ {
+		key, err := d.key()
+		if err != nil {
+			return s, false, fmt.Errorf("key %d: %w", i, err)
+		}
+		if err := d.spanField(&s, key, &hasTraceID); err != nil {
+			return s, false, fmt.Errorf("%q: %w", key, err)
+		}
+	}
+	return s, hasTraceID, nil
+}
+
+func (d *decoder) spanField(s *Span, key string, hasTraceID *bool) error {
+	var err error
+	switch key {
+	case "service":
+		s.Service, err = d.str()
+	case "name":
+		s.Name, err = d.str()
+	case "resource":
+		s.Resource, err = d.str()
+	case "type":
+		s.Type, err = d.str()
+	case "trace_id":
+		var isNil bool
+		if isNil, err = d.isNil(); err == nil && !isNil {
+			*hasTraceID = true
+		}
+		if err == nil {
+			s.TraceID, err = d.uint64()
+		}
+	case "span_id":
+		s.SpanID, err = d.uint64()
+	case "parent_id":
+		s.ParentID, err = d.uint64()
+	case "start":
+		s.Start, err = d.int64()
+	case "duration":
+		s.Duration, err = d.int64()
+	case "error":
+		s.Error, err = d.int32()
+	case "meta":
+		s.Meta, err = d.stringMap(true)
+	case "metrics":
+		s.Metrics, err = d.metrics(true)
+	case "meta_struct":
+		s.MetaStruct, err = d.metaStruct()
+	case "span_links":
+		s.SpanLinks, err = d.spanLinks()
+	case "span_events":
+		s.SpanEvents, err = d.spanEvents()
+	default:
+		// The Agent skips keys it does not know.
+		err = d.skip(0)
+	}
+	return err
+}
+
+func (d *decoder) chunkV05(dict []string) (chunk, error) {
+	n, err := d.arrayLen("chunk")
+	if err != nil {
+		return chunk{}, err
+	}
+	var c chunk
+	for i := 0; i < n; i++ {
+		s, err := d.spanV05(dict)
+		if err != nil {
+			return chunk{}, fmt.Errorf("span %d: %w", i, err)
+		}
+		c.traceID = s.TraceID
+		c.spans = append(c.spans, s)
+	}
+	return c, nil
+}
+
+// v0.5 span slots, in wire order.
+var v05Slots = [12]string{
+	"service", "name", "resource", "trace_id", "span_id", "parent_id",
+	"start", "duration", "error", "meta", "metrics", "type",
+}
+
+func (d *decoder) spanV05(dict []string) (Span, error) {
+	var s Span
+	n, err := d.arrayLen("span")
+	if err != nil {
+		return s, err
+	}
+	if n != 12 {
+		return s, fmt.Errorf("a v0.5 span is an array of exactly 12 elements, got %d", n)
+	}
+	for slot, name := range v05Slots {
+		switch slot {
+		case 0:
+			s.Service, err = d.index(dict)
+		case 1:
+			s.Name, err = d.index(dict)
+		case 2:
+			s.Resource, err = d.index(dict)
+		case 3:
+			s.TraceID, err = d.uint64()
+		case 4:
+			s.SpanID, err = d.uint64()
+		case 5:
+			s.ParentID, err = d.uint64()
+		case 6:
+			s.Start, err = d.int64()
+		case 7:
+			s.Duration, err = d.int64()
+		case 8:
+			s.Error, err = d.int32()
+		case 9:
+			s.Meta, err = d.indexMap(dict)
+		case 10:
+			s.Metrics, err = d.indexMetrics(dict)
+		case 11:
+			s.Type, err = d.index(dict)
+		}
+		if err != nil {
+			return s, fmt.Errorf("element %d (%s): %w", slot, name, err)
+		}
+	}
+	return s, nil
+}
+
+// index reads a v0.5 string table index: a non-negative integer below the
+// table's length (nil is not an index).
+func (d *decoder) index(dict []string) (string, error) {
+	c, err := d.peek()
+	if err != nil {
+		return "", err
+	}
+	if !isInt(c) {
+		return "", fmt.Errorf("expected a string table index (integer), got %s", codeName(c))
+	}
+	u, err := d.uint32()
+	if err != nil {
+		return "", err
+	}
+	if int64(u) >= int64(len(dict)) {
+		return "", fmt.Errorf("string index %d out of range (the table has %d strings)", u, len(dict))
+	}
+	return dict[u], nil
+}
+
+func (d *decoder) indexMap(dict []string) (map[string]string, error) {
+	n, err := d.mapLen("meta")
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, n)
+	for i := 0; i < n; i++ {
+		k, err := d.index(dict)
+		if err != nil {
+			return nil, fmt.Errorf("key %d: %w", i, err)
+		}
+		v, err := d.index(dict)
+		if err != nil {
+			return nil, fmt.Errorf("value of %q: %w", k, err)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func (d *decoder) indexMetrics(dict []string) (map[string]float64, error) {
+	n, err := d.mapLen("metrics")
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	m := make(map[string]float64, n)
+	for i := 0; i < n; i++ {
+		k, err := d.index(dict)
+		if err != nil {
+			return nil, fmt.Errorf("key %d: %w", i, err)
+		}
+		v, err := d.float64()
+		if err != nil {
+			return nil, fmt.Errorf("value of %q: %w", k, err)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// stringMap reads a map[string]string; nil is an empty map when nilOK.
+func (d *decoder) stringMap(nilOK bool) (map[string]string, error) {
+	if nilOK {
+		if isNil, err := d.skipNil(); err != nil || isNil {
+			return nil, err
+		}
+	}
+	n, err := d.mapLen("map")
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, n)
+	for i := 0; i < n; i++ {
+		k, err := d.str()
+		if err != nil {
+			return nil, fmt.Errorf("key %d: %w", i, err)
+		}
+		v, err := d.str()
+		if err != nil {
+			return nil, fmt.Errorf("value of %q: %w", k, err)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func (d *decoder) metrics(nilOK bool) (map[string]float64, error) {
+	if nilOK {
+		if isNil, err := d.skipNil(); err != nil || isNil {
+			return nil, err
+		}
+	}
+	n, err := d.mapLen("metrics")
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	m := make(map[string]float64, n)
+	for i := 0; i < n; i++ {
+		k, err := d.str()
+		if err != nil {
+			return nil, fmt.Errorf("key %d: %w", i, err)
+		}
+		v, err := d.float64()
+		if err != nil {
+			return nil, fmt.Errorf("value of %q: %w", k, err)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// metaStruct reads meta_struct: a map of string to bin. nil is rejected,
+// like the Agent does.
+func (d *decoder) metaStruct() (map[string][]byte, error) {
+	n, err := d.mapLen("meta_struct")
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	m := make(map[string][]byte, n)
+	for i := 0; i < n; i++ {
+		k, err := d.str()
+		if err != nil {
+			return nil, fmt.Errorf("key %d: %w", i, err)
+		}
+		v, err := d.bin()
+		if err != nil {
+			return nil, fmt.Errorf("value of %q: %w", k, err)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+func (d *decoder) spanLinks() ([]SpanLink, error) {
+	n, err := d.arrayLen("span_links")
+	if err != nil {
+		return nil, err
+	}
+	var links []SpanLink
+	for i := 0; i < n; i++ {
+		// The Agent accepts a nil link and ignores it.
+		if isNil, err := d.skipNil(); err != nil {
+			return nil, fmt.Errorf("link %d: %w", i, err)
+		} else if isNil {
+			continue
+		}
+		l, err := d.spanLink()
+		if err != nil {
+			return nil, fmt.Errorf("link %d: %w", i, err)
+		}
+		links = append(links, l)
+	}
+	return links, nil
+}
+
+func (d *decoder) spanLink() (SpanLink, error) {
+	var l SpanLink
+	n, err := d.mapLen("span link")
+	if err != nil {
+		return l, err
+	}
+	for i := 0; i < n; i++ {
+		key, err := d.key()
+		if err != nil {
+			return l, fmt.Errorf("key %d: %w", i, err)
+		}
+		switch key {
+		case "trace_id":
+			l.TraceID, err = d.uint64()
+		case "trace_id_high":
+			l.TraceIDHigh, err = d.strictUint64()
+		case "span_id":
+			l.SpanID, err = d.uint64()
+		case "attributes":
+			l.Attributes, err = d.stringMap(false)
+		case "tracestate":
+			l.Tracestate, err = d.str()
+		case "flags":
+			l.Flags, err = d.uint32()
+		default:
+			err = d.skip(0)
+		}
+		if err != nil {
+			return l, fmt.Errorf("%q: %w", key, err)
+		}
+	}
+	return l, nil
+}
+
+func (d *decoder) spanEvents() ([]SpanEvent, error) {
+	n, err := d.arrayLen("span_events")
+	if err != nil {
+		return nil, err
+	}
+	var events []SpanEvent
+	for i := 0; i < n; i++ {
+		// The Agent accepts a nil event and ignores it.
+		if isNil, err := d.skipNil(); err != nil {
+			return nil, fmt.Errorf("event %d: %w", i, err)
+		} else if isNil {
+			continue
+		}
+		e, err := d.spanEvent()
+		if err != nil {
+			return nil, fmt.Errorf("event %d: %w", i, err)
+		}
+		events = append(events, e)
+	}
+	return events, nil
+}
+
+func (d *decoder) spanEvent() (SpanEvent, error) {
+	var e SpanEvent
+	n, err := d.mapLen("span event")
+	if err != nil {
+		return e, err
+	}
+	for i := 0; i < n; i++ {
+		key, err := d.key()
+		if err != nil {
+			return e, fmt.Errorf("key %d: %w", i, err)
+		}
+		switch key {
+		case "time_unix_nano":
+			e.TimeUnixNano, err = d.strictUint64()
+		case "name":
+			e.Name, err = d.str()
+		case "attributes":
+			e.Attributes, err = d.attributes()
+		default:
+			err = d.skip(0)
+		}
+		if err != nil {
+			return e, fmt.Errorf("%q: %w", key, err)
+		}
+	}
+	return e, nil
+}
+
+func (d *decoder) attributes() (map[string]AttributeValue, error) {
+	n, err := d.mapLen("attributes")
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]AttributeValue
+	for i := 0; i < n; i++ {
+		k, err := d.str()
+		if err != nil {
+			return nil, fmt.Errorf("key %d: %w", i, err)
+		}
+		// The Agent accepts a nil value and keeps no value for the key.
+		if isNil, err := d.skipNil(); err != nil {
+			return nil, fmt.Errorf("value of %q: %w", k, err)
+		} else if isNil {
+			continue
+		}
+		v, err := d.attributeValue(false)
+		if err != nil {
+			return nil, fmt.Errorf("value of %q: %w", k, err)
+		}
+		if m == nil {
+			m = make(map[string]AttributeValue, n)
+		}
+		m[k] = v
+	}
+	return m, nil
+}
+
+// Value fields of a typed attribute, as a bit set.
+const (
+	hasString = 1 << iota
+	hasBool
+	hasInt
+	hasDouble
+	hasArray
+)
+
+// valueField names the value field that goes with each type tag.
+var valueField = [...]string{
+	StringType: "string_value",
+	BoolType:   "bool_value",
+	IntType:    "int_value",
+	DoubleType: "double_value",
+	ArrayType:  "array_value",
+}
+
+// attributeValue reads {"type": t, "<t>_value": v}. inArray is set for the
+// elements of an array value, which may not be arrays themselves.
+func (d *decoder) attributeValue(inArray bool) (AttributeValue, error) {
+	var v AttributeValue
+	n, err := d.mapLen("attribute value")
+	if err != nil {
+		return v, err
+	}
+	var present int
+	for i := 0; i < n; i++ {
+		key, err := d.key()
+		if err != nil {
+			return v, fmt.Errorf("key %d: %w", i, err)
+		}
+		switch key {
+		case "type":
+			var t int32
+			t, err = d.int32()
+			v.Type = AttributeType(t)
+		case "string_value":
+			present |= hasString
+			v.StringValue, err = d.str()
+		case "bool_value":
+			present |= hasBool
+			v.BoolValue, err = d.bool()
+		case "int_value":
+			present |= hasInt
+			v.IntValue, err = d.strictInt64()
+		case "double_value":
+			present |= hasDouble
+			v.DoubleValue, err = d.double()
+		case "array_value":
+			if inArray {
+				return v, errors.New(`"array_value": arrays nested in arrays are not allowed`)
+			}
+			present |= hasArray
+			v.ArrayValue, err = d.arrayValue()
+		default:
+			err = d.skip(0)
+		}
+		if err != nil {
+			return v, fmt.Errorf("%q: %w", key, err)
+		}
+	}
+	if v.Type < StringType || v.Type > ArrayType {
+		return v, fmt.Errorf("unknown attribute type %d (want 0 string, 1 bool, 2 int, 3 double or 4 array)", v.Type)
+	}
+	if inArray && v.Type == ArrayType {
+		return v, errors.New("arrays nested in arrays are not allowed (type 4 inside array_value)")
+	}
+	// A missing value field is the zero value (encoders omit empty ones);
+	// a value field of another type means the encoder and the tag disagree.
+	if other := present &^ (1 << v.Type); other != 0 {
+		for t, name := range valueField {
+			if other&(1<<t) != 0 {
+				return v, fmt.Errorf("type %d (%s) disagrees with the %s field present", v.Type, valueField[v.Type], name)
+			}
+		}
+	}
+	return v, nil
+}
+
+// arrayValue reads {"values": [attribute value, ...]}; nil is no array.
+func (d *decoder) arrayValue() ([]AttributeValue, error) {
+	if isNil, err := d.skipNil(); err != nil || isNil {
+		return nil, err
+	}
+	c, err := d.peek()
+	if err != nil {
+		return nil, err
+	}
+	if isArray(c) {
+		return nil, errors.New(`expected a map {"values": [...]}, got an array (the Agent reads array_value as a map)`)
+	}
+	n, err := d.mapLen("array_value")
+	if err != nil {
+		return nil, err
+	}
+	var values []AttributeValue
+	for i := 0; i < n; i++ {
+		key, err := d.key()
+		if err != nil {
+			return nil, fmt.Errorf("key %d: %w", i, err)
+		}
+		if key != "values" {
+			if err := d.skip(0); err != nil {
+				return nil, fmt.Errorf("%q: %w", key, err)
+			}
+			continue
+		}
+		m, err := d.arrayLen("values")
+		if err != nil {
+			return nil, fmt.Errorf("%q: %w", key, err)
+		}
+		values = values[:0]
+		for j := 0; j < m; j++ {
+			if isNil, err := d.skipNil(); err != nil {
+				return nil, fmt.Errorf("values[%d]: %w", j, err)
+			} else if isNil {
+				continue
+			}
+			v, err := d.attributeValue(true)
+			if err != nil {
+				return nil, fmt.Errorf("values[%d]: %w", j, err)
+			}
+			values = append(values, v)
+		}
+	}
+	if len(values) == 0 {
+		return nil, nil
+	}
+	return values, nil
+}
+
+// Primitive readers. Each checks the wire type first so that errors name
+// what was found, and converts io.EOF into errTruncated.
+
+func (d *decoder) peek() (byte, error) {
+	c, err := d.dec.PeekCode()
+	if err != nil {
+		return 0, eof(err)
+	}
+	return c, nil
+}
+
+// isNil reports whether the next value is nil, without consuming it.
+func (d *decoder) isNil() (bool, error) {
+	c, err := d.peek()
+	return c == msgpcode.Nil, err
+}
+
+// skipNil consumes the next value if it is nil and reports whether it did.
+func (d *decoder) skipNil() (bool, error) {
+	c, err := d.peek()
+	if err != nil || c != msgpcode.Nil {
+		return false, err
+	}
+	return true, eof(d.dec.DecodeNil())
+}
+
+func (d *decoder) arrayLen(what string) (int, error) {
+	c, err := d.peek()
+	if err != nil {
+		return 0, err
+	}
+	if !isArray(c) {
+		return 0, fmt.Errorf("%s: expected an array, got %s", what, codeName(c))
+	}
+	n, err := d.dec.DecodeArrayLen()
+	if err != nil {
+		return 0, eof(err)
+	}
+	// Every element takes at least one byte.
+	if n > d.r.Len() {
+		return 0, fmt.Errorf("%s: array of %d elements but only %d bytes left: %w", what, n, d.r.Len(), errTruncated)
+	}
+	return n, nil
+}
+
+func (d *decoder) mapLen(what string) (int, error) {
+	c, err := d.peek()
+	if err != nil {
+		return 0, err
+	}
+	if !isMap(c) {
+		return 0, fmt.Errorf("%s: expected a map, got %s", what, codeName(c))
+	}
+	n, err := d.dec.DecodeMapLen()
+	if err != nil {
+		return 0, eof(err)
+	}
+	// Every key and value takes at least one byte.
+	if n > d.r.Len()/2 {
+		return 0, fmt.Errorf("%s: map of %d entries but only %d bytes left: %w", what, n, d.r.Len(), errTruncated)
+	}
+	return n, nil
+}
+
+// key reads a map key: a string (or bin), never nil.
+func (d *decoder) key() (string, error) {
+	c, err := d.peek()
+	if err != nil {
+		return "", err
+	}
+	if !isStr(c) && !isBin(c) {
+		return "", fmt.Errorf("expected a string key, got %s", codeName(c))
+	}
+	return d.str()
+}
+
+// str reads a string the way the Agent does: str or bin, nil is "", and
+// invalid UTF-8 is repaired with U+FFFD.
+func (d *decoder) str() (string, error) {
+	c, err := d.peek()
+	if err != nil {
+		return "", err
+	}
+	if c == msgpcode.Nil {
+		return "", eof(d.dec.DecodeNil())
+	}
+	if !isStr(c) && !isBin(c) {
+		return "", fmt.Errorf("expected a string, got %s", codeName(c))
+	}
+	b, err := d.raw()
+	if err != nil {
+		return "", err
+	}
+	if !utf8.Valid(b) {
+		return string(bytes.ToValidUTF8(b, []byte("\uFFFD"))), nil
+	}
+	return string(b), nil
+}
+
+// bin reads a bin value (meta_struct values); nil and str are refused.
+func (d *decoder) bin() ([]byte, error) {
+	c, err := d.peek()
+	if err != nil {
+		return nil, err
+	}
+	if !isBin(c) {
+		return nil, fmt.Errorf("expected bin, got %s", codeName(c))
+	}
+	return d.raw()
+}
+
+// raw reads the bytes of a str or bin whose code was checked.
+func (d *decoder) raw() ([]byte, error) {
+	n, err := d.dec.DecodeBytesLen()
+	if err != nil {
+		return nil, eof(err)
+	}
+	if n > d.r.Len() {
+		return nil, fmt.Errorf("string of %d bytes but only %d bytes left: %w", n, d.r.Len(), errTruncated)
+	}
+	b := make([]byte, n)
+	if err := d.dec.ReadFull(b); err != nil {
+		return nil, eof(err)
+	}
+	return b, nil
+}
+
+func (d *decoder) bool() (bool, error) {
+	c, err := d.peek()
+	if err != nil {
+		return false, err
+	}
+	if c != msgpcode.True && c != msgpcode.False {
+		return false, fmt.Errorf("expected a bool, got %s", codeName(c))
+	}
+	b, err := d.dec.DecodeBool()
+	return b, eof(err)
+}
+
+// integer reads any integer encoding and reports whether it is negative
+// (then u holds the value as int64 bits).
+func (d *decoder) integer(what string) (u uint64, neg bool, err error) {
+	c, err := d.peek()
+	if err != nil {
+		return 0, false, err
+	}
+	if !isInt(c) {
+		return 0, false, fmt.Errorf("expected %s, got %s", what, codeName(c))
+	}
+	if c == msgpcode.Uint64 || c == msgpcode.Uint32 || c == msgpcode.Uint16 || c == msgpcode.Uint8 || msgpcode.IsFixedNum(c) && c <= msgpcode.PosFixedNumHigh {
+		u, err = d.dec.DecodeUint64()
+		return u, false, eof(err)
+	}
+	i, err := d.dec.DecodeInt64()
+	return uint64(i), i < 0, eof(err)
+}
+
+// uint64 reads IDs: any integer (a negative one is taken as its two's
+// complement, like the Agent), nil is 0.
+func (d *decoder) uint64() (uint64, error) {
+	if isNil, err := d.skipNil(); err != nil || isNil {
+		return 0, err
+	}
+	u, _, err := d.integer("an integer")
+	return u, err
+}
+
+// strictUint64 reads a non-negative integer; nil is refused.
+func (d *decoder) strictUint64() (uint64, error) {
+	u, neg, err := d.integer("an unsigned integer")
+	if err == nil && neg {
+		err = fmt.Errorf("negative value %d where an unsigned integer is expected", int64(u))
+	}
+	return u, err
+}
+
+func (d *decoder) uint32() (uint32, error) {
+	u, err := d.strictUint64()
+	if err == nil && u > math.MaxUint32 {
+		err = fmt.Errorf("value %d overflows uint32", u)
+	}
+	return uint32(u), err
+}
+
+// int64 reads any integer that fits int64; nil is 0.
+func (d *decoder) int64() (int64, error) {
+	if isNil, err := d.skipNil(); err != nil || isNil {
+		return 0, err
+	}
+	return d.strictInt64()
+}
+
+// strictInt64 reads any integer that fits int64; nil is refused.
+func (d *decoder) strictInt64() (int64, error) {
+	u, neg, err := d.integer("an integer")
+	if err == nil && !neg && u > math.MaxInt64 {
+		err = fmt.Errorf("value %d overflows int64", u)
+	}
+	return int64(u), err
+}
+
+// int32 reads any integer that fits int32; nil is 0; a bool is refused.
+func (d *decoder) int32() (int32, error) {
+	i, err := d.int64()
+	if err == nil && (i < math.MinInt32 || i > math.MaxInt32) {
+		err = fmt.Errorf("value %d overflows int32", i)
+	}
+	return int32(i), err
+}
+
+// float64 reads a metric: float64 or any integer, nil is 0; float32 is
+// refused, like the Agent does.
+func (d *decoder) float64() (float64, error) {
+	c, err := d.peek()
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case c == msgpcode.Nil:
+		return 0, eof(d.dec.DecodeNil())
+	case c == msgpcode.Double:
+		f, err := d.dec.DecodeFloat64()
+		return f, eof(err)
+	case isInt(c):
+		u, neg, err := d.integer("a number")
+		if neg {
+			return float64(int64(u)), err
+		}
+		return float64(u), err
+	case c == msgpcode.Float:
+		return 0, errors.New("float32 is refused: encode metrics as float64")
+	}
+	return 0, fmt.Errorf("expected a float64, got %s", codeName(c))
+}
+
+// double reads a double_value: float64 or float32 (the Agent widens it);
+// an integer is refused.
+func (d *decoder) double() (float64, error) {
+	c, err := d.peek()
+	if err != nil {
+		return 0, err
+	}
+	if c != msgpcode.Double && c != msgpcode.Float {
+		return 0, fmt.Errorf("expected a float, got %s", codeName(c))
+	}
+	f, err := d.dec.DecodeFloat64()
+	return f, eof(err)
+}
+
+// skip skips one value of any type, refusing to nest deeper than maxDepth.
+func (d *decoder) skip(depth int) error {
+	if depth > maxDepth {
+		return fmt.Errorf("values nested more than %d deep", maxDepth)
+	}
+	c, err := d.peek()
+	if err != nil {
+		return err
+	}
+	switch {
+	case isArray(c):
+		n, err := d.arrayLen("array")
+		if err != nil {
+			return err
+		}
+		for i := 0; i < n; i++ {
+			if err := d.skip(depth + 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case isMap(c):
+		n, err := d.mapLen("map")
+		if err != nil {
+			return err
+		}
+		for i := 0; i < 2*n; i++ {
+			if err := d.skip(depth + 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case isStr(c) || isBin(c):
+		n, err := d.dec.DecodeBytesLen()
+		if err != nil {
+			return eof(err)
+		}
+		if n > d.r.Len() {
+			return errTruncated
+		}
+		_, err = d.r.Seek(int64(n), io.SeekCurrent)
+		return err
+	}
+	return eof(d.dec.Skip())
+}
+
+// eof maps the end of the body to errTruncated.
+func eof(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errTruncated
+	}
+	return err
+}
+
+func isArray(c byte) bool {
+	return msgpcode.IsFixedArray(c) || c == msgpcode.Array16 || c == msgpcode.Array32
+}
+
+func isMap(c byte) bool {
+	return msgpcode.IsFixedMap(c) || c == msgpcode.Map16 || c == msgpcode.Map32
+}
+
+func isStr(c byte) bool {
+	return msgpcode.IsFixedString(c) || c == msgpcode.Str8 || c == msgpcode.Str16 || c == msgpcode.Str32
+}
+
+func isBin(c byte) bool {
+	return c == msgpcode.Bin8 || c == msgpcode.Bin16 || c == msgpcode.Bin32
+}
+
+func isInt(c byte) bool {
+	if msgpcode.IsFixedNum(c) {
+		return true
+	}
+	switch c {
+	case msgpcode.Uint8, msgpcode.Uint16, msgpcode.Uint32, msgpcode.Uint64,
+		msgpcode.Int8, msgpcode.Int16, msgpcode.Int32, msgpcode.Int64:
+		return true
+	}
+	return false
+}
+
+// codeName names a msgpack wire type for error messages.
+func codeName(c byte) string {
+	switch {
+	case c == msgpcode.Nil:
+		return "nil"
+	case c == msgpcode.True || c == msgpcode.False:
+		return "bool"
+	case msgpcode.IsFixedNum(c) && c <= msgpcode.PosFixedNumHigh,
+		c == msgpcode.Uint8, c == msgpcode.Uint16, c == msgpcode.Uint32, c == msgpcode.Uint64:
+		return "uint"
+	case isInt(c):
+		return "int"
+	case c == msgpcode.Float:
+		return "float32"
+	case c == msgpcode.Double:
+		return "float64"
+	case isStr(c):
+		return "str"
+	case isBin(c):
+		return "bin"
+	case isArray(c):
+		return "array"
+	case isMap(c):
+		return "map"
+	}
+	return "msgpack type 0x" + strconv.FormatUint(uint64(c), 16)
+}

@@ -1,0 +1,230 @@
+package ddtest
+
+import (
+	"encoding/json"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// apiVersion is the traces endpoint a request reached.
+type apiVersion uint8
+
+const (
+	v04 apiVersion = iota
+	v05
+)
+
+func (v apiVersion) path() string {
+	if v == v05 {
+		return "/v0.5/traces"
+	}
+	return "/v0.4/traces"
+}
+
+// fault is what FailNext or DropNext decided for one request.
+type fault struct {
+	drop       bool
+	status     int
+	retryAfter time.Duration
+	delay      time.Duration
+}
+
+// begin counts a trace request and takes its share of the pending faults.
+// It reports false when the agent is closing.
+func (a *Agent) begin() (fault, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return fault{}, false
+	}
+	a.handlers.Add(1)
+	a.requests++
+	f := fault{delay: a.delay}
+	switch {
+	case a.dropN > 0:
+		a.dropN--
+		f.drop = true
+	case a.failN > 0:
+		a.failN--
+		f.status, f.retryAfter = a.failStatus, a.failRetry
+	}
+	return f, true
+}
+
+func (a *Agent) handleTraces(w http.ResponseWriter, r *http.Request, v apiVersion) {
+	f, ok := a.begin()
+	if !ok {
+		http.Error(w, "agent closing", http.StatusServiceUnavailable)
+		return
+	}
+	defer a.handlers.Done()
+
+	if f.delay > 0 {
+		t := time.NewTimer(f.delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+		case <-a.closing:
+		}
+		t.Stop()
+	}
+	if f.drop {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		// Not reachable over HTTP/1.1; answer something a client cannot
+		// mistake for success.
+		http.Error(w, "connection drop requested", http.StatusInternalServerError)
+		return
+	}
+	if f.status != 0 {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, a.cfg.bodyLimit))
+		if f.retryAfter > 0 {
+			secs := int64((f.retryAfter + time.Second - 1) / time.Second)
+			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+		}
+		http.Error(w, "failure injected by ddtest", f.status)
+		return
+	}
+
+	if r.Method != http.MethodPost && r.Method != http.MethodPut {
+		w.Header().Set("Allow", "POST, PUT")
+		a.reject(w, v, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: send POST or PUT")
+		return
+	}
+	limit := a.cfg.bodyLimit
+	if r.ContentLength > limit {
+		a.reject(w, v, http.StatusRequestEntityTooLarge,
+			"body of "+strconv.FormatInt(r.ContentLength, 10)+" bytes exceeds the limit of "+strconv.FormatInt(limit, 10)+" bytes")
+		return
+	}
+	if v == v04 {
+		ct := r.Header.Get("Content-Type")
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/msgpack" {
+			a.reject(w, v, http.StatusBadRequest,
+				"Content-Type "+strconv.Quote(ct)+" is not application/msgpack: the Agent would decode the body as JSON")
+			return
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		a.reject(w, v, http.StatusBadRequest, "reading body: "+err.Error())
+		return
+	}
+	if int64(len(body)) > limit {
+		a.reject(w, v, http.StatusRequestEntityTooLarge,
+			"body exceeds the limit of "+strconv.FormatInt(limit, 10)+" bytes")
+		return
+	}
+	var chunks []chunk
+	if v == v05 {
+		chunks, err = decodeV05(body)
+	} else {
+		chunks, err = decodeV04(body)
+	}
+	if err != nil {
+		a.reject(w, v, http.StatusBadRequest, "decoding "+v.path()+" payload: "+err.Error())
+		return
+	}
+	a.accept(v, r.Header.Clone(), chunks)
+
+	a.mu.Lock()
+	resp, _ := json.Marshal(struct {
+		Rates map[string]float64 `json:"rate_by_service"`
+	}{a.rates})
+	a.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(resp)
+}
+
+func (a *Agent) reject(w http.ResponseWriter, v apiVersion, status int, reason string) {
+	a.mu.Lock()
+	a.rejections = append(a.rejections, Rejection{Path: v.path(), Status: status, Reason: reason})
+	a.mu.Unlock()
+	http.Error(w, reason, status)
+}
+
+// accept records a decoded payload and wakes WaitSpans.
+func (a *Agent) accept(v apiVersion, h http.Header, chunks []chunk) {
+	p := Payload{Path: v.path(), Header: h}
+	var kept []Span
+	for i, c := range chunks {
+		p.Chunks = append(p.Chunks, c.spans)
+		spans, notes := keep(i, c)
+		kept = append(kept, spans...)
+		p.Notes = append(p.Notes, notes...)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.payloads = append(a.payloads, p)
+	a.spans = append(a.spans, kept...)
+	if len(kept) > 0 {
+		close(a.changed)
+		a.changed = make(chan struct{})
+	}
+}
+
+// keep applies what the Agent (7.84+) does to a decoded chunk after it has
+// answered 200: a chunk without spans, or with a span whose span_id is 0, is
+// dropped whole; a span whose trace_id differs from the chunk's is moved
+// into the chunk's trace (the chunk's trace ID is that of its last span
+// that carries one).
+func keep(i int, c chunk) ([]Span, []string) {
+	prefix := "chunk " + strconv.Itoa(i) + ": "
+	if len(c.spans) == 0 {
+		return nil, []string{prefix + "no spans: dropped"}
+	}
+	for j, s := range c.spans {
+		if s.SpanID == 0 {
+			return nil, []string{prefix + "span " + strconv.Itoa(j) + " has span_id 0: chunk dropped"}
+		}
+	}
+	var notes []string
+	spans := make([]Span, len(c.spans))
+	for j, s := range c.spans {
+		if s.TraceID != c.traceID {
+			notes = append(notes, prefix+"span "+strconv.Itoa(j)+" (span_id "+strconv.FormatUint(s.SpanID, 10)+
+				") has trace_id "+strconv.FormatUint(s.TraceID, 10)+": moved into trace "+strconv.FormatUint(c.traceID, 10))
+			s.TraceID = c.traceID
+		}
+		spans[j] = s
+	}
+	return spans, notes
+}
+
+// info is the /info answer: the fields of the real Agent's answer that
+// clients read, with values true of this agent.
+type info struct {
+	Version         string   `json:"version"`
+	Endpoints       []string `json:"endpoints"`
+	ClientDropP0s   bool     `json:"client_drop_p0s"`
+	SpanMetaStructs bool     `json:"span_meta_structs"`
+	SpanEvents      bool     `json:"span_events"`
+}
+
+// AgentVersion is the Agent version whose receiver this package imitates,
+// reported by /info.
+const AgentVersion = "7.85.0"
+
+func (a *Agent) handleInfo(w http.ResponseWriter, r *http.Request) {
+	a.mu.Lock()
+	in := info{
+		Version:   AgentVersion,
+		Endpoints: []string{"/v0.4/traces", "/v0.5/traces"},
+		// No /v0.6/stats here: a client must not drop P0 traces.
+		ClientDropP0s:   false,
+		SpanMetaStructs: true,
+		SpanEvents:      a.spanEvents,
+	}
+	a.mu.Unlock()
+	b, _ := json.Marshal(in)
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+}
