@@ -158,8 +158,8 @@ func Start(opts ...Option) (*Agent, error) {
 		rates:      copyRates(cfg.rates),
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/v0.4/traces", func(w http.ResponseWriter, r *http.Request) { a.handleTraces(w, r, v04) })
-	mux.HandleFunc("/v0.5/traces", func(w http.ResponseWriter, r *http.Request) { a.handleTraces(w, r, v05) })
+	mux.HandleFunc("/v0.4/traces", func(w http.ResponseWriter, r *http.Request) { a.handleTraces(w, r, apiV04) })
+	mux.HandleFunc("/v0.5/traces", func(w http.ResponseWriter, r *http.Request) { a.handleTraces(w, r, apiV05) })
 	mux.HandleFunc("/info", a.handleInfo)
 	a.srv = &http.Server{
 		Handler:           mux,

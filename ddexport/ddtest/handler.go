@@ -13,12 +13,12 @@ import (
 type apiVersion uint8
 
 const (
-	v04 apiVersion = iota
-	v05
+	apiV04 apiVersion = iota
+	apiV05
 )
 
 func (v apiVersion) path() string {
-	if v == v05 {
+	if v == apiV05 {
 		return "/v0.5/traces"
 	}
 	return "/v0.4/traces"
@@ -104,7 +104,7 @@ func (a *Agent) handleTraces(w http.ResponseWriter, r *http.Request, v apiVersio
 			"body of "+strconv.FormatInt(r.ContentLength, 10)+" bytes exceeds the limit of "+strconv.FormatInt(limit, 10)+" bytes")
 		return
 	}
-	if v == v04 {
+	if v == apiV04 {
 		ct := r.Header.Get("Content-Type")
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/msgpack" {
@@ -124,7 +124,7 @@ func (a *Agent) handleTraces(w http.ResponseWriter, r *http.Request, v apiVersio
 		return
 	}
 	var chunks []chunk
-	if v == v05 {
+	if v == apiV05 {
 		chunks, err = decodeV05(body)
 	} else {
 		chunks, err = decodeV04(body)
