@@ -1,0 +1,130 @@
+package ddslog
+
+import (
+	"bytes"
+	"context"
+	"log"
+	"log/slog"
+	"reflect"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// installMu serialises SetDefault, so that two concurrent calls cannot both
+// wrap the same default handler.
+var installMu sync.Mutex
+
+// SetDefault makes the default slog logger correlate: slog.InfoContext(ctx,
+// ...) anywhere in the program then writes the IDs of the span in ctx and
+// records on it. It wraps the current default handler in a Handler
+// configured by opts and installs it with slog.SetDefault.
+//
+// Calling it again replaces the options instead of wrapping twice.
+//
+// When the current default is slog's built-in handler (nothing was
+// installed yet), which writes through the log package, SetDefault replaces
+// it with an equivalent handler that writes, in the same format, to the
+// writer the log package had, with its prefix and flags. slog.SetDefault
+// routes the log package into the new handler; writing through the log
+// package from there would deadlock. log.Printf output still appears, now
+// as an INFO record (slog.SetLogLoggerLevel sets that level).
+func SetDefault(opts *HandlerOptions) {
+	installMu.Lock()
+	defer installMu.Unlock()
+	cur := slog.Default().Handler()
+	if isBuiltinDefault(cur) {
+		cur = newLogHandler(cur)
+	}
+	slog.SetDefault(slog.New(NewHandler(cur, opts)))
+}
+
+// isBuiltinDefault reports whether h is slog's built-in default handler,
+// whose type is not exported.
+func isBuiltinDefault(h slog.Handler) bool {
+	t := reflect.TypeOf(h)
+	return t.Kind() == reflect.Pointer && t.Elem().PkgPath() == "log/slog" && t.Elem().Name() == "defaultHandler"
+}
+
+// logHandler writes records the way slog's built-in default handler does,
+// "LEVEL message key=value ...", through a *log.Logger of its own.
+type logHandler struct {
+	enabled slog.Handler // the built-in handler: its level follows slog.SetLogLoggerLevel
+	text    slog.Handler // formats the attributes, into out
+	out     *logOut
+}
+
+// logOut receives the attribute text of one record and writes the line.
+// Handle holds mu while the text handler writes, so head belongs to that
+// record.
+type logOut struct {
+	mu         sync.Mutex
+	logger     *log.Logger
+	file, long bool // log.Lshortfile / log.Llongfile were set
+	head       []byte
+}
+
+// textPrefix is what the text handler writes first for a record with a
+// zero time, level INFO and an empty message; logOut drops it.
+const textPrefix = `level=INFO msg=""`
+
+func newLogHandler(builtin slog.Handler) *logHandler {
+	flags := log.Flags()
+	out := &logOut{
+		logger: log.New(log.Writer(), log.Prefix(), flags&^(log.Lshortfile|log.Llongfile)),
+		file:   flags&(log.Lshortfile|log.Llongfile) != 0,
+		long:   flags&log.Llongfile != 0,
+	}
+	return &logHandler{enabled: builtin, text: slog.NewTextHandler(out, nil), out: out}
+}
+
+func (h *logHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.enabled.Enabled(ctx, l)
+}
+
+func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
+	o := h.out
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.head = o.head[:0]
+	if o.file && r.PC != 0 {
+		fs := runtime.CallersFrames([]uintptr{r.PC})
+		f, _ := fs.Next()
+		file := f.File
+		if !o.long {
+			if i := strings.LastIndexByte(file, '/'); i >= 0 {
+				file = file[i+1:]
+			}
+		}
+		o.head = append(o.head, file...)
+		o.head = append(o.head, ':')
+		o.head = strconv.AppendInt(o.head, int64(f.Line), 10)
+		o.head = append(o.head, ": "...)
+	}
+	o.head = append(o.head, r.Level.String()...)
+	o.head = append(o.head, ' ')
+	o.head = append(o.head, r.Message...)
+	// The text handler writes only the attributes that matter: the log
+	// package adds the time, and head holds the level and message.
+	r.Time, r.Level, r.Message, r.PC = time.Time{}, slog.LevelInfo, "", 0
+	return h.text.Handle(ctx, r)
+}
+
+func (h *logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &logHandler{enabled: h.enabled.WithAttrs(attrs), text: h.text.WithAttrs(attrs), out: h.out}
+}
+
+func (h *logHandler) WithGroup(name string) slog.Handler {
+	return &logHandler{enabled: h.enabled.WithGroup(name), text: h.text.WithGroup(name), out: h.out}
+}
+
+func (o *logOut) Write(p []byte) (int, error) {
+	n := len(p)
+	p = bytes.TrimSuffix(p, []byte{'\n'})
+	p = bytes.TrimPrefix(p, []byte(textPrefix))
+	line := append(o.head, p...) // p is empty or starts with a space
+	o.head = line
+	return n, o.logger.Output(2, string(line))
+}

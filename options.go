@@ -1,0 +1,156 @@
+package ddslog
+
+import (
+	"log/slog"
+	"strconv"
+
+	"go.opentelemetry.io/otel"
+)
+
+// HandlerOptions configures a Handler. A nil *HandlerOptions, or the zero
+// value, gives the defaults: IDs on every record that has a span, span events
+// for records at Info and above, span errors for records at Error and above,
+// and dd.service/dd.env/dd.version from DD_SERVICE/DD_ENV/DD_VERSION when set.
+//
+// Options are read once, by NewHandler. Environment variables are fallbacks:
+// a field that is set always wins over its variable.
+type HandlerOptions struct {
+	// EventLevel is the minimum level of records that are added to the
+	// recording span in their context as span events. Nil means
+	// slog.LevelInfo. It may be lower than the wrapped handler's level:
+	// Debug records then reach the span without reaching the wrapped
+	// handler. A *slog.LevelVar may be used to change it at run time.
+	EventLevel slog.Leveler
+
+	// DisableEvents turns span events off. IDs are still written and error
+	// records still mark the span as failed.
+	DisableEvents bool
+
+	// ErrorLevel is the minimum level of records that set the status of
+	// the recording span in their context to Error, with the record's
+	// message as its description, and record an "exception" event for an
+	// error value the record carries. Nil means slog.LevelError.
+	ErrorLevel slog.Leveler
+
+	// DisableErrors turns span errors off.
+	DisableErrors bool
+
+	// TraceID128 writes dd.trace_id as the full 128-bit trace ID in 32
+	// lowercase hex digits when its high 64 bits are non-zero (Datadog's
+	// 128-bit log correlation), instead of the decimal low 64 bits. When
+	// false, DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED=true turns it on.
+	TraceID128 bool
+
+	// OTelKeys also writes the OpenTelemetry log correlation keys trace_id
+	// (32 hex digits), span_id (16 hex digits) and trace_flags (2 hex
+	// digits), for pipelines that parse OpenTelemetry's non-OTLP log format.
+	OTelKeys bool
+
+	// Service, Env and Version are written as dd.service, dd.env and
+	// dd.version on records that carry a span. Each falls back to
+	// DD_SERVICE, DD_ENV and DD_VERSION; an empty result writes nothing.
+	Service string
+	Env     string
+	Version string
+
+	// AddSource adds code.function.name, code.file.path and
+	// code.line.number to span events when the record has a PC.
+	AddSource bool
+
+	// StackTrace adds exception.stacktrace (the logging goroutine's stack)
+	// to the exception events of error records.
+	StackTrace bool
+}
+
+// Environment variables read by NewHandler when the matching option is unset.
+const (
+	envService      = "DD_SERVICE"
+	envEnv          = "DD_ENV"
+	envVersion      = "DD_VERSION"
+	envTraceID128Lg = "DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED"
+)
+
+// config is the resolved, immutable configuration shared by a Handler and
+// every handler derived from it.
+type config struct {
+	eventLevel slog.Leveler // nil when events are off
+	errorLevel slog.Leveler // nil when errors are off
+	traceID128 bool
+	otelKeys   bool
+	addSource  bool
+	stackTrace bool
+
+	// static are the dd.service/env/version attributes, built once.
+	static []slog.Attr
+	// staticKeys has the bits of keyService, keyEnv and keyVersion that
+	// static holds.
+	staticKeys keySet
+}
+
+// newConfig resolves opts against the environment, read through lookup.
+func newConfig(opts *HandlerOptions, lookup func(string) (string, bool)) *config {
+	if opts == nil {
+		opts = &HandlerOptions{}
+	}
+	c := &config{
+		otelKeys:   opts.OTelKeys,
+		addSource:  opts.AddSource,
+		stackTrace: opts.StackTrace,
+		traceID128: opts.TraceID128 || envBool(lookup, envTraceID128Lg),
+	}
+	if !opts.DisableEvents {
+		c.eventLevel = opts.EventLevel
+		if c.eventLevel == nil {
+			c.eventLevel = slog.LevelInfo
+		}
+	}
+	if !opts.DisableErrors {
+		c.errorLevel = opts.ErrorLevel
+		if c.errorLevel == nil {
+			c.errorLevel = slog.LevelError
+		}
+	}
+	for _, s := range [...]struct {
+		key   string
+		bit   keySet
+		value string
+		env   string
+	}{
+		{ServiceKey, keyService, opts.Service, envService},
+		{EnvKey, keyEnv, opts.Env, envEnv},
+		{VersionKey, keyVersion, opts.Version, envVersion},
+	} {
+		v := s.value
+		if v == "" {
+			v, _ = lookup(s.env)
+		}
+		if v != "" {
+			c.static = append(c.static, slog.String(s.key, v))
+			c.staticKeys |= s.bit
+		}
+	}
+	return c
+}
+
+// envBool reads a boolean variable the way Datadog's tracers do: strconv's
+// spellings (1, t, true, TRUE, 0, f, false, ...). Anything else counts as
+// unset, and is reported once to OpenTelemetry's error handler.
+func envBool(lookup func(string) (string, bool), name string) bool {
+	v, ok := lookup(name)
+	if !ok || v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		otel.Handle(&envError{name: name, value: v})
+		return false
+	}
+	return b
+}
+
+// envError reports an environment variable whose value cannot be parsed.
+type envError struct{ name, value string }
+
+func (e *envError) Error() string {
+	return "ddslog: ignoring " + e.name + "=" + strconv.Quote(e.value) + ": not a boolean"
+}
