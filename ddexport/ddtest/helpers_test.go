@@ -86,7 +86,7 @@ func encode(vs ...val) []byte {
 // post sends body to the agent and returns the response status and body.
 func post(t testing.TB, a *Agent, path, contentType string, body []byte) (int, string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, a.URL()+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, base(a)+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +108,15 @@ func do(t testing.TB, a *Agent, req *http.Request) (int, string) {
 		t.Fatal(err)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// base is the URL prefix for requests to the agent: its URL, or for a unix
+// socket http://agent (client dials the socket).
+func base(a *Agent) string {
+	if strings.HasPrefix(a.URL(), "unix://") {
+		return "http://agent"
+	}
+	return a.URL()
 }
 
 // client returns an HTTP client for the agent's address; for a unix socket,
