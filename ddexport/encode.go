@@ -1,27 +1,44 @@
 package ddexport
 
 import (
-	"encoding/binary"
+	"encoding/base64"
+	"hash/maphash"
 	"math"
+	"strconv"
+	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
 // Buffers that grew past these sizes are dropped by release, so that one
-// large batch does not pin its memory for the life of the exporter.
+// unusually large batch does not pin its memory for the life of the
+// exporter (the same idea as zap's capped buffer pools).
 const (
-	maxKeptBuf   = 4 << 20
-	maxKeptSpans = 8192
+	maxKeptBytes   = 4 << 20 // request body, string table arena, scratch
+	maxKeptSpans   = 8192    // span and chunk bookkeeping
+	maxKeptStrings = 1 << 16 // v0.5 string table entries
+	maxResources   = 16      // cached resource conversions
 )
 
 // encoder converts OpenTelemetry spans into Datadog Agent payloads. It owns
 // reused, capped buffers and is not safe for concurrent use.
+//
+// Spans are written straight into the request body: no intermediate Datadog
+// span structs or maps are built. Map headers whose size is only known at the
+// end (meta, metrics) are patched in place.
 type encoder struct {
 	version APIVersion
 	cfg     *mapConfig
 
-	buf []byte // the request body
+	buf  []byte // the request body
+	body []byte // v0.5: the chunks, written before the string table is known
+	v05  bool   // writing v0.5 (string indexes instead of strings)
+	out  *[]byte
+
+	strs strtab // v0.5 string table
 
 	// chunks storage: spans regrouped by trace, and the chunk slices.
 	spans    []sdktrace.ReadOnlySpan
@@ -29,6 +46,23 @@ type encoder struct {
 	chunkOf  []int32
 	counts   []int32
 	byTrace  map[trace.TraceID]int32
+	ids      map[trace.SpanID]struct{} // root detection in large chunks
+
+	// per-span state (see mapping.go)
+	sp      attrSlots
+	genAI   bool
+	res     *resInfo
+	noRes   resInfo
+	resByID map[*resource.Resource]*resInfo
+	exc     exceptionInfo
+	seen    keySet
+	scratch []byte // values built on the fly (hex IDs, text of non-strings)
+	json    []byte // meta events / _dd.span_links
+	name    []byte // derived operation names
+	resBuf  []byte // derived resource names
+	keyBuf  []byte // v0.5 derived keys
+	mapPos  int // offset of the open map's header in *out
+	mapN    int // entries written into the open map
 }
 
 // newEncoder returns an encoder for the given wire version and mapping
@@ -37,7 +71,13 @@ func newEncoder(v APIVersion, cfg *mapConfig) *encoder {
 	if cfg == nil {
 		cfg = &mapConfig{}
 	}
-	return &encoder{version: v, cfg: cfg, byTrace: make(map[trace.TraceID]int32)}
+	return &encoder{
+		version: v,
+		cfg:     cfg,
+		byTrace: make(map[trace.TraceID]int32),
+		resByID: make(map[*resource.Resource]*resInfo),
+		strs:    strtab{seed: maphash.MakeSeed()},
+	}
 }
 
 // chunks groups spans by trace ID: one chunk per trace ID, chunks in order of
@@ -62,23 +102,25 @@ func (e *encoder) chunks(spans []sdktrace.ReadOnlySpan) [][]sdktrace.ReadOnlySpa
 		e.counts[c]++
 		e.chunkOf = append(e.chunkOf, c)
 	}
-	// Counting sort: turn counts into start offsets, then place each span.
+	// Counting sort: counts become start offsets, then running insertion
+	// offsets, and finally each chunk's end.
 	n := int32(0)
-	e.chunkOut = e.chunkOut[:0]
 	for i, c := range e.counts {
 		e.counts[i] = n
 		n += c
 	}
-	e.spans = growSpans(e.spans, int(n))
-	next := e.counts // reused as the running insertion offset
-	for i, s := range spans {
-		c := e.chunkOf[i]
-		if c < 0 {
-			continue
-		}
-		e.spans[next[c]] = s
-		next[c]++
+	if cap(e.spans) < int(n) {
+		e.spans = make([]sdktrace.ReadOnlySpan, n)
 	}
+	e.spans = e.spans[:n]
+	next := e.counts
+	for i, s := range spans {
+		if c := e.chunkOf[i]; c >= 0 {
+			e.spans[next[c]] = s
+			next[c]++
+		}
+	}
+	e.chunkOut = e.chunkOut[:0]
 	start := int32(0)
 	for _, end := range next {
 		e.chunkOut = append(e.chunkOut, e.spans[start:end:end])
@@ -87,29 +129,73 @@ func (e *encoder) chunks(spans []sdktrace.ReadOnlySpan) [][]sdktrace.ReadOnlySpa
 	return e.chunkOut
 }
 
-func growSpans(s []sdktrace.ReadOnlySpan, n int) []sdktrace.ReadOnlySpan {
-	if cap(s) >= n {
-		return s[:n]
-	}
-	return make([]sdktrace.ReadOnlySpan, n)
-}
-
 // encode converts and encodes the given chunks into one request body for
 // e.version. nativeEvents selects native span_events/span_links (v0.4 only,
 // when the Agent's /info says it understands them); otherwise events and
 // links travel as meta JSON. The body is valid until the next call to encode
 // or release.
 func (e *encoder) encode(chunks [][]sdktrace.ReadOnlySpan, nativeEvents bool) []byte {
-	b := e.buf[:0]
-	b = appendArrayHeader(b, uint32(len(chunks)))
+	e.v05 = e.version == V05
+	if !e.v05 {
+		e.buf = appendArrayHeader(e.buf[:0], uint32(len(chunks)))
+		e.out = &e.buf
+		e.encodeChunks(chunks, nativeEvents)
+		return e.buf
+	}
+	// v0.5: [ [strings...], [chunks...] ]. The chunks are written first,
+	// into body, while the string table fills up.
+	e.strs.reset()
+	e.strs.index("")
+	e.body = appendArrayHeader(e.body[:0], uint32(len(chunks)))
+	e.out = &e.body
+	e.encodeChunks(chunks, false)
+	b := append(e.buf[:0], 0x92)
+	b = appendArrayHeader(b, uint32(len(e.strs.offs)))
+	for i := range e.strs.offs {
+		b = appendStringBytes(b, e.strs.at(i))
+	}
+	e.buf = append(b, e.body...)
+	return e.buf
+}
+
+func (e *encoder) encodeChunks(chunks [][]sdktrace.ReadOnlySpan, native bool) {
 	for _, c := range chunks {
-		b = appendArrayHeader(b, uint32(len(c)))
+		*e.out = appendArrayHeader(*e.out, uint32(len(c)))
+		big := len(c) > 32
+		if big {
+			if e.ids == nil {
+				e.ids = make(map[trace.SpanID]struct{}, len(c))
+			}
+			clear(e.ids)
+			for _, o := range c {
+				e.ids[o.SpanContext().SpanID()] = struct{}{}
+			}
+		}
 		for _, s := range c {
-			b = e.appendSpanV04(b, s)
+			e.appendSpan(s, e.isRoot(c, s, big), native)
 		}
 	}
-	e.buf = b
-	return b
+	e.res = nil
+}
+
+// isRoot reports whether s is a root of its chunk: its parent is not in the
+// chunk (a local root, or the first local span under a remote parent). For
+// big chunks e.ids holds the chunk's span IDs.
+func (e *encoder) isRoot(chunk []sdktrace.ReadOnlySpan, s sdktrace.ReadOnlySpan, big bool) bool {
+	pid := s.Parent().SpanID()
+	if !pid.IsValid() {
+		return true
+	}
+	if big {
+		_, ok := e.ids[pid]
+		return !ok
+	}
+	for _, o := range chunk {
+		if o.SpanContext().SpanID() == pid {
+			return false
+		}
+	}
+	return true
 }
 
 // release drops every reference to spans (ExportSpans must not retain them)
@@ -118,77 +204,251 @@ func (e *encoder) release() {
 	clear(e.spans)
 	clear(e.chunkOut)
 	e.chunkOut = e.chunkOut[:0]
+	e.spans = e.spans[:0]
 	clear(e.byTrace)
+	clear(e.ids)
+	e.sp = attrSlots{}
+	e.exc = exceptionInfo{}
+	e.seen.reset()
+	e.res = nil
 	if cap(e.spans) > maxKeptSpans {
 		e.spans, e.chunkOut, e.chunkOf, e.counts = nil, nil, nil, nil
 		e.byTrace = make(map[trace.TraceID]int32)
+		e.ids = nil
 	}
-	if cap(e.buf) > maxKeptBuf {
+	if cap(e.buf) > maxKeptBytes {
 		e.buf = nil
+	}
+	if cap(e.body) > maxKeptBytes {
+		e.body = nil
+	}
+	if cap(e.scratch) > maxKeptBytes {
+		e.scratch = nil
+	}
+	if cap(e.json) > maxKeptBytes {
+		e.json = nil
+	}
+	e.strs.shrink()
+}
+
+// Writing primitives shared by v0.4 and v0.5: in v0.5 every string is
+// replaced by its index in the string table.
+
+// str writes a string value.
+func (e *encoder) str(s string) {
+	if e.v05 {
+		*e.out = appendUint64(*e.out, uint64(e.strs.index(s)))
+		return
+	}
+	*e.out = appendString(*e.out, s)
+}
+
+// strb writes a string value held in b.
+func (e *encoder) strb(b []byte) {
+	if e.v05 {
+		*e.out = appendUint64(*e.out, uint64(e.strs.indexBytes(b)))
+		return
+	}
+	*e.out = appendStringBytes(*e.out, b)
+}
+
+// key writes a v0.4 map key (v0.5 spans are arrays and have no keys).
+func (e *encoder) key(k string) {
+	*e.out = appendString(*e.out, k)
+}
+
+// openMap starts a map whose size is not known yet; closeMap writes it.
+func (e *encoder) openMap() {
+	e.mapPos = len(*e.out)
+	e.mapN = 0
+	*e.out = append(*e.out, 0x80)
+	e.seen.reset()
+}
+
+func (e *encoder) closeMap() {
+	b := *e.out
+	n := e.mapN
+	switch {
+	case n < 16:
+		b[e.mapPos] = 0x80 | byte(n)
+	case n <= math.MaxUint16:
+		b = append(b, 0, 0)
+		copy(b[e.mapPos+3:], b[e.mapPos+1:len(b)-2])
+		b[e.mapPos], b[e.mapPos+1], b[e.mapPos+2] = 0xde, byte(n>>8), byte(n)
+	default:
+		b = append(b, 0, 0, 0, 0)
+		copy(b[e.mapPos+5:], b[e.mapPos+1:len(b)-4])
+		b[e.mapPos] = 0xdf
+		b[e.mapPos+1], b[e.mapPos+2], b[e.mapPos+3], b[e.mapPos+4] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+	}
+	*e.out = b
+}
+
+// add reports whether the key made of prefix+suffix is new in the open map,
+// and records it. The first writer of a key wins.
+func (e *encoder) add(prefix, suffix string) bool {
+	if !e.seen.add(prefix, suffix) {
+		return false
+	}
+	e.mapN++
+	if suffix == "" {
+		e.str(prefix)
+	} else {
+		e.strParts(prefix, suffix)
+	}
+	return true
+}
+
+// strParts writes the concatenation of a and b as one string.
+func (e *encoder) strParts(a, b string) {
+	if e.v05 {
+		e.keyBuf = append(append(e.keyBuf[:0], a...), b...)
+		e.strb(e.keyBuf)
+		return
+	}
+	out := appendStringHeader(*e.out, len(a)+len(b))
+	*e.out = append(append(out, a...), b...)
+}
+
+// keySet tracks the keys written into the open meta or metrics map. A small
+// bit filter on (length, last byte) makes the common miss cheap; a hit is
+// confirmed by a linear scan.
+type keySet struct {
+	filter [4]uint64
+	keys   []keyParts
+}
+
+type keyParts struct{ prefix, suffix string }
+
+func (k *keySet) reset() {
+	k.filter = [4]uint64{}
+	clear(k.keys)
+	k.keys = k.keys[:0]
+}
+
+func (k *keySet) add(prefix, suffix string) bool {
+	n := len(prefix) + len(suffix)
+	last := byte(0)
+	switch {
+	case suffix != "":
+		last = suffix[len(suffix)-1]
+	case prefix != "":
+		last = prefix[len(prefix)-1]
+	}
+	h := (uint(n)*31 + uint(last)) & 255
+	bit := uint64(1) << (h & 63)
+	if k.filter[h>>6]&bit != 0 {
+		for _, o := range k.keys {
+			if len(o.prefix)+len(o.suffix) == n && sameKey(o, prefix, suffix) {
+				return false
+			}
+		}
+	}
+	k.filter[h>>6] |= bit
+	k.keys = append(k.keys, keyParts{prefix, suffix})
+	return true
+}
+
+// sameKey compares o.prefix+o.suffix with prefix+suffix, both of equal
+// total length, without concatenating.
+func sameKey(o keyParts, prefix, suffix string) bool {
+	a1, a2 := o.prefix, o.suffix
+	b1, b2 := prefix, suffix
+	for len(a1)+len(a2) > 0 {
+		if len(a1) == 0 {
+			a1, a2 = a2, ""
+		}
+		if len(b1) == 0 {
+			b1, b2 = b2, ""
+		}
+		n := min(len(a1), len(b1))
+		if a1[:n] != b1[:n] {
+			return false
+		}
+		a1, b1 = a1[n:], b1[n:]
+	}
+	return true
+}
+
+// strtab is the v0.5 string table: an arena of the strings' bytes and an
+// open-addressing index over it. Strings are copied, so the table holds no
+// reference to span data, and derived strings (hex IDs, JSON) cost no
+// allocation.
+type strtab struct {
+	seed   maphash.Seed
+	arena  []byte
+	offs   []uint32 // start of each string in arena; its end is the next start
+	ends   []uint32
+	hashes []uint64
+	slots  []uint32 // 0 = empty, else entry index + 1
+}
+
+func (t *strtab) reset() {
+	t.arena = t.arena[:0]
+	t.offs = t.offs[:0]
+	t.ends = t.ends[:0]
+	t.hashes = t.hashes[:0]
+	clear(t.slots)
+}
+
+func (t *strtab) shrink() {
+	if cap(t.arena) > maxKeptBytes || cap(t.offs) > maxKeptStrings {
+		*t = strtab{seed: t.seed}
 	}
 }
 
-// appendSpanV04 writes one span as a v0.4 map.
-func (e *encoder) appendSpanV04(b []byte, s sdktrace.ReadOnlySpan) []byte {
-	sc := s.SpanContext()
-	tid := sc.TraceID()
-	sid := sc.SpanID()
-	b = appendMapHeader(b, 12)
-	b = appendString(b, "service")
-	b = appendString(b, e.serviceOf(s))
-	b = appendString(b, "name")
-	b = appendString(b, s.Name())
-	b = appendString(b, "resource")
-	b = appendString(b, s.Name())
-	b = appendString(b, "type")
-	b = appendString(b, "custom")
-	b = appendString(b, "trace_id")
-	b = appendUint64(b, binary.BigEndian.Uint64(tid[8:]))
-	b = appendString(b, "span_id")
-	b = appendUint64(b, binary.BigEndian.Uint64(sid[:]))
-	b = appendString(b, "parent_id")
-	psid := s.Parent().SpanID()
-	b = appendUint64(b, binary.BigEndian.Uint64(psid[:]))
-	b = appendString(b, "start")
-	b = appendInt64(b, s.StartTime().UnixNano())
-	b = appendString(b, "duration")
-	b = appendInt64(b, s.EndTime().Sub(s.StartTime()).Nanoseconds())
-	b = appendString(b, "error")
-	errv := int64(0)
-	if s.Status().Code == 1 {
-		errv = 1
+func (t *strtab) at(i int) []byte { return t.arena[t.offs[i]:t.ends[i]] }
+
+func (t *strtab) index(s string) uint32 {
+	return intern(t, s, maphash.String(t.seed, s))
+}
+
+func (t *strtab) indexBytes(b []byte) uint32 {
+	return intern(t, b, maphash.Bytes(t.seed, b))
+}
+
+func intern[T string | []byte](t *strtab, s T, h uint64) uint32 {
+	if len(t.offs)*2 >= len(t.slots) {
+		t.grow()
 	}
-	b = appendInt64(b, errv)
-	attrs := s.Attributes()
-	nMeta, nMetrics := 0, 0
-	for _, kv := range attrs {
-		if isMetric(kv.Value.Type()) {
-			nMetrics++
-		} else {
-			nMeta++
+	mask := uint64(len(t.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		x := t.slots[i]
+		if x == 0 {
+			idx := uint32(len(t.offs))
+			t.offs = append(t.offs, uint32(len(t.arena)))
+			t.arena = append(t.arena, s...)
+			t.ends = append(t.ends, uint32(len(t.arena)))
+			t.hashes = append(t.hashes, h)
+			t.slots[i] = idx + 1
+			return idx
+		}
+		if idx := x - 1; t.hashes[idx] == h && string(t.at(int(idx))) == string(s) {
+			return idx
 		}
 	}
-	b = appendString(b, "meta")
-	b = appendMapHeader(b, uint32(nMeta))
-	for _, kv := range attrs {
-		if !isMetric(kv.Value.Type()) {
-			b = appendString(b, string(kv.Key))
-			b = appendString(b, kv.Value.Emit())
-		}
+}
+
+func (t *strtab) grow() {
+	n := max(64, len(t.slots)*2)
+	if cap(t.slots) >= n {
+		t.slots = t.slots[:n]
+		clear(t.slots)
+	} else {
+		t.slots = make([]uint32, n)
 	}
-	b = appendString(b, "metrics")
-	b = appendMapHeader(b, uint32(nMetrics))
-	for _, kv := range attrs {
-		if isMetric(kv.Value.Type()) {
-			b = appendString(b, string(kv.Key))
-			b = appendFloat64(b, metricValue(kv.Value))
+	mask := uint64(n - 1)
+	for idx, h := range t.hashes {
+		i := h & mask
+		for t.slots[i] != 0 {
+			i = (i + 1) & mask
 		}
+		t.slots[i] = uint32(idx) + 1
 	}
-	return b
 }
 
 // msgpack writers. Integers use the smallest encoding; floats are always
-// float64; strings are written as str (never bin).
+// float64; strings are always str (never bin).
 
 func appendArrayHeader(b []byte, n uint32) []byte {
 	switch {
@@ -212,19 +472,25 @@ func appendMapHeader(b []byte, n uint32) []byte {
 	}
 }
 
-func appendString(b []byte, s string) []byte {
-	n := len(s)
+func appendStringHeader(b []byte, n int) []byte {
 	switch {
 	case n < 32:
-		b = append(b, 0xa0|byte(n))
+		return append(b, 0xa0|byte(n))
 	case n <= math.MaxUint8:
-		b = append(b, 0xd9, byte(n))
+		return append(b, 0xd9, byte(n))
 	case n <= math.MaxUint16:
-		b = append(b, 0xda, byte(n>>8), byte(n))
+		return append(b, 0xda, byte(n>>8), byte(n))
 	default:
-		b = append(b, 0xdb, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+		return append(b, 0xdb, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
-	return append(b, s...)
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(appendStringHeader(b, len(s)), s...)
+}
+
+func appendStringBytes(b []byte, s []byte) []byte {
+	return append(appendStringHeader(b, len(s)), s...)
 }
 
 func appendUint64(b []byte, v uint64) []byte {
@@ -272,4 +538,203 @@ func appendBool(b []byte, v bool) []byte {
 		return append(b, 0xc3)
 	}
 	return append(b, 0xc2)
+}
+
+// JSON writers, for the meta "events" and "_dd.span_links" values and for
+// slice and map attributes rendered into meta. They produce what
+// encoding/json produces for the same values (HTML-safe escaping, invalid
+// UTF-8 replaced by U+FFFD, ES6 number formatting), without reflection.
+
+const hexDigits = "0123456789abcdef"
+
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendJSONFloat writes f as encoding/json does. JSON has no NaN or
+// infinities: those are written as the strings OpenTelemetry uses for them.
+func appendJSONFloat(b []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(b, `"NaN"`...)
+	case math.IsInf(f, 1):
+		return append(b, `"Infinity"`...)
+	case math.IsInf(f, -1):
+		return append(b, `"-Infinity"`...)
+	}
+	return appendES6Float(b, f)
+}
+
+// appendES6Float formats a finite float like encoding/json and the
+// OpenTelemetry Collector's pdata (the Agent's view of attribute values).
+func appendES6Float(b []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// appendJSONValue writes v as JSON with its type kept (the Agent marshals
+// event attributes from their raw values).
+func appendJSONValue(b []byte, v attribute.Value) []byte {
+	switch v.Type() {
+	case attribute.BOOL:
+		return strconv.AppendBool(b, v.AsBool())
+	case attribute.INT64:
+		return strconv.AppendInt(b, v.AsInt64(), 10)
+	case attribute.FLOAT64:
+		return appendJSONFloat(b, v.AsFloat64())
+	case attribute.STRING:
+		return appendJSONString(b, v.AsString())
+	case attribute.BYTESLICE:
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, []byte(v.AsString()))
+		return append(b, '"')
+	case attribute.BOOLSLICE:
+		b = append(b, '[')
+		for i, x := range v.AsBoolSlice() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendBool(b, x)
+		}
+		return append(b, ']')
+	case attribute.INT64SLICE:
+		b = append(b, '[')
+		for i, x := range v.AsInt64Slice() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, x, 10)
+		}
+		return append(b, ']')
+	case attribute.FLOAT64SLICE:
+		b = append(b, '[')
+		for i, x := range v.AsFloat64Slice() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONFloat(b, x)
+		}
+		return append(b, ']')
+	case attribute.STRINGSLICE:
+		b = append(b, '[')
+		for i, x := range v.AsStringSlice() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, x)
+		}
+		return append(b, ']')
+	case attribute.SLICE:
+		b = append(b, '[')
+		for i, x := range v.AsSlice() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONValue(b, x)
+		}
+		return append(b, ']')
+	case attribute.MAP:
+		b = append(b, '{')
+		for i, kv := range v.AsMap() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, string(kv.Key))
+			b = append(b, ':')
+			b = appendJSONValue(b, kv.Value)
+		}
+		return append(b, '}')
+	default: // EMPTY
+		return append(b, "null"...)
+	}
+}
+
+// appendValueText writes v as the Agent renders a non-numeric attribute into
+// meta (pdata's AsString): strings as they are, booleans as true/false,
+// bytes as base64, slices and maps as JSON.
+func appendValueText(b []byte, v attribute.Value) []byte {
+	switch v.Type() {
+	case attribute.STRING:
+		return append(b, v.AsString()...)
+	case attribute.BOOL:
+		return strconv.AppendBool(b, v.AsBool())
+	case attribute.INT64:
+		return strconv.AppendInt(b, v.AsInt64(), 10)
+	case attribute.FLOAT64:
+		f := v.AsFloat64()
+		switch {
+		case math.IsNaN(f):
+			return append(b, "NaN"...)
+		case math.IsInf(f, 1):
+			return append(b, "Infinity"...)
+		case math.IsInf(f, -1):
+			return append(b, "-Infinity"...)
+		}
+		return appendES6Float(b, f)
+	case attribute.BYTESLICE:
+		return base64.StdEncoding.AppendEncode(b, []byte(v.AsString()))
+	case attribute.EMPTY:
+		return b
+	default:
+		return appendJSONValue(b, v)
+	}
 }
