@@ -61,8 +61,8 @@ type encoder struct {
 	name    []byte // derived operation names
 	resBuf  []byte // derived resource names
 	keyBuf  []byte // v0.5 derived keys
-	mapPos  int // offset of the open map's header in *out
-	mapN    int // entries written into the open map
+	mapPos  int    // offset of the open map's header in *out
+	mapN    int    // entries written into the open map
 }
 
 // newEncoder returns an encoder for the given wire version and mapping
