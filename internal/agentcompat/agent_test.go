@@ -1,0 +1,321 @@
+package agentcompat
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	gzip "github.com/DataDog/datadog-agent/comp/trace/compression/impl-gzip"
+	"github.com/DataDog/datadog-agent/pkg/opentelemetry-mapping-go/otlp/attributes"
+	pb "github.com/DataDog/datadog-agent/pkg/proto/pbgo/trace"
+	"github.com/DataDog/datadog-agent/pkg/trace/agent"
+	"github.com/DataDog/datadog-agent/pkg/trace/config"
+	"github.com/DataDog/datadog-agent/pkg/trace/stats"
+	"github.com/DataDog/datadog-agent/pkg/trace/telemetry"
+	"github.com/DataDog/datadog-agent/pkg/trace/writer"
+	"github.com/DataDog/datadog-go/v5/statsd"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+)
+
+// waitTimeout bounds every wait for the agent's processing; it is a failure
+// deadline, never a pause.
+const waitTimeout = 30 * time.Second
+
+// agentOptions selects how the real trace-agent is configured.
+type agentOptions struct {
+	// spanEvents is what /info says about native span events. The real
+	// 7.85 receiver always says true; false makes /info look like an older
+	// agent's (the key is left out).
+	spanEvents bool
+	// convertV1 keeps the receiver's default decoding: v0.4/v0.5 payloads
+	// are converted to the agent's internal (idx) representation and
+	// processed by ProcessV1. When false, the "disable-convert-traces"
+	// feature routes them through the agent's classic Process, which yields
+	// *pb.Span values that compare directly with the OTLP path.
+	convertV1 bool
+}
+
+// realAgent is the Datadog trace-agent built from its own code: the receiver's
+// HTTP handlers served on loopback, the OTLP receiver behind a loopback
+// OTLP/HTTP endpoint, the agent's Process/ProcessV1 run on everything they
+// decode, and capturing trace writers at the end of the pipeline.
+type realAgent struct {
+	agent  *agent.Agent
+	srv    *httptest.Server
+	otlp   *httptest.Server
+	writer *captureWriter
+
+	// requests counts requests per path, with their status codes.
+	mu       sync.Mutex
+	statuses map[string][]int
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// newRealAgent starts a real trace-agent for one test and stops it when the
+// test ends.
+func newRealAgent(t *testing.T, o agentOptions) *realAgent {
+	t.Helper()
+	cfg := config.New()
+	cfg.Endpoints[0].APIKey = "test"
+	cfg.Hostname = "agentcompat-host"
+	cfg.TraceBuffer = 16
+	cfg.Decoders = 2
+	cfg.DecoderTimeout = int(waitTimeout / time.Millisecond)
+	cfg.StatsdEnabled = false
+	if !o.convertV1 {
+		cfg.Features["disable-convert-traces"] = struct{}{}
+	}
+	tr, err := attributes.NewTranslator(componenttest.NewNopTelemetrySettings())
+	if err != nil {
+		t.Fatalf("attributes translator: %v", err)
+	}
+	cfg.OTLPReceiver.AttributesTranslator = tr
+
+	ctx, cancel := context.WithCancel(context.Background())
+	a := agent.NewAgent(ctx, cfg, telemetry.NewNoopCollector(), &statsd.NoOpClient{}, gzip.NewComponent())
+	// NewAgent starts the real trace writers; stop them before putting the
+	// capturing writer in their place.
+	a.TraceWriter.Stop()
+	a.TraceWriterV1.Stop()
+	// The stats writer's senders are started too; Stop needs Run.
+	go a.StatsWriter.Run()
+	a.StatsWriter.Stop()
+	w := newCaptureWriter()
+	a.TraceWriter = w
+	a.TraceWriterV1 = w
+	a.Concentrator = noopConcentrator{}
+
+	ra := &realAgent{
+		agent:    a,
+		writer:   w,
+		statuses: make(map[string][]int),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+
+	// The receiver's own handlers: exactly those Start would serve.
+	a.Receiver.BuildHandlers()
+	mux := http.NewServeMux()
+	for pattern, h := range a.Receiver.Handlers {
+		if pattern == "/info" && !o.spanEvents {
+			h = withoutSpanEvents(t, h)
+		}
+		mux.Handle(pattern, h)
+	}
+	ra.srv = httptest.NewServer(ra.record(mux))
+
+	// The OTLP receiver is fed through its ptraceotlp.GRPCServer method,
+	// Export, from an OTLP/HTTP endpoint so that the OpenTelemetry SDK's own
+	// OTLP exporter can produce the requests.
+	ra.otlp = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		body, err := io.ReadAll(req.Body)
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusBadRequest)
+			return
+		}
+		in := ptraceotlp.NewExportRequest()
+		if err := in.UnmarshalProto(body); err != nil {
+			http.Error(rw, err.Error(), http.StatusBadRequest)
+			return
+		}
+		resp, err := a.OTLPReceiver.Export(req.Context(), in)
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		out, err := resp.MarshalProto()
+		if err != nil {
+			http.Error(rw, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		rw.Header().Set("Content-Type", "application/x-protobuf")
+		_, _ = rw.Write(out)
+	}))
+
+	go ra.process()
+
+	t.Cleanup(func() {
+		ra.srv.Close()
+		ra.otlp.Close()
+		close(ra.stop)
+		<-ra.done
+		a.OTLPReceiver.Stop()
+		cancel()
+	})
+	return ra
+}
+
+// process is the agent's worker loop (Agent.work / workV1) without the
+// parts of Run that would open listeners or talk to Datadog.
+func (ra *realAgent) process() {
+	defer close(ra.done)
+	for {
+		select {
+		case p := <-ra.agent.In:
+			ra.agent.Process(p)
+		case p := <-ra.agent.InV1:
+			ra.agent.ProcessV1(p)
+		case <-ra.stop:
+			return
+		}
+	}
+}
+
+// record notes every response status per path.
+func (ra *realAgent) record(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		sw := &statusWriter{ResponseWriter: rw, code: http.StatusOK}
+		h.ServeHTTP(sw, req)
+		ra.mu.Lock()
+		ra.statuses[req.URL.Path] = append(ra.statuses[req.URL.Path], sw.code)
+		ra.mu.Unlock()
+	})
+}
+
+// Statuses returns the response codes the receiver gave for path.
+func (ra *realAgent) Statuses(path string) []int {
+	ra.mu.Lock()
+	defer ra.mu.Unlock()
+	return append([]int(nil), ra.statuses[path]...)
+}
+
+// URL is the receiver's base URL.
+func (ra *realAgent) URL() string { return ra.srv.URL }
+
+// OTLPURL is the OTLP/HTTP endpoint in front of the agent's OTLP receiver.
+func (ra *realAgent) OTLPURL() string { return ra.otlp.URL }
+
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// withoutSpanEvents serves the real /info document with "span_events"
+// removed, as agents before native span events answered.
+func withoutSpanEvents(t *testing.T, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var doc map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+			t.Errorf("/info: %v", err)
+			http.Error(rw, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		delete(doc, "span_events")
+		for k, v := range rec.Header() {
+			if k != "Content-Length" {
+				rw.Header()[k] = v
+			}
+		}
+		rw.WriteHeader(rec.Code)
+		_ = json.NewEncoder(rw).Encode(doc)
+	})
+}
+
+// noopConcentrator stands in for the stats concentrator: APM stats are not
+// part of this suite, and the real one would flush to Datadog.
+type noopConcentrator struct{}
+
+func (noopConcentrator) Start()              {}
+func (noopConcentrator) Stop()               {}
+func (noopConcentrator) Add(stats.Input)     {}
+func (noopConcentrator) AddV1(stats.InputV1) {}
+
+// captureWriter is the end of the agent's pipeline: it keeps what the agent
+// would have sent to Datadog.
+type captureWriter struct {
+	mu       sync.Mutex
+	payloads []*writer.SampledChunks
+	v1       []*writer.SampledChunksV1
+	spans    int
+	changed  chan struct{} // closed and replaced on every write
+}
+
+func newCaptureWriter() *captureWriter {
+	return &captureWriter{changed: make(chan struct{})}
+}
+
+func (w *captureWriter) Stop()                    {}
+func (w *captureWriter) FlushSync() error         { return nil }
+func (w *captureWriter) UpdateAPIKey(_, _ string) {}
+
+func (w *captureWriter) WriteChunks(p *writer.SampledChunks) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.payloads = append(w.payloads, p)
+	for _, c := range p.TracerPayload.Chunks {
+		w.spans += len(c.Spans)
+	}
+	close(w.changed)
+	w.changed = make(chan struct{})
+}
+
+func (w *captureWriter) WriteChunksV1(p *writer.SampledChunksV1) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.v1 = append(w.v1, p)
+	for _, c := range p.TracerPayload.Chunks {
+		w.spans += len(c.Spans)
+	}
+	close(w.changed)
+	w.changed = make(chan struct{})
+}
+
+// waitSpans blocks until at least n spans have been written, or fails the
+// test after waitTimeout.
+func (w *captureWriter) waitSpans(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.NewTimer(waitTimeout)
+	defer deadline.Stop()
+	for {
+		w.mu.Lock()
+		got, changed := w.spans, w.changed
+		w.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			t.Fatalf("agent wrote %d spans, want %d", got, n)
+		}
+	}
+}
+
+// tracerPayloads returns what Process wrote.
+func (w *captureWriter) tracerPayloads() []*pb.TracerPayload {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]*pb.TracerPayload, len(w.payloads))
+	for i, p := range w.payloads {
+		out[i] = p.TracerPayload
+	}
+	return out
+}
+
+// sampledV1 returns what ProcessV1 wrote.
+func (w *captureWriter) sampledV1() []*writer.SampledChunksV1 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]*writer.SampledChunksV1(nil), w.v1...)
+}
+
+var (
+	_ agent.TraceWriter   = (*captureWriter)(nil)
+	_ agent.TraceWriterV1 = (*captureWriter)(nil)
+	_ agent.Concentrator  = noopConcentrator{}
+)

@@ -1,0 +1,3 @@
+// Package agentcompat holds the compatibility suite that runs ddexport
+// against the real Datadog Agent trace receiver.
+package agentcompat
