@@ -35,10 +35,16 @@ func SetDefault(opts *HandlerOptions) {
 	installMu.Lock()
 	defer installMu.Unlock()
 	cur := slog.Default().Handler()
-	if isBuiltinDefault(cur) {
+	builtin := isBuiltinDefault(cur)
+	if builtin {
 		cur = newLogHandler(cur)
 	}
 	slog.SetDefault(slog.New(NewHandler(cur, opts)))
+	if builtin {
+		// The new handler writes the prefix; the log package would put it
+		// in the message as well.
+		log.SetPrefix("")
+	}
 }
 
 // isBuiltinDefault reports whether h is slog's built-in default handler,

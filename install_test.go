@@ -1,0 +1,121 @@
+package ddslog
+
+import (
+	"log"
+	"log/slog"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// saveDefaults restores slog's default logger and the log package's
+// settings when the test ends, unless the test deadlocked (restoring would
+// then block on the log package's lock as well).
+func saveDefaults(t *testing.T) (deadlocked *bool) {
+	logger, w, flags, prefix := slog.Default(), log.Writer(), log.Flags(), log.Prefix()
+	deadlocked = new(bool)
+	t.Cleanup(func() {
+		if *deadlocked {
+			return
+		}
+		slog.SetDefault(logger)
+		log.SetOutput(w)
+		log.SetFlags(flags)
+		log.SetPrefix(prefix)
+	})
+	return deadlocked
+}
+
+// within runs f and fails the test if it does not return in time: a
+// deadlock fails the test instead of hanging it.
+func within(t *testing.T, deadlocked *bool, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		*deadlocked = true
+		t.Fatal("deadlock: logging after SetDefault did not return")
+	}
+}
+
+func TestSetDefaultOverBuiltin(t *testing.T) {
+	clearEnv(t)
+	deadlocked := saveDefaults(t)
+	if !isBuiltinDefault(slog.Default().Handler()) {
+		t.Fatalf("the test needs slog's built-in default handler, have %T", slog.Default().Handler())
+	}
+	out := &syncBuffer{}
+	log.SetOutput(out)
+	log.SetFlags(0)
+	log.SetPrefix("app: ")
+	ctx := spanCtx(traceID64, true)
+
+	within(t, deadlocked, func() {
+		SetDefault(nil)
+		slog.InfoContext(ctx, "from slog", "k", "v w")
+		slog.DebugContext(ctx, "not shown")
+		log.Print("from log")
+		SetDefault(&HandlerOptions{Service: "svc"}) // again: replaces, does not wrap twice
+		slog.With("a", 1).WithGroup("g").WarnContext(ctx, "again", "b", 2)
+		log.Printf("from log %d", 2)
+	})
+
+	want := "app: INFO from slog k=\"v w\" dd.trace_id=" + traceID64Dec + " dd.span_id=" + spanIDDec + "\n" +
+		"app: INFO from log\n" +
+		"app: WARN again a=1 g.b=2 dd.trace_id=" + traceID64Dec + " dd.span_id=" + spanIDDec + " dd.service=svc\n" +
+		"app: INFO from log 2\n"
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+	h, ok := slog.Default().Handler().(*Handler)
+	if !ok {
+		t.Fatalf("default handler is %T, want *Handler", slog.Default().Handler())
+	}
+	if _, ok := h.Handler().(*logHandler); !ok {
+		t.Errorf("installed handler wraps %T, want the log-writing handler once", h.Handler())
+	}
+}
+
+func TestSetDefaultKeepsLogFlags(t *testing.T) {
+	clearEnv(t)
+	deadlocked := saveDefaults(t)
+	out := &syncBuffer{}
+	log.SetOutput(out)
+	log.SetFlags(log.LstdFlags | log.Lshortfile)
+	log.SetPrefix("")
+	within(t, deadlocked, func() {
+		SetDefault(nil)
+		slog.Info("located")
+	})
+	re := regexp.MustCompile(`^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d install_test\.go:\d+: INFO located\n$`)
+	if !re.MatchString(out.String()) {
+		t.Errorf("output %q does not match %s", out.String(), re)
+	}
+}
+
+func TestSetDefaultOverInstalledHandler(t *testing.T) {
+	clearEnv(t)
+	deadlocked := saveDefaults(t)
+	h, buf := newJSON(nil, nil)
+	slog.SetDefault(slog.New(h.Handler())) // a JSON handler, installed by the program
+	within(t, deadlocked, func() {
+		SetDefault(nil)
+		slog.InfoContext(spanCtx(traceID64, true), "correlated")
+		log.Print("through slog")
+	})
+	got := jsonLines(t, buf.String())
+	want := []map[string]any{
+		{"level": "INFO", "msg": "correlated", TraceIDKey: traceID64Dec, SpanIDKey: spanIDDec},
+		{"level": "INFO", "msg": "through slog"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package ddslog
+
+const raceEnabled = true
