@@ -45,12 +45,17 @@ func within(t *testing.T, deadlocked *bool, f func()) {
 	}
 }
 
+// builtin is slog's built-in default handler, taken before any test or
+// example replaces it, so that each test can start from it.
+var builtin = slog.Default().Handler()
+
 func TestSetDefaultOverBuiltin(t *testing.T) {
 	clearEnv(t)
 	deadlocked := saveDefaults(t)
-	if !isBuiltinDefault(slog.Default().Handler()) {
-		t.Fatalf("the test needs slog's built-in default handler, have %T", slog.Default().Handler())
+	if !isBuiltinDefault(builtin) {
+		t.Fatalf("the test needs slog's built-in default handler, have %T", builtin)
 	}
+	slog.SetDefault(slog.New(builtin))
 	out := &syncBuffer{}
 	log.SetOutput(out)
 	log.SetFlags(0)
@@ -86,6 +91,7 @@ func TestSetDefaultOverBuiltin(t *testing.T) {
 func TestSetDefaultKeepsLogFlags(t *testing.T) {
 	clearEnv(t)
 	deadlocked := saveDefaults(t)
+	slog.SetDefault(slog.New(builtin))
 	out := &syncBuffer{}
 	log.SetOutput(out)
 	log.SetFlags(log.LstdFlags | log.Lshortfile)
