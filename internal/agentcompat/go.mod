@@ -9,6 +9,7 @@ require (
 	github.com/DataDog/datadog-agent/pkg/proto v0.85.1
 	github.com/DataDog/datadog-go/v5 v5.9.1
 	github.com/google/go-cmp v0.7.0
+	github.com/seed03c8c003/ddslog v0.0.0-00010101000000-000000000000
 	go.opentelemetry.io/collector/component/componenttest v0.159.0
 	go.opentelemetry.io/collector/pdata v1.65.0
 	go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp v1.47.0
