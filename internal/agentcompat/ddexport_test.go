@@ -2,8 +2,8 @@ package agentcompat
 
 import (
 	"context"
-	"net/http"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"testing"
