@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -328,4 +329,30 @@ func copyRates(rates map[string]float64) map[string]float64 {
 		m[k] = v
 	}
 	return m
+}
+
+// Traces returns the spans the Agent keeps grouped by trace ID, each trace
+// in arrival order. The key is the low 64 bits of the trace ID, as in
+// Span.TraceID; the high 64 bits travel in the "_dd.p.tid" meta of the
+// chunk's spans (see TraceIDHigh) and are not part of the key, so two
+// traces whose IDs differ only in their high halves would share a key.
+func (a *Agent) Traces() map[uint64][]Span {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	traces := make(map[uint64][]Span)
+	for _, s := range a.spans {
+		traces[s.TraceID] = append(traces[s.TraceID], s)
+	}
+	return traces
+}
+
+// TraceIDHigh returns the high 64 bits of s's 128-bit trace ID, read from
+// its "_dd.p.tid" meta (16 hex digits), and whether s carries a valid one.
+func TraceIDHigh(s Span) (uint64, bool) {
+	tid, ok := s.Meta["_dd.p.tid"]
+	if !ok || len(tid) != 16 {
+		return 0, false
+	}
+	hi, err := strconv.ParseUint(tid, 16, 64)
+	return hi, err == nil
 }

@@ -678,3 +678,37 @@ func TestCloseIdempotent(t *testing.T) {
 	}
 	goleak.VerifyNone(t, before)
 }
+
+func TestTraces(t *testing.T) {
+	a := New(t)
+	s := func(trace, id uint64) val { return obj(kv{"trace_id", u64(trace)}, kv{"span_id", u64(id)}) }
+	post(t, a, "/v0.4/traces", msgpackCT, encode(arr(arr(s(1, 1), s(1, 2)), arr(s(2, 3)))))
+	post(t, a, "/v0.4/traces", msgpackCT, encode(arr(arr(s(1, 4)))))
+	want := map[uint64][]Span{
+		1: {{TraceID: 1, SpanID: 1}, {TraceID: 1, SpanID: 2}, {TraceID: 1, SpanID: 4}},
+		2: {{TraceID: 2, SpanID: 3}},
+	}
+	if diff := cmp.Diff(want, a.Traces()); diff != "" {
+		t.Errorf("traces (-want +got):\n%s", diff)
+	}
+}
+
+func TestTraceIDHigh(t *testing.T) {
+	tests := []struct {
+		meta   map[string]string
+		want   uint64
+		wantOK bool
+	}{
+		{map[string]string{"_dd.p.tid": "6750e5a300000000"}, 0x6750e5a300000000, true},
+		{map[string]string{"_dd.p.tid": "0000000000000001"}, 1, true},
+		{nil, 0, false},
+		{map[string]string{"_dd.p.tid": "1"}, 0, false},
+		{map[string]string{"_dd.p.tid": "zz50e5a300000000"}, 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := TraceIDHigh(Span{Meta: tt.meta})
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("TraceIDHigh(%v) = %#x, %v; want %#x, %v", tt.meta, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}

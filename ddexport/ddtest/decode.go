@@ -49,7 +49,7 @@ func newDecoder(body []byte) *decoder {
 // of span maps.
 func decodeV04(body []byte) ([]chunk, error) {
 	d := newDecoder(body)
-	n, err := d.arrayLen("payload")
+	n, err := d.arrayLen("an array of chunks")
 	if err != nil {
 		return nil, err
 	}
@@ -71,16 +71,16 @@ func decodeV04(body []byte) ([]chunk, error) {
 // where each span is an array of exactly 12 elements.
 func decodeV05(body []byte) ([]chunk, error) {
 	d := newDecoder(body)
-	n, err := d.arrayLen("payload")
+	n, err := d.arrayLen("an array of 2 (string table, chunks)")
 	if err != nil {
 		return nil, err
 	}
 	if n != 2 {
-		return nil, fmt.Errorf("payload: a v0.5 payload is an array of 2 (string table, chunks), got an array of %d", n)
+		return nil, fmt.Errorf("a v0.5 payload is an array of 2 (string table, chunks), got an array of %d", n)
 	}
-	n, err = d.arrayLen("string table")
+	n, err = d.arrayLen("an array of strings")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("string table: %w", err)
 	}
 	dict := make([]string, n)
 	for i := range dict {
@@ -88,9 +88,9 @@ func decodeV05(body []byte) ([]chunk, error) {
 			return nil, fmt.Errorf("string table entry %d: %w", i, err)
 		}
 	}
-	n, err = d.arrayLen("chunks")
+	n, err = d.arrayLen("an array of chunks")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("chunks: %w", err)
 	}
 	chunks := make([]chunk, 0, n)
 	for i := 0; i < n; i++ {
@@ -116,7 +116,7 @@ func (d *decoder) end() error {
 }
 
 func (d *decoder) chunkV04() (chunk, error) {
-	n, err := d.arrayLen("chunk")
+	n, err := d.arrayLen("an array of spans (a chunk)")
 	if err != nil {
 		return chunk{}, err
 	}
@@ -141,7 +141,7 @@ func (d *decoder) chunkV04() (chunk, error) {
 }
 
 func (d *decoder) spanV04() (s Span, hasTraceID bool, err error) {
-	n, err := d.mapLen("span")
+	n, err := d.mapLen("a map (a span)")
 	if err != nil {
 		return s, false, err
 	}
@@ -204,7 +204,7 @@ func (d *decoder) spanField(s *Span, key string, hasTraceID *bool) error {
 }
 
 func (d *decoder) chunkV05(dict []string) (chunk, error) {
-	n, err := d.arrayLen("chunk")
+	n, err := d.arrayLen("an array of spans (a chunk)")
 	if err != nil {
 		return chunk{}, err
 	}
@@ -228,7 +228,7 @@ var v05Slots = [12]string{
 
 func (d *decoder) spanV05(dict []string) (Span, error) {
 	var s Span
-	n, err := d.arrayLen("span")
+	n, err := d.arrayLen("an array of 12 (a span)")
 	if err != nil {
 		return s, err
 	}
@@ -290,7 +290,7 @@ func (d *decoder) index(dict []string) (string, error) {
 }
 
 func (d *decoder) indexMap(dict []string) (map[string]string, error) {
-	n, err := d.mapLen("meta")
+	n, err := d.mapLen("a map")
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +313,7 @@ func (d *decoder) indexMap(dict []string) (map[string]string, error) {
 }
 
 func (d *decoder) indexMetrics(dict []string) (map[string]float64, error) {
-	n, err := d.mapLen("metrics")
+	n, err := d.mapLen("a map")
 	if err != nil {
 		return nil, err
 	}
@@ -342,7 +342,7 @@ func (d *decoder) stringMap(nilOK bool) (map[string]string, error) {
 			return nil, err
 		}
 	}
-	n, err := d.mapLen("map")
+	n, err := d.mapLen("a map")
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +370,7 @@ func (d *decoder) metrics(nilOK bool) (map[string]float64, error) {
 			return nil, err
 		}
 	}
-	n, err := d.mapLen("metrics")
+	n, err := d.mapLen("a map")
 	if err != nil {
 		return nil, err
 	}
@@ -395,7 +395,7 @@ func (d *decoder) metrics(nilOK bool) (map[string]float64, error) {
 // metaStruct reads meta_struct: a map of string to bin. nil is rejected,
 // like the Agent does.
 func (d *decoder) metaStruct() (map[string][]byte, error) {
-	n, err := d.mapLen("meta_struct")
+	n, err := d.mapLen("a map")
 	if err != nil {
 		return nil, err
 	}
@@ -418,7 +418,7 @@ func (d *decoder) metaStruct() (map[string][]byte, error) {
 }
 
 func (d *decoder) spanLinks() ([]SpanLink, error) {
-	n, err := d.arrayLen("span_links")
+	n, err := d.arrayLen("an array")
 	if err != nil {
 		return nil, err
 	}
@@ -441,7 +441,7 @@ func (d *decoder) spanLinks() ([]SpanLink, error) {
 
 func (d *decoder) spanLink() (SpanLink, error) {
 	var l SpanLink
-	n, err := d.mapLen("span link")
+	n, err := d.mapLen("a map (a span link)")
 	if err != nil {
 		return l, err
 	}
@@ -474,7 +474,7 @@ func (d *decoder) spanLink() (SpanLink, error) {
 }
 
 func (d *decoder) spanEvents() ([]SpanEvent, error) {
-	n, err := d.arrayLen("span_events")
+	n, err := d.arrayLen("an array")
 	if err != nil {
 		return nil, err
 	}
@@ -497,7 +497,7 @@ func (d *decoder) spanEvents() ([]SpanEvent, error) {
 
 func (d *decoder) spanEvent() (SpanEvent, error) {
 	var e SpanEvent
-	n, err := d.mapLen("span event")
+	n, err := d.mapLen("a map (a span event)")
 	if err != nil {
 		return e, err
 	}
@@ -524,7 +524,7 @@ func (d *decoder) spanEvent() (SpanEvent, error) {
 }
 
 func (d *decoder) attributes() (map[string]AttributeValue, error) {
-	n, err := d.mapLen("attributes")
+	n, err := d.mapLen("a map")
 	if err != nil {
 		return nil, err
 	}
@@ -574,7 +574,7 @@ var valueField = [...]string{
 // elements of an array value, which may not be arrays themselves.
 func (d *decoder) attributeValue(inArray bool) (AttributeValue, error) {
 	var v AttributeValue
-	n, err := d.mapLen("attribute value")
+	n, err := d.mapLen(`a map {"type": ..., "<type>_value": ...}`)
 	if err != nil {
 		return v, err
 	}
@@ -644,7 +644,7 @@ func (d *decoder) arrayValue() ([]AttributeValue, error) {
 	if isArray(c) {
 		return nil, errors.New(`expected a map {"values": [...]}, got an array (the Agent reads array_value as a map)`)
 	}
-	n, err := d.mapLen("array_value")
+	n, err := d.mapLen("a map")
 	if err != nil {
 		return nil, err
 	}
@@ -660,7 +660,7 @@ func (d *decoder) arrayValue() ([]AttributeValue, error) {
 			}
 			continue
 		}
-		m, err := d.arrayLen("values")
+		m, err := d.arrayLen("an array")
 		if err != nil {
 			return nil, fmt.Errorf("%q: %w", key, err)
 		}
@@ -716,7 +716,7 @@ func (d *decoder) arrayLen(what string) (int, error) {
 		return 0, err
 	}
 	if !isArray(c) {
-		return 0, fmt.Errorf("%s: expected an array, got %s", what, codeName(c))
+		return 0, fmt.Errorf("expected %s, got %s", what, codeName(c))
 	}
 	n, err := d.dec.DecodeArrayLen()
 	if err != nil {
@@ -724,7 +724,7 @@ func (d *decoder) arrayLen(what string) (int, error) {
 	}
 	// Every element takes at least one byte.
 	if n > d.r.Len() {
-		return 0, fmt.Errorf("%s: array of %d elements but only %d bytes left: %w", what, n, d.r.Len(), errTruncated)
+		return 0, fmt.Errorf("array of %d elements but only %d bytes left: %w", n, d.r.Len(), errTruncated)
 	}
 	return n, nil
 }
@@ -735,7 +735,7 @@ func (d *decoder) mapLen(what string) (int, error) {
 		return 0, err
 	}
 	if !isMap(c) {
-		return 0, fmt.Errorf("%s: expected a map, got %s", what, codeName(c))
+		return 0, fmt.Errorf("expected %s, got %s", what, codeName(c))
 	}
 	n, err := d.dec.DecodeMapLen()
 	if err != nil {
@@ -743,7 +743,7 @@ func (d *decoder) mapLen(what string) (int, error) {
 	}
 	// Every key and value takes at least one byte.
 	if n > d.r.Len()/2 {
-		return 0, fmt.Errorf("%s: map of %d entries but only %d bytes left: %w", what, n, d.r.Len(), errTruncated)
+		return 0, fmt.Errorf("map of %d entries but only %d bytes left: %w", n, d.r.Len(), errTruncated)
 	}
 	return n, nil
 }
@@ -944,7 +944,7 @@ func (d *decoder) skip(depth int) error {
 	}
 	switch {
 	case isArray(c):
-		n, err := d.arrayLen("array")
+		n, err := d.arrayLen("an array")
 		if err != nil {
 			return err
 		}
@@ -955,7 +955,7 @@ func (d *decoder) skip(depth int) error {
 		}
 		return nil
 	case isMap(c):
-		n, err := d.mapLen("map")
+		n, err := d.mapLen("a map")
 		if err != nil {
 			return err
 		}
@@ -975,6 +975,9 @@ func (d *decoder) skip(depth int) error {
 		}
 		_, err = d.r.Seek(int64(n), io.SeekCurrent)
 		return err
+	}
+	if c == 0xc1 {
+		return errors.New("invalid msgpack byte 0xc1 (never used by the format)")
 	}
 	return eof(d.dec.Skip())
 }
