@@ -3,6 +3,8 @@ package ddtest
 import (
 	"context"
 	"errors"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"strconv"
@@ -111,7 +113,7 @@ type Agent struct {
 
 	mu         sync.Mutex
 	closed     bool
-	changed    chan struct{} // closed and replaced when spans arrive
+	changed    chan struct{} // closed and replaced when spans or requests arrive
 	payloads   []Payload
 	spans      []Span
 	rejections []Rejection
@@ -165,6 +167,8 @@ func Start(opts ...Option) (*Agent, error) {
 	a.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
+		// Malformed requests are part of the job; keep them off stderr.
+		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	go func() {
 		defer close(a.done)
@@ -234,21 +238,46 @@ func (a *Agent) Spans() []Span {
 // WaitSpans waits until at least n spans were accepted and returns them all,
 // or returns ctx's error. It returns ErrClosed if the agent is closed first.
 func (a *Agent) WaitSpans(ctx context.Context, n int) ([]Span, error) {
+	var spans []Span
+	err := a.wait(ctx, func() bool {
+		if len(a.spans) < n {
+			return false
+		}
+		spans = append([]Span(nil), a.spans...)
+		return true
+	})
+	return spans, err
+}
+
+// WaitRequests waits until at least n requests reached the traces endpoints
+// (see Requests) and returns that count, or returns ctx's error. It returns
+// ErrClosed if the agent is closed first. It lets a test wait for a client's
+// retries.
+func (a *Agent) WaitRequests(ctx context.Context, n int) (int, error) {
+	var got int
+	err := a.wait(ctx, func() bool {
+		got = a.requests
+		return got >= n
+	})
+	return got, err
+}
+
+// wait waits until done, called with a.mu held, returns true.
+func (a *Agent) wait(ctx context.Context, done func() bool) error {
 	for {
 		a.mu.Lock()
-		if len(a.spans) >= n {
-			spans := append([]Span(nil), a.spans...)
+		if done() {
 			a.mu.Unlock()
-			return spans, nil
+			return nil
 		}
 		changed := a.changed
 		a.mu.Unlock()
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-a.closing:
-			return nil, ErrClosed
+			return ErrClosed
 		}
 	}
 }

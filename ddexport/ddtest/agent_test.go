@@ -1,12 +1,14 @@
 package ddtest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -492,8 +494,8 @@ func TestDelayEndsWithClose(t *testing.T) {
 		done <- resp.StatusCode
 	}()
 	// Wait until the request is inside the agent, then close it.
-	for a.Requests() == 0 {
-		time.Sleep(time.Millisecond)
+	if _, err := a.WaitRequests(context.Background(), 1); err != nil {
+		t.Fatal(err)
 	}
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
@@ -710,5 +712,61 @@ func TestTraceIDHigh(t *testing.T) {
 		if got != tt.want || ok != tt.wantOK {
 			t.Errorf("TraceIDHigh(%v) = %#x, %v; want %#x, %v", tt.meta, got, ok, tt.want, tt.wantOK)
 		}
+	}
+}
+
+func TestWaitRequests(t *testing.T) {
+	a := New(t)
+	a.FailNext(2, http.StatusInternalServerError, 0)
+	got := make(chan int, 1)
+	go func() {
+		n, err := a.WaitRequests(context.Background(), 3)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- n
+	}()
+	for range 3 {
+		post(t, a, "/v0.4/traces", msgpackCT, v04(span()))
+	}
+	if n := <-got; n < 3 {
+		t.Errorf("WaitRequests(3) = %d", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if n, err := a.WaitRequests(ctx, 4); !errors.Is(err, context.DeadlineExceeded) || n != 3 {
+		t.Errorf("WaitRequests(4) = %d, %v; want 3, deadline exceeded", n, err)
+	}
+}
+
+// TestTruncatedTransfer sends fewer bytes than Content-Length announces and
+// closes its side: the agent refuses the payload.
+func TestTruncatedTransfer(t *testing.T) {
+	a := New(t)
+	host := strings.TrimPrefix(a.URL(), "http://")
+	conn, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := v04(span())
+	fmt.Fprintf(conn, "POST /v0.4/traces HTTP/1.1\r\nHost: %s\r\nContent-Type: application/msgpack\r\nContent-Length: %d\r\n\r\n", host, len(body)+10)
+	if _, err := conn.Write(body); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("status = %d, want 400", resp.StatusCode)
+	}
+	want := []Rejection{{Path: "/v0.4/traces", Status: 400, Reason: "reading body: unexpected EOF"}}
+	if diff := cmp.Diff(want, a.Rejections()); diff != "" {
+		t.Errorf("rejections (-want +got):\n%s", diff)
 	}
 }

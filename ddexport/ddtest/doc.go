@@ -45,7 +45,8 @@
 // connection of the next n requests without answering. [Agent.SetDelay]
 // holds every trace request before answering, until the delay passes, the
 // client gives up, or the agent closes. Injected failures are counted by
-// [Agent.Requests] but are not rejections.
+// [Agent.Requests] but are not rejections; [Agent.WaitRequests] waits for a
+// client's retries.
 //
 // # What is rejected (400)
 //

@@ -1,6 +1,7 @@
 package ddtest
 
 import (
+	"bytes"
 	"encoding/json"
 	"io"
 	"mime"
@@ -42,6 +43,7 @@ func (a *Agent) begin() (fault, bool) {
 	}
 	a.handlers.Add(1)
 	a.requests++
+	a.notify()
 	f := fault{delay: a.delay}
 	switch {
 	case a.dropN > 0:
@@ -113,7 +115,7 @@ func (a *Agent) handleTraces(w http.ResponseWriter, r *http.Request, v apiVersio
 			return
 		}
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	body, err := readBody(r, limit)
 	if err != nil {
 		a.reject(w, v, http.StatusBadRequest, "reading body: "+err.Error())
 		return
@@ -144,6 +146,17 @@ func (a *Agent) handleTraces(w http.ResponseWriter, r *http.Request, v apiVersio
 	_, _ = w.Write(resp)
 }
 
+// readBody reads at most limit+1 bytes of the body, so that a body over the
+// limit is detected without being held whole.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength)) // at most limit: checked before
+	}
+	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	return buf.Bytes(), err
+}
+
 func (a *Agent) reject(w http.ResponseWriter, v apiVersion, status int, reason string) {
 	a.mu.Lock()
 	a.rejections = append(a.rejections, Rejection{Path: v.path(), Status: status, Reason: reason})
@@ -165,10 +178,13 @@ func (a *Agent) accept(v apiVersion, h http.Header, chunks []chunk) {
 	defer a.mu.Unlock()
 	a.payloads = append(a.payloads, p)
 	a.spans = append(a.spans, kept...)
-	if len(kept) > 0 {
-		close(a.changed)
-		a.changed = make(chan struct{})
-	}
+	a.notify()
+}
+
+// notify wakes the waiters of WaitSpans and WaitRequests. a.mu is held.
+func (a *Agent) notify() {
+	close(a.changed)
+	a.changed = make(chan struct{})
 }
 
 // keep applies what the Agent (7.84+) does to a decoded chunk after it has
