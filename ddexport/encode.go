@@ -312,21 +312,61 @@ func (e *encoder) strParts(a, b string) {
 
 // keySet tracks the keys written into the open meta or metrics map. A small
 // bit filter on (length, last byte) makes the common miss cheap; a hit is
-// confirmed by a linear scan.
+// confirmed by a linear scan. Past setLimit keys a map takes over, so that
+// spans with thousands of attributes stay linear.
 type keySet struct {
 	filter [4]uint64
 	keys   []keyParts
+	set    map[keyParts]struct{}
 }
 
 type keyParts struct{ prefix, suffix string }
+
+const (
+	setLimit      = 32
+	headersPrefix = "http.request.headers."
+)
 
 func (k *keySet) reset() {
 	k.filter = [4]uint64{}
 	clear(k.keys)
 	k.keys = k.keys[:0]
+	if len(k.set) > 0 {
+		clear(k.set)
+	}
+}
+
+// canonical splits a key the one way the mapping derives keys, so that
+// equal keys compare equal in the map whichever way they were built.
+func canonical(prefix, suffix string) keyParts {
+	if suffix == "" && len(prefix) > len(headersPrefix) && prefix[:len(headersPrefix)] == headersPrefix {
+		return keyParts{headersPrefix, prefix[len(headersPrefix):]}
+	}
+	if suffix != "" && prefix != headersPrefix {
+		// Not produced by the mapping; kept correct all the same.
+		return keyParts{prefix + suffix, ""}
+	}
+	return keyParts{prefix, suffix}
 }
 
 func (k *keySet) add(prefix, suffix string) bool {
+	if len(k.keys) >= setLimit {
+		if k.set == nil {
+			k.set = make(map[keyParts]struct{})
+		}
+		if len(k.set) == 0 {
+			for _, o := range k.keys {
+				k.set[canonical(o.prefix, o.suffix)] = struct{}{}
+			}
+		}
+		c := canonical(prefix, suffix)
+		if _, dup := k.set[c]; dup {
+			return false
+		}
+		k.set[c] = struct{}{}
+		k.keys = append(k.keys, keyParts{prefix, suffix})
+		return true
+	}
 	n := len(prefix) + len(suffix)
 	last := byte(0)
 	switch {
