@@ -1,0 +1,234 @@
+package agentcompat
+
+import (
+	"encoding/json"
+	"maps"
+	"testing"
+
+	pb "github.com/DataDog/datadog-agent/pkg/proto/pbgo/trace"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/seed03c8c003/ddslog/ddexport"
+)
+
+// shown is a span as Datadog shows it, for the differential comparison:
+// every field the two paths must agree on, with events and links decoded
+// whichever way they travelled.
+type shown struct {
+	Service  string
+	Name     string
+	Resource string
+	Type     string
+	Error    int32
+	Meta     map[string]string
+	Metrics  map[string]float64
+	Events   any
+	Links    any
+}
+
+// The deliberate differences between ddexport and the Agent's own OTLP
+// path, each documented in docs/COMPATIBILITY.md. Keys listed here are
+// taken out of the ddexport side (and, for chunk data, of both sides)
+// before the comparison; TestDDExport asserts their values.
+var (
+	// ddexportOnlyMeta is information the Agent's OTLP path loses.
+	ddexportOnlyMeta = []string{
+		"_dd.p.tid",   // high 64 bits of the 128-bit trace ID
+		"error.type",  // from the exception event
+		"error.stack", // from the exception event
+	}
+	// chunkMeta and chunkMetrics carry the sampling decision; the two paths
+	// put them on different spans of the chunk (the OTLP receiver on the
+	// first span it converted), and the decision maker differs: the Agent's
+	// OTLP receiver decides itself (-9), ddexport passes the SDK's decision.
+	chunkMeta    = []string{"_dd.p.dm"}
+	chunkMetrics = []string{"_sampling_priority_v1"}
+)
+
+// otlpShown is a span of the OTLP path as shown.
+func otlpShown(s *pb.Span) shown {
+	v := shown{
+		Service: s.Service, Name: s.Name, Resource: s.Resource, Type: s.Type, Error: s.Error,
+		Meta: maps.Clone(s.Meta), Metrics: maps.Clone(s.Metrics),
+	}
+	v.Events = metaJSON(v.Meta, "events")
+	v.Links = metaJSON(v.Meta, "_dd.span_links")
+	delete(v.Meta, "events")
+	delete(v.Meta, "_dd.span_links")
+	for _, k := range chunkMeta {
+		delete(v.Meta, k)
+	}
+	for _, k := range chunkMetrics {
+		delete(v.Metrics, k)
+	}
+	return v
+}
+
+// ddShown is a span of the ddexport path as shown, with the deliberate
+// differences taken out.
+func ddShown(s *pb.Span, cs corpusSpan) shown {
+	v := shown{
+		Service: s.Service, Name: s.Name, Resource: s.Resource, Type: s.Type, Error: s.Error,
+		Meta: maps.Clone(s.Meta), Metrics: maps.Clone(s.Metrics),
+	}
+	if len(s.SpanEvents) > 0 {
+		v.Events = nativeEventsJSON(s.SpanEvents)
+	} else {
+		v.Events = metaJSON(v.Meta, "events")
+	}
+	if len(s.SpanLinks) > 0 {
+		v.Links = nativeLinksJSON(s.SpanLinks)
+	} else {
+		v.Links = metaJSON(v.Meta, "_dd.span_links")
+	}
+	v.Links = withoutTracestate(v.Links)
+	delete(v.Meta, "events")
+	delete(v.Meta, "_dd.span_links")
+	for _, k := range ddexportOnlyMeta {
+		delete(v.Meta, k)
+	}
+	for _, k := range chunkMeta {
+		delete(v.Meta, k)
+	}
+	for _, k := range chunkMetrics {
+		delete(v.Metrics, k)
+	}
+	// error.message (Datadog tracers, Error Tracking) for error.msg (the
+	// Agent's OTLP path); a message taken from the exception event when the
+	// status has none is ddexport's own.
+	if msg, ok := v.Meta["error.message"]; ok {
+		delete(v.Meta, "error.message")
+		if cs.stub.Status.Description != "" {
+			v.Meta["error.msg"] = msg
+		}
+	}
+	return v
+}
+
+// nativeEventsJSON renders native span events as the Agent's OTLP path
+// renders events in meta.
+func nativeEventsJSON(events []*pb.SpanEvent) any {
+	out := make([]any, 0, len(events))
+	for _, e := range events {
+		m := map[string]any{"time_unix_nano": float64(e.TimeUnixNano), "name": e.Name}
+		if len(e.Attributes) > 0 {
+			attrs := map[string]any{}
+			for k, v := range e.Attributes {
+				attrs[k] = jsonOf(pbValue(v))
+			}
+			m["attributes"] = attrs
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// nativeLinksJSON renders native span links as the Agent's OTLP path
+// renders links in meta.
+func nativeLinksJSON(links []*pb.SpanLink) any {
+	out := make([]any, 0, len(links))
+	for _, l := range links {
+		m := map[string]any{
+			"trace_id": hex16(l.TraceIDHigh) + hex16(l.TraceID),
+			"span_id":  hex16(l.SpanID),
+		}
+		if l.Tracestate != "" {
+			m["tracestate"] = l.Tracestate
+		}
+		if len(l.Attributes) > 0 {
+			attrs := map[string]any{}
+			for k, v := range l.Attributes {
+				attrs[k] = v
+			}
+			m["attributes"] = attrs
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// withoutTracestate drops the link tracestate, which the OpenTelemetry Go
+// OTLP exporter does not send.
+func withoutTracestate(links any) any {
+	l, ok := links.([]any)
+	if !ok {
+		return links
+	}
+	out := make([]any, len(l))
+	for i, x := range l {
+		if m, ok := x.(map[string]any); ok {
+			m = maps.Clone(m)
+			delete(m, "tracestate")
+			x = m
+		}
+		out[i] = x
+	}
+	return out
+}
+
+// TestDifferentialOTLP sends the same corpus through the Agent's OTLP
+// receiver and with ddexport, and requires every span to show the same in
+// both, but for the deliberate differences above.
+func TestDifferentialOTLP(t *testing.T) {
+	c := corpus()
+	ref := newRealAgent(t, agentOptions{spanEvents: true})
+	exportOTLP(t, ref, c)
+	want := collect(t, ref, len(c))
+
+	for _, tc := range []struct {
+		name       string
+		version    ddexport.APIVersion
+		spanEvents bool
+	}{
+		{"v0.4/native-span-events", ddexport.V04, true},
+		{"v0.4/no-span-events", ddexport.V04, false},
+		{"v0.5", ddexport.V05, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ra := newRealAgent(t, agentOptions{spanEvents: tc.spanEvents})
+			exportDD(t, ra, c, ddexport.WithAPIVersion(tc.version))
+			got := collect(t, ra, len(c))
+			for _, cs := range c {
+				id := sid64(cs.stub.SpanContext.SpanID())
+				o, d := want.spans[id], got.spans[id]
+				if o == nil || d == nil {
+					t.Errorf("span %#x %q: in OTLP path %v, in ddexport path %v", id, cs.stub.Name, o != nil, d != nil)
+					continue
+				}
+				if diff := cmp.Diff(otlpShown(o), ddShown(d, cs), cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("span %#x %q (-OTLP path +ddexport):\n%s", id, cs.stub.Name, diff)
+				}
+			}
+			// The sampling decision: both keep every chunk with priority 1.
+			for id, ch := range got.chunkOf {
+				if o := want.chunkOf[id]; o != nil && (o.Priority != ch.Priority || o.DroppedTrace != ch.DroppedTrace) {
+					t.Errorf("span %#x: chunk priority %d dropped %v, OTLP path %d %v", id, ch.Priority, ch.DroppedTrace, o.Priority, o.DroppedTrace)
+				}
+			}
+		})
+	}
+}
+
+// jsonOf is v as encoding/json decodes it into an any.
+func jsonOf(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "not JSON: " + err.Error()
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return "not JSON: " + err.Error()
+	}
+	return out
+}
+
+// hex16 is v as 16 lowercase hex digits.
+func hex16(v uint64) string {
+	const digits = "0123456789abcdef"
+	var b [16]byte
+	for i := 15; i >= 0; i-- {
+		b[i] = digits[v&0xf]
+		v >>= 4
+	}
+	return string(b[:])
+}
