@@ -329,15 +329,23 @@ func (a *Agent) SetRates(rates map[string]float64) {
 
 // FailNext makes the next n trace requests fail with status (the body is
 // read and discarded first); retryAfter, when positive, is sent as the
-// Retry-After header in whole seconds.
+// Retry-After header in whole seconds (rounded up).
+//
+// A 2xx status imitates an overloaded Agent: the payload is dropped and the
+// answer carries the usual rate_by_service body. A status outside 100–999
+// is taken as 500. A later call replaces the pending failures.
 func (a *Agent) FailNext(n int, status int, retryAfter time.Duration) {
+	if status < 100 || status > 999 {
+		status = http.StatusInternalServerError
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.failN, a.failStatus, a.failRetry = max(n, 0), status, retryAfter
 }
 
 // DropNext makes the agent close the connection of the next n trace requests
-// without answering.
+// without answering. Drops are served before failures from FailNext. A
+// later call replaces the pending drops.
 func (a *Agent) DropNext(n int) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -770,3 +770,30 @@ func TestTruncatedTransfer(t *testing.T) {
 		t.Errorf("rejections (-want +got):\n%s", diff)
 	}
 }
+
+func TestFailNextStatuses(t *testing.T) {
+	tests := []struct {
+		status     int
+		wantStatus int
+		wantBody   string
+	}{
+		{http.StatusOK, http.StatusOK, `{"rate_by_service":{"service:,env:":1}}`},
+		{http.StatusAccepted, http.StatusAccepted, `{"rate_by_service":{"service:,env:":1}}`},
+		{http.StatusRequestTimeout, http.StatusRequestTimeout, "failure injected by ddtest\n"},
+		{0, http.StatusInternalServerError, "failure injected by ddtest\n"},
+		{1000, http.StatusInternalServerError, "failure injected by ddtest\n"},
+	}
+	for _, tt := range tests {
+		t.Run(http.StatusText(tt.status), func(t *testing.T) {
+			a := New(t, WithRates(map[string]float64{"service:,env:": 1}))
+			a.FailNext(1, tt.status, 0)
+			status, body := post(t, a, "/v0.4/traces", msgpackCT, v04(span()))
+			if status != tt.wantStatus || body != tt.wantBody {
+				t.Errorf("FailNext(1, %d): %d %q; want %d %q", tt.status, status, body, tt.wantStatus, tt.wantBody)
+			}
+			if n := len(a.Payloads()); n != 0 {
+				t.Errorf("payloads = %d, want the failed one dropped", n)
+			}
+		})
+	}
+}

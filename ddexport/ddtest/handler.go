@@ -91,6 +91,12 @@ func (a *Agent) handleTraces(w http.ResponseWriter, r *http.Request, v apiVersio
 			secs := int64((f.retryAfter + time.Second - 1) / time.Second)
 			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 		}
+		if f.status >= 200 && f.status < 300 {
+			// An overloaded Agent drops the payload and still answers
+			// with the rates.
+			a.writeRates(w, f.status)
+			return
+		}
 		http.Error(w, "failure injected by ddtest", f.status)
 		return
 	}
@@ -136,13 +142,18 @@ func (a *Agent) handleTraces(w http.ResponseWriter, r *http.Request, v apiVersio
 		return
 	}
 	a.accept(v, r.Header.Clone(), chunks)
+	a.writeRates(w, http.StatusOK)
+}
 
+// writeRates answers {"rate_by_service":{...}} with status.
+func (a *Agent) writeRates(w http.ResponseWriter, status int) {
 	a.mu.Lock()
 	resp, _ := json.Marshal(struct {
 		Rates map[string]float64 `json:"rate_by_service"`
 	}{a.rates})
 	a.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
 	_, _ = w.Write(resp)
 }
 
