@@ -88,12 +88,12 @@ type Payload struct {
 // Rejection is one request the agent refused.
 type Rejection struct {
 	Path   string
-	Status int    // 400, 413, 415...
+	Status int    // 400 (undecodable), 405 (method) or 413 (too large)
 	Reason string // why, in words
 }
 
-// ErrClosed is returned by WaitSpans when the agent is closed before
-// enough spans arrived.
+// ErrClosed is returned by WaitSpans and WaitRequests when the agent is
+// closed before what they wait for has arrived.
 var ErrClosed = errors.New("ddtest: agent closed")
 
 // Agent is a fake Datadog Agent serving /v0.4/traces, /v0.5/traces and /info.

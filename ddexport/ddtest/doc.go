@@ -72,6 +72,8 @@
 //     that is an integer.
 //   - A v0.5 span that is not an array of exactly 12 elements, and a string
 //     table index that is nil, negative or out of range.
+//   - array_value sent as a plain array rather than {"values": [...]}; the
+//     reason says so.
 //   - A truncated body (it ends inside a value, or a length claims more bytes
 //     than are left).
 //
@@ -87,8 +89,6 @@
 //     value, as encoders omit empty fields.
 //   - An array attribute nested in an array (type 4 or array_value inside
 //     array_value): the Agent's reader allows it, its data model does not.
-//   - array_value sent as a plain array rather than {"values": [...]}: the
-//     Agent fails on it too, the reason here says how to fix it.
 //   - Values nested more than 100 deep under a key the reader skips.
 //
 // # What is accepted as the Agent does
