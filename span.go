@@ -151,3 +151,17 @@ func (c *converter) addArgs(args []any) {
 		return true
 	})
 }
+
+// SetAttributes sets attributes on the recording span in ctx, if any. args
+// are slog-style, like AddEvent's, and converted the same way; groups
+// become dotted keys.
+func SetAttributes(ctx context.Context, args ...any) {
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() || len(args) == 0 {
+		return
+	}
+	cv := getConverter()
+	defer cv.free()
+	cv.addArgs(args)
+	span.SetAttributes(cv.finish()...)
+}

@@ -365,3 +365,23 @@ func TestHelpers(t *testing.T) {
 		t.Errorf("status (-want +got):\n%s", diff)
 	}
 }
+
+func TestSetAttributes(t *testing.T) {
+	rec, tracer := recorder(t)
+	ctx, span := tracer.Start(context.Background(), "op")
+	SetAttributes(ctx, "user", "ada", slog.Group("http", slog.Int("status", 503)), slog.Duration("wait", time.Second))
+	SetAttributes(spanCtx(traceID64, true), "ignored", 1) // not recording: no-op
+	span.End()
+	got := map[string]attribute.Value{}
+	for _, kv := range rec.Ended()[0].Attributes() {
+		got[string(kv.Key)] = kv.Value
+	}
+	want := map[string]attribute.Value{
+		"user":        attribute.StringValue("ada"),
+		"http.status": attribute.Int64Value(503),
+		"wait":        attribute.Int64Value(int64(time.Second)),
+	}
+	if diff := cmp.Diff(want, got, cmpValues); diff != "" {
+		t.Errorf("attributes (-want +got):\n%s", diff)
+	}
+}

@@ -3,56 +3,362 @@ package ddotel
 import (
 	"context"
 	"errors"
-	"log/slog"
+	"os"
+	"strconv"
+	"strings"
 
 	"github.com/seed03c8c003/ddslog"
 	"github.com/seed03c8c003/ddslog/ddexport"
+	"github.com/seed03c8c003/ddslog/ddprop"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 )
 
-// API SKELETON — implementation in progress; the signatures are fixed.
-
-// Option configures Start.
+// Option configures Start. Options beat environment variables.
 type Option interface{ apply(*config) }
 
-type config struct{}
+type optionFunc func(*config)
 
-// WithService, WithEnv and WithVersion set the unified service tags; they
-// beat DD_SERVICE / DD_ENV / DD_VERSION and OTEL_SERVICE_NAME /
-// OTEL_RESOURCE_ATTRIBUTES.
-func WithService(service string) Option { panic("TODO") }
+func (f optionFunc) apply(c *config) { f(c) }
 
-// WithEnv sets the environment (deployment.environment.name).
-func WithEnv(env string) Option { panic("TODO") }
-
-// WithVersion sets the service version.
-func WithVersion(version string) Option { panic("TODO") }
-
-// WithExporterOptions passes options to ddexport.New; they beat the
-// environment.
-func WithExporterOptions(opts ...ddexport.Option) Option { panic("TODO") }
-
-// WithHandlerOptions configures the slog handler installed over the default
-// logger.
-func WithHandlerOptions(opts *ddslog.HandlerOptions) Option { panic("TODO") }
-
-// WithoutLogs leaves slog's default logger alone.
-func WithoutLogs() Option { panic("TODO") }
-
-// WithSampleRate keeps this fraction of new traces (0 to 1).
-func WithSampleRate(rate float64) Option { panic("TODO") }
-
-// WithTracerProviderOptions adds options to the SDK tracer provider.
-func WithTracerProviderOptions(opts ...sdktrace.TracerProviderOption) Option { panic("TODO") }
-
-// WithLookupEnv replaces os.LookupEnv, for tests.
-func WithLookupEnv(lookup func(string) (string, bool)) Option { panic("TODO") }
-
-// Start reads DD_* and OTEL_* configuration, builds a tracer provider that
-// batches spans into a ddexport.Exporter, sets the global tracer provider
-// and propagator, and installs the correlating slog handler over the
-// default logger. shutdown flushes and stops everything within its ctx.
-func Start(ctx context.Context, opts ...Option) (shutdown func(context.Context) error, err error) {
-	_ = slog.Default
-	return nil, errors.New("TODO")
+type config struct {
+	service, env, version string
+	exporterOpts          []ddexport.Option
+	handlerOpts           *ddslog.HandlerOptions
+	noLogs                bool
+	sampleRate            *float64
+	tpOpts                []sdktrace.TracerProviderOption
 }
+
+// WithService sets the service name (service.name). It beats DD_SERVICE,
+// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES.
+func WithService(service string) Option {
+	return optionFunc(func(c *config) { c.service = service })
+}
+
+// WithEnv sets the environment (deployment.environment.name). It beats
+// DD_ENV and OTEL_RESOURCE_ATTRIBUTES.
+func WithEnv(env string) Option {
+	return optionFunc(func(c *config) { c.env = env })
+}
+
+// WithVersion sets the service version (service.version). It beats
+// DD_VERSION and OTEL_RESOURCE_ATTRIBUTES.
+func WithVersion(version string) Option {
+	return optionFunc(func(c *config) { c.version = version })
+}
+
+// WithExporterOptions passes options to ddexport.New, such as the Agent's
+// address; they beat the environment. Repeated calls accumulate.
+func WithExporterOptions(opts ...ddexport.Option) Option {
+	return optionFunc(func(c *config) { c.exporterOpts = append(c.exporterOpts, opts...) })
+}
+
+// WithHandlerOptions configures the slog handler installed over the
+// default logger. Its Service, Env and Version default to Start's.
+func WithHandlerOptions(opts *ddslog.HandlerOptions) Option {
+	return optionFunc(func(c *config) { c.handlerOpts = opts })
+}
+
+// WithoutLogs leaves slog's default logger alone, as DD_LOGS_INJECTION=false
+// does.
+func WithoutLogs() Option {
+	return optionFunc(func(c *config) { c.noLogs = true })
+}
+
+// WithSampleRate keeps this fraction of the traces this service starts,
+// from 0 to 1. It beats DD_TRACE_SAMPLE_RATE and OTEL_TRACES_SAMPLER. Traces
+// continued from a caller keep the caller's decision. A rate outside [0, 1]
+// makes Start fail.
+func WithSampleRate(rate float64) Option {
+	return optionFunc(func(c *config) { c.sampleRate = &rate })
+}
+
+// WithTracerProviderOptions adds options to the SDK tracer provider; they
+// are applied after Start's own (a sampler given here replaces Start's).
+func WithTracerProviderOptions(opts ...sdktrace.TracerProviderOption) Option {
+	return optionFunc(func(c *config) { c.tpOpts = append(c.tpOpts, opts...) })
+}
+
+// Environment variables read by Start (ddexport.New and ddprop.FromEnv read
+// the agent address and propagation variables themselves).
+const (
+	envService         = "DD_SERVICE"
+	envEnv             = "DD_ENV"
+	envVersion         = "DD_VERSION"
+	envTraceEnabled    = "DD_TRACE_ENABLED"
+	envSampleRate      = "DD_TRACE_SAMPLE_RATE"
+	envLogsInjection   = "DD_LOGS_INJECTION"
+	envOTelService     = "OTEL_SERVICE_NAME"
+	envOTelSampler     = "OTEL_TRACES_SAMPLER"
+	envOTelSamplerArg  = "OTEL_TRACES_SAMPLER_ARG"
+	envOTelResourceAtt = "OTEL_RESOURCE_ATTRIBUTES"
+)
+
+// SampleRateKey is the metric Datadog tracers put on a trace's root span
+// when a sample rate chose to keep it, so that the Agent scales its APM
+// metrics by the inverse of the rate.
+const SampleRateKey = "_sample_rate"
+
+// Start configures OpenTelemetry tracing for Datadog in one call, from the
+// options, then the DD_* and OTEL_* environment variables (Datadog's win, as
+// in Datadog's tracers), then defaults:
+//
+//   - a resource with service.name, deployment.environment.name and
+//     service.version (options, DD_SERVICE/DD_ENV/DD_VERSION, then
+//     OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES);
+//   - a tracer provider batching spans into a ddexport.Exporter (the Agent's
+//     address and DD_TAGS are read by ddexport.New), sampling new traces at
+//     WithSampleRate, DD_TRACE_SAMPLE_RATE or OTEL_TRACES_SAMPLER(_ARG),
+//     installed as the global provider — unless DD_TRACE_ENABLED=false;
+//   - ddprop's Datadog + W3C propagator, configured by
+//     DD_TRACE_PROPAGATION_STYLE(_INJECT/_EXTRACT) and OTEL_PROPAGATORS, as
+//     the global propagator;
+//   - the correlating slog handler over the default logger (ddslog.SetDefault),
+//     unless WithoutLogs or DD_LOGS_INJECTION=false.
+//
+// A malformed variable makes Start fail with an error naming it and its
+// value, before anything is installed. Start never contacts the Agent: an
+// unreachable Agent does not make it fail or wait. shutdown flushes pending
+// spans and stops the exporter within its ctx; call it before the program
+// exits.
+func Start(ctx context.Context, opts ...Option) (shutdown func(context.Context) error, err error) {
+	var c config
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	s, err := resolve(&c, os.LookupEnv)
+	if err != nil {
+		return nil, err
+	}
+
+	prop, err := ddprop.FromEnv(nil)
+	if err != nil {
+		return nil, err
+	}
+
+	res, err := resource.New(ctx,
+		resource.WithTelemetrySDK(),
+		resource.WithFromEnv(),
+		resource.WithAttributes(s.resourceAttrs()...),
+	)
+	if err != nil {
+		return nil, errors.New("ddotel: " + envOTelResourceAtt + " or " + envOTelService + ": " + err.Error())
+	}
+	// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES reach the logs too.
+	s.service = cmpOr(s.service, resourceString(res, "service.name"))
+	s.env = cmpOr(s.env, cmpOr(resourceString(res, "deployment.environment.name"), resourceString(res, "deployment.environment")))
+	s.version = cmpOr(s.version, resourceString(res, "service.version"))
+
+	var (
+		tp  *sdktrace.TracerProvider
+		exp *ddexport.Exporter
+	)
+	if s.tracing {
+		exp, err = ddexport.New(append([]ddexport.Option{
+			ddexport.WithService(s.service), ddexport.WithEnv(s.env), ddexport.WithVersion(s.version),
+		}, c.exporterOpts...)...)
+		if err != nil {
+			return nil, err
+		}
+		tpOpts := []sdktrace.TracerProviderOption{
+			sdktrace.WithResource(res),
+			sdktrace.WithBatcher(exp),
+			sdktrace.WithSampler(s.sampler),
+		}
+		if s.rate >= 0 {
+			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(sampleRateProcessor{rate: s.rate}))
+		}
+		tp = sdktrace.NewTracerProvider(append(tpOpts, c.tpOpts...)...)
+		otel.SetTracerProvider(tp)
+	}
+	otel.SetTextMapPropagator(prop)
+
+	if s.logs {
+		var ho ddslog.HandlerOptions
+		if c.handlerOpts != nil {
+			ho = *c.handlerOpts
+		}
+		ho.Service = cmpOr(ho.Service, s.service)
+		ho.Env = cmpOr(ho.Env, s.env)
+		ho.Version = cmpOr(ho.Version, s.version)
+		ddslog.SetDefault(&ho)
+	}
+
+	return func(ctx context.Context) error {
+		if tp == nil {
+			return nil
+		}
+		err := tp.Shutdown(ctx)
+		if err != nil {
+			// The batch processor gives up waiting at ctx's deadline but
+			// lets a running export go on; cut it short, so that nothing
+			// outlives shutdown. Its spans are counted as dropped.
+			err = errors.Join(err, exp.Shutdown(ctx))
+		}
+		return err
+	}, nil
+}
+
+// settings are the resolved configuration.
+type settings struct {
+	service, env, version string
+	tracing, logs         bool
+	sampler               sdktrace.Sampler
+	rate                  float64 // the ratio sampling new traces, or -1
+}
+
+func (s *settings) resourceAttrs() []attribute.KeyValue {
+	var kvs []attribute.KeyValue
+	if s.service != "" {
+		kvs = append(kvs, attribute.String("service.name", s.service))
+	}
+	if s.env != "" {
+		kvs = append(kvs, attribute.String("deployment.environment.name", s.env))
+	}
+	if s.version != "" {
+		kvs = append(kvs, attribute.String("service.version", s.version))
+	}
+	return kvs
+}
+
+// resolve applies options over the environment, read through lookup. Values
+// from OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES are left to the SDK's
+// resource detector; service, env and version here are those of options
+// and DD_* variables, which beat them.
+func resolve(c *config, lookup func(string) (string, bool)) (*settings, error) {
+	get := func(k string) string {
+		v, _ := lookup(k)
+		return strings.TrimSpace(v)
+	}
+	s := &settings{
+		service: cmpOr(c.service, get(envService)),
+		env:     cmpOr(c.env, get(envEnv)),
+		version: cmpOr(c.version, get(envVersion)),
+		rate:    -1,
+	}
+	var err error
+	if s.tracing, err = envBool(get, envTraceEnabled, true); err != nil {
+		return nil, err
+	}
+	if s.logs, err = envBool(get, envLogsInjection, true); err != nil {
+		return nil, err
+	}
+	s.logs = s.logs && !c.noLogs
+
+	switch {
+	case c.sampleRate != nil:
+		if !validRate(*c.sampleRate) {
+			return nil, errors.New("ddotel: WithSampleRate(" + strconv.FormatFloat(*c.sampleRate, 'g', -1, 64) + "): not between 0 and 1")
+		}
+		s.rate = *c.sampleRate
+	case get(envSampleRate) != "":
+		v := get(envSampleRate)
+		r, err := strconv.ParseFloat(v, 64)
+		if err != nil || !validRate(r) {
+			return nil, badVar(envSampleRate, v, "a number between 0 and 1")
+		}
+		s.rate = r
+	}
+	if s.rate >= 0 {
+		s.sampler = sdktrace.ParentBased(sdktrace.TraceIDRatioBased(s.rate))
+		return s, nil
+	}
+	s.sampler, s.rate, err = otelSampler(get)
+	return s, err
+}
+
+// otelSampler reads OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG as the
+// OpenTelemetry specification defines them. The default keeps every trace
+// this service starts and follows its callers' decisions.
+func otelSampler(get func(string) string) (sdktrace.Sampler, float64, error) {
+	name := strings.ToLower(get(envOTelSampler))
+	ratio := func() (float64, error) {
+		arg := get(envOTelSamplerArg)
+		if arg == "" {
+			return 1, nil
+		}
+		r, err := strconv.ParseFloat(arg, 64)
+		if err != nil || !validRate(r) {
+			return 0, badVar(envOTelSamplerArg, arg, "a number between 0 and 1")
+		}
+		return r, nil
+	}
+	switch name {
+	case "", "parentbased_always_on":
+		return sdktrace.ParentBased(sdktrace.AlwaysSample()), -1, nil
+	case "always_on":
+		return sdktrace.AlwaysSample(), -1, nil
+	case "always_off":
+		return sdktrace.NeverSample(), -1, nil
+	case "parentbased_always_off":
+		return sdktrace.ParentBased(sdktrace.NeverSample()), -1, nil
+	case "traceidratio":
+		r, err := ratio()
+		return sdktrace.TraceIDRatioBased(r), r, err
+	case "parentbased_traceidratio":
+		r, err := ratio()
+		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(r)), r, err
+	default:
+		return nil, -1, badVar(envOTelSampler, get(envOTelSampler),
+			"always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio")
+	}
+}
+
+func validRate(r float64) bool { return r >= 0 && r <= 1 }
+
+// envBool reads a boolean variable; unset or empty gives def.
+func envBool(get func(string) string, name string, def bool) (bool, error) {
+	v := get(name)
+	if v == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return def, badVar(name, v, "true or false")
+	}
+	return b, nil
+}
+
+func badVar(name, value, want string) error {
+	return errors.New("ddotel: " + name + "=" + strconv.Quote(value) + ": want " + want)
+}
+
+// resourceString returns a string attribute of res, ignoring the SDK's
+// "unknown_service:" default service name.
+func resourceString(res *resource.Resource, key string) string {
+	v, ok := res.Set().Value(attribute.Key(key))
+	if !ok || v.Type() != attribute.STRING {
+		return ""
+	}
+	if s := v.AsString(); !strings.HasPrefix(s, "unknown_service") {
+		return s
+	}
+	return ""
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// sampleRateProcessor records the sample rate on the local root span of
+// every trace, where Datadog's Agent reads it (as the metric _sample_rate)
+// to scale its APM metrics.
+type sampleRateProcessor struct{ rate float64 }
+
+func (p sampleRateProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
+	if psc := trace.SpanContextFromContext(parent); psc.IsValid() {
+		return // not a new trace: the caller's rate applies
+	}
+	s.SetAttributes(attribute.Float64(SampleRateKey, p.rate))
+}
+
+func (sampleRateProcessor) OnEnd(sdktrace.ReadOnlySpan)      {}
+func (sampleRateProcessor) Shutdown(context.Context) error   { return nil }
+func (sampleRateProcessor) ForceFlush(context.Context) error { return nil }

@@ -1,0 +1,291 @@
+package ddotel
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/seed03c8c003/ddslog"
+	"github.com/seed03c8c003/ddslog/ddexport"
+	"github.com/seed03c8c003/ddslog/ddexport/ddtest"
+	"github.com/seed03c8c003/ddslog/ddprop"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// restoreGlobals puts back what Start installs.
+func restoreGlobals(t *testing.T) {
+	tp, prop, logger := otel.GetTracerProvider(), otel.GetTextMapPropagator(), slog.Default()
+	w, flags, prefix := log.Writer(), log.Flags(), log.Prefix()
+	t.Cleanup(func() {
+		otel.SetTracerProvider(tp)
+		otel.SetTextMapPropagator(prop)
+		slog.SetDefault(logger)
+		log.SetOutput(w)
+		log.SetFlags(flags)
+		log.SetPrefix(prefix)
+	})
+}
+
+// clearEnv unsets every variable Start and the packages it calls read.
+func clearEnv(t *testing.T) {
+	for _, v := range []string{
+		envService, envEnv, envVersion, envTraceEnabled, envSampleRate, envLogsInjection,
+		envOTelService, envOTelSampler, envOTelSamplerArg, envOTelResourceAtt,
+		"DD_TAGS", "DD_TRACE_AGENT_URL", "DD_AGENT_HOST", "DD_TRACE_AGENT_PORT",
+		"DD_TRACE_PROPAGATION_STYLE", "DD_TRACE_PROPAGATION_STYLE_INJECT", "DD_TRACE_PROPAGATION_STYLE_EXTRACT",
+		"OTEL_PROPAGATORS", "DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED",
+	} {
+		t.Setenv(v, "")
+	}
+}
+
+func TestStartEndToEnd(t *testing.T) {
+	clearEnv(t)
+	restoreGlobals(t)
+	agent := ddtest.New(t)
+	t.Setenv("DD_SERVICE", "checkout")
+	t.Setenv("DD_ENV", "prod")
+	t.Setenv("DD_VERSION", "1.2.3")
+	t.Setenv("OTEL_SERVICE_NAME", "loses-to-dd-service")
+	t.Setenv("DD_TRACE_SAMPLE_RATE", "1")
+
+	var logs bytes.Buffer
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&logs, nil)))
+	shutdown, err := Start(context.Background(), WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if _, ok := otel.GetTextMapPropagator().(*ddprop.Propagator); !ok {
+		t.Errorf("global propagator is %T, want *ddprop.Propagator", otel.GetTextMapPropagator())
+	}
+	if _, ok := slog.Default().Handler().(*ddslog.Handler); !ok {
+		t.Errorf("default slog handler is %T, want *ddslog.Handler", slog.Default().Handler())
+	}
+
+	ctx, root := otel.Tracer("test").Start(context.Background(), "root")
+	_, child := otel.Tracer("test").Start(ctx, "child")
+	slog.InfoContext(ctx, "inside")
+	child.End()
+	root.End()
+
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := shutdown(sctx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	spans := agent.Spans()
+	if len(spans) != 2 {
+		t.Fatalf("agent received %d spans, want 2", len(spans))
+	}
+	type view struct {
+		Service, Env, Version string
+		SampleRate            float64
+	}
+	var got []view
+	for _, s := range spans {
+		got = append(got, view{s.Service, s.Meta["env"], s.Meta["version"], s.Metrics[SampleRateKey]})
+	}
+	// The child comes first in the batch: it ended first. Only the root
+	// carries the sample rate.
+	want := []view{{"checkout", "prod", "1.2.3", 0}, {"checkout", "prod", "1.2.3", 1}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("spans (-want +got):\n%s", diff)
+	}
+
+	var line map[string]any
+	if err := json.Unmarshal(logs.Bytes(), &line); err != nil {
+		t.Fatalf("log line %q: %v", logs.String(), err)
+	}
+	for k, want := range map[string]string{ddslog.ServiceKey: "checkout", ddslog.EnvKey: "prod", ddslog.VersionKey: "1.2.3"} {
+		if line[k] != want {
+			t.Errorf("log %s = %v, want %q", k, line[k], want)
+		}
+	}
+	if line[ddslog.TraceIDKey] == nil {
+		t.Errorf("log line not correlated: %s", logs.String())
+	}
+}
+
+func TestStartOTelFallbacks(t *testing.T) {
+	clearEnv(t)
+	restoreGlobals(t)
+	agent := ddtest.New(t)
+	t.Setenv("OTEL_SERVICE_NAME", "from-otel")
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=qa,service.version=7")
+	t.Setenv("DD_LOGS_INJECTION", "false")
+	logger := slog.Default()
+	shutdown, err := Start(context.Background(), WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slog.Default() != logger {
+		t.Error("DD_LOGS_INJECTION=false: the default logger was replaced")
+	}
+	_, span := otel.Tracer("test").Start(context.Background(), "op")
+	span.End()
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	spans := agent.Spans()
+	if len(spans) != 1 {
+		t.Fatalf("got %d spans", len(spans))
+	}
+	s := spans[0]
+	if s.Service != "from-otel" || s.Meta["env"] != "qa" || s.Meta["version"] != "7" {
+		t.Errorf("service/env/version = %q/%q/%q, want from-otel/qa/7", s.Service, s.Meta["env"], s.Meta["version"])
+	}
+	if _, ok := s.Metrics[SampleRateKey]; ok {
+		t.Errorf("%s set without a sample rate", SampleRateKey)
+	}
+}
+
+func TestStartOptionsBeatEnvironment(t *testing.T) {
+	clearEnv(t)
+	restoreGlobals(t)
+	agent := ddtest.New(t)
+	t.Setenv("DD_SERVICE", "env-service")
+	t.Setenv("DD_TRACE_SAMPLE_RATE", "0")
+	shutdown, err := Start(context.Background(), WithService("opt-service"), WithSampleRate(1), WithoutLogs(),
+		WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := otel.Tracer("test").Start(context.Background(), "op")
+	span.End()
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	spans := agent.Spans()
+	if len(spans) != 1 || spans[0].Service != "opt-service" {
+		t.Fatalf("spans = %+v, want one of opt-service (the sample rate option keeps it)", spans)
+	}
+}
+
+func TestStartSampleRateZeroDropsNewTraces(t *testing.T) {
+	clearEnv(t)
+	restoreGlobals(t)
+	agent := ddtest.New(t)
+	t.Setenv("DD_TRACE_SAMPLE_RATE", "0")
+	shutdown, err := Start(context.Background(), WithoutLogs(), WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := otel.Tracer("test").Start(context.Background(), "op")
+	sampled := span.SpanContext().IsSampled()
+	span.End()
+	// A trace continued from a caller that kept it is kept.
+	carrier := propagation.HeaderCarrier(http.Header{})
+	carrier.Set("x-datadog-trace-id", "1234")
+	carrier.Set("x-datadog-parent-id", "5678")
+	carrier.Set("x-datadog-sampling-priority", "2")
+	ctx := otel.GetTextMapPropagator().Extract(context.Background(), carrier)
+	_, cont := otel.Tracer("test").Start(ctx, "continued")
+	cont.End()
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if sampled {
+		t.Error("DD_TRACE_SAMPLE_RATE=0 sampled a new trace")
+	}
+	spans := agent.Spans()
+	if len(spans) != 1 || spans[0].TraceID != 1234 || spans[0].ParentID != 5678 {
+		t.Fatalf("spans = %+v, want only the continued one, child of 5678 in trace 1234", spans)
+	}
+}
+
+func TestStartDisabled(t *testing.T) {
+	clearEnv(t)
+	restoreGlobals(t)
+	t.Setenv("DD_TRACE_ENABLED", "false")
+	tp := otel.GetTracerProvider()
+	shutdown, err := Start(context.Background(), WithoutLogs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if otel.GetTracerProvider() != tp {
+		t.Error("DD_TRACE_ENABLED=false: a tracer provider was installed")
+	}
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStartBadVariables(t *testing.T) {
+	tests := []struct {
+		env  map[string]string
+		opts []Option
+		want string // in the error
+	}{
+		{map[string]string{"DD_TRACE_SAMPLE_RATE": "half"}, nil, `DD_TRACE_SAMPLE_RATE="half"`},
+		{map[string]string{"DD_TRACE_SAMPLE_RATE": "1.5"}, nil, `DD_TRACE_SAMPLE_RATE="1.5"`},
+		{map[string]string{"DD_TRACE_ENABLED": "nope"}, nil, `DD_TRACE_ENABLED="nope"`},
+		{map[string]string{"DD_LOGS_INJECTION": "2"}, nil, `DD_LOGS_INJECTION="2"`},
+		{map[string]string{"OTEL_TRACES_SAMPLER": "sometimes"}, nil, `OTEL_TRACES_SAMPLER="sometimes"`},
+		{map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "-1"}, nil, `OTEL_TRACES_SAMPLER_ARG="-1"`},
+		{map[string]string{"DD_TRACE_PROPAGATION_STYLE": "carrier-pigeon"}, nil, "carrier-pigeon"},
+		{map[string]string{"DD_TRACE_AGENT_URL": "ftp://agent"}, nil, "ftp://agent"},
+		{map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "novalue"}, nil, "OTEL_RESOURCE_ATTRIBUTES"},
+		{nil, []Option{WithSampleRate(-0.5)}, "WithSampleRate(-0.5)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			clearEnv(t)
+			restoreGlobals(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			tp, logger := otel.GetTracerProvider(), slog.Default()
+			shutdown, err := Start(context.Background(), tt.opts...)
+			if err == nil {
+				_ = shutdown(context.Background())
+				t.Fatal("Start succeeded")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not name %s", err, tt.want)
+			}
+			if otel.GetTracerProvider() != tp || slog.Default() != logger {
+				t.Error("a failed Start installed something")
+			}
+		})
+	}
+}
+
+func TestStartUnreachableAgent(t *testing.T) {
+	clearEnv(t)
+	restoreGlobals(t)
+	// A port nothing listens on: the agent that was there has gone.
+	agent, err := ddtest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := agent.URL()
+	if err := agent.Close(); err != nil {
+		t.Fatal(err)
+	}
+	shutdown, err := Start(context.Background(), WithoutLogs(), WithExporterOptions(ddexport.WithAgentURL(url)))
+	if err != nil {
+		t.Fatalf("Start failed with the agent down: %v", err)
+	}
+	_, span := otel.Tracer("test").Start(context.Background(), "op")
+	span.End()
+	// Shutdown returns by its deadline even though the spans cannot go out.
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_ = shutdown(ctx)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("shutdown took %v with a 300ms deadline", d)
+	}
+}
