@@ -11,7 +11,9 @@ import (
 	"os/signal"
 	"time"
 
+	"github.com/seed03c8c003/ddslog/ddexport"
 	"github.com/seed03c8c003/ddslog/ddexport/ddtest"
+	"github.com/seed03c8c003/ddslog/ddotel"
 )
 
 // service is the Datadog service the demo reports as.
@@ -44,14 +46,14 @@ func run(ctx context.Context, stdout, stderr io.Writer, probeURL string) (receiv
 	defer slog.SetDefault(prev)
 	slog.SetDefault(slog.New(slog.NewJSONHandler(stdout, nil)))
 
-	var agentURL string // empty: as the environment says
+	opts := []ddotel.Option{ddotel.WithService(service), ddotel.WithEnv("demo"), ddotel.WithVersion("1.0.0")}
 	var agent *ddtest.Agent
 	switch {
 	case os.Getenv("DD_TRACE_AGENT_URL") != "" || os.Getenv("DD_AGENT_HOST") != "":
 		fmt.Fprintln(stderr, "quickstart: sending spans to the Datadog Agent named by DD_TRACE_AGENT_URL / DD_AGENT_HOST")
 	case probeURL != "" && agentAnswers(ctx, probeURL):
 		fmt.Fprintln(stderr, "quickstart: sending spans to the Datadog Agent at", probeURL)
-		agentURL = probeURL
+		opts = append(opts, ddotel.WithExporterOptions(ddexport.WithAgentURL(probeURL)))
 	default:
 		agent, err = ddtest.Start()
 		if err != nil {
@@ -59,10 +61,12 @@ func run(ctx context.Context, stdout, stderr io.Writer, probeURL string) (receiv
 		}
 		defer func() { err = errors.Join(err, agent.Close()) }()
 		fmt.Fprintln(stderr, "quickstart: no Datadog Agent found; sending spans to an embedded test agent at", agent.URL())
-		agentURL = agent.URL()
+		opts = append(opts, ddotel.WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
 	}
 
-	shutdown, err := startTelemetry(ctx, agentURL)
+	// Tracing to that agent, and the correlating handler over the default
+	// logger.
+	shutdown, err := ddotel.Start(ctx, opts...)
 	if err != nil {
 		return nil, err
 	}

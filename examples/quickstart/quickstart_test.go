@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,8 +29,15 @@ const wantSpans = 10
 
 // clearAgentEnv makes the test independent of the machine's agent settings.
 func clearAgentEnv(t *testing.T) {
-	for _, k := range []string{"DD_TRACE_AGENT_URL", "DD_AGENT_HOST", "DD_TRACE_AGENT_PORT", "DD_SERVICE", "DD_ENV", "DD_VERSION", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES", "DD_TRACE_SAMPLE_RATE", "OTEL_TRACES_SAMPLER"} {
-		t.Setenv(k, "")
+	for _, k := range []string{
+		"DD_TRACE_AGENT_URL", "DD_AGENT_HOST", "DD_TRACE_AGENT_PORT", "DD_TAGS",
+		"DD_SERVICE", "DD_ENV", "DD_VERSION", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
+		"DD_TRACE_ENABLED", "DD_TRACE_SAMPLE_RATE", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG",
+		"DD_LOGS_INJECTION", "DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED",
+		"DD_TRACE_PROPAGATION_STYLE", "DD_TRACE_PROPAGATION_STYLE_INJECT", "DD_TRACE_PROPAGATION_STYLE_EXTRACT", "OTEL_PROPAGATORS",
+	} {
+		t.Setenv(k, "") // restores the variable after the test
+		os.Unsetenv(k)
 	}
 }
 
