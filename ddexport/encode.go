@@ -35,8 +35,9 @@ type encoder struct {
 
 	buf  []byte // the request body
 	body []byte // v0.5: the chunks, written before the string table is known
+	b    []byte // where spans are being written: buf (v0.4) or body (v0.5)
 	v05  bool   // writing v0.5 (string indexes instead of strings)
-	out  *[]byte
+	gen  uint64 // payload number, for per-payload caches
 
 	strs strtab // v0.5 string table
 
@@ -49,20 +50,22 @@ type encoder struct {
 	ids      map[trace.SpanID]struct{} // root detection in large chunks
 
 	// per-span state (see mapping.go)
-	sp      attrSlots
-	genAI   bool
-	res     *resInfo
-	noRes   resInfo
-	resByID map[*resource.Resource]*resInfo
-	exc     exceptionInfo
-	seen    keySet
-	scratch []byte // values built on the fly (hex IDs, text of non-strings)
-	json    []byte // meta events / _dd.span_links
-	name    []byte // derived operation names
-	resBuf  []byte // derived resource names
-	keyBuf  []byte // v0.5 derived keys
-	mapPos  int    // offset of the open map's header in *out
-	mapN    int    // entries written into the open map
+	sp       attrSlots
+	genAI    bool
+	res      *resInfo
+	noRes    resInfo
+	resByID  map[*resource.Resource]*resInfo
+	exc      exceptionInfo
+	seen     keySet
+	scratch  []byte // values built on the fly (hex IDs, text of non-strings)
+	json     []byte // meta events / _dd.span_links
+	name     []byte // derived operation names
+	resBuf   []byte // derived resource names
+	keyBuf   []byte // v0.5 derived keys
+	anySlots uint64 // slots set on the span or its resource
+	resDone  bool   // the resource's meta block was written whole
+	mapPos   int    // offset of the open map's header in e.b
+	mapN     int    // entries written into the open map
 }
 
 // newEncoder returns an encoder for the given wire version and mapping
@@ -136,19 +139,20 @@ func (e *encoder) chunks(spans []sdktrace.ReadOnlySpan) [][]sdktrace.ReadOnlySpa
 // or release.
 func (e *encoder) encode(chunks [][]sdktrace.ReadOnlySpan, nativeEvents bool) []byte {
 	e.v05 = e.version == V05
+	e.gen++
 	if !e.v05 {
-		e.buf = appendArrayHeader(e.buf[:0], uint32(len(chunks)))
-		e.out = &e.buf
+		e.b = appendArrayHeader(e.buf[:0], uint32(len(chunks)))
 		e.encodeChunks(chunks, nativeEvents)
+		e.buf, e.b = e.b, nil
 		return e.buf
 	}
 	// v0.5: [ [strings...], [chunks...] ]. The chunks are written first,
 	// into body, while the string table fills up.
 	e.strs.reset()
 	e.strs.index("")
-	e.body = appendArrayHeader(e.body[:0], uint32(len(chunks)))
-	e.out = &e.body
+	e.b = appendArrayHeader(e.body[:0], uint32(len(chunks)))
 	e.encodeChunks(chunks, false)
+	e.body, e.b = e.b, nil
 	b := append(e.buf[:0], 0x92)
 	b = appendArrayHeader(b, uint32(len(e.strs.offs)))
 	for i := range e.strs.offs {
@@ -160,7 +164,7 @@ func (e *encoder) encode(chunks [][]sdktrace.ReadOnlySpan, nativeEvents bool) []
 
 func (e *encoder) encodeChunks(chunks [][]sdktrace.ReadOnlySpan, native bool) {
 	for _, c := range chunks {
-		*e.out = appendArrayHeader(*e.out, uint32(len(c)))
+		e.b = appendArrayHeader(e.b, uint32(len(c)))
 		big := len(c) > 32
 		if big {
 			if e.ids == nil {
@@ -237,36 +241,37 @@ func (e *encoder) release() {
 // str writes a string value.
 func (e *encoder) str(s string) {
 	if e.v05 {
-		*e.out = appendUint64(*e.out, uint64(e.strs.index(s)))
+		e.b = appendUint64(e.b, uint64(e.strs.index(s)))
 		return
 	}
-	*e.out = appendString(*e.out, s)
+	e.b = appendString(e.b, s)
 }
 
 // strb writes a string value held in b.
 func (e *encoder) strb(b []byte) {
 	if e.v05 {
-		*e.out = appendUint64(*e.out, uint64(e.strs.indexBytes(b)))
+		e.b = appendUint64(e.b, uint64(e.strs.indexBytes(b)))
 		return
 	}
-	*e.out = appendStringBytes(*e.out, b)
+	e.b = appendStringBytes(e.b, b)
 }
 
 // key writes a v0.4 map key (v0.5 spans are arrays and have no keys).
 func (e *encoder) key(k string) {
-	*e.out = appendString(*e.out, k)
+	e.b = appendString(e.b, k)
 }
 
 // openMap starts a map whose size is not known yet; closeMap writes it.
 func (e *encoder) openMap() {
-	e.mapPos = len(*e.out)
+	e.mapPos = len(e.b)
 	e.mapN = 0
-	*e.out = append(*e.out, 0x80)
+	e.b = append(e.b, 0x80)
 	e.seen.reset()
+	e.resDone = false
 }
 
 func (e *encoder) closeMap() {
-	b := *e.out
+	b := e.b
 	n := e.mapN
 	switch {
 	case n < 16:
@@ -281,12 +286,15 @@ func (e *encoder) closeMap() {
 		b[e.mapPos] = 0xdf
 		b[e.mapPos+1], b[e.mapPos+2], b[e.mapPos+3], b[e.mapPos+4] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
 	}
-	*e.out = b
+	e.b = b
 }
 
 // add reports whether the key made of prefix+suffix is new in the open map,
 // and records it. The first writer of a key wins.
 func (e *encoder) add(prefix, suffix string) bool {
+	if e.resDone && e.res.keys.has(prefix, suffix) {
+		return false
+	}
 	if !e.seen.add(prefix, suffix) {
 		return false
 	}
@@ -299,6 +307,15 @@ func (e *encoder) add(prefix, suffix string) bool {
 	return true
 }
 
+// indexParts returns the v0.5 string index of a+b.
+func (e *encoder) indexParts(a, b string) uint32 {
+	if b == "" {
+		return e.strs.index(a)
+	}
+	e.keyBuf = append(append(e.keyBuf[:0], a...), b...)
+	return e.strs.indexBytes(e.keyBuf)
+}
+
 // strParts writes the concatenation of a and b as one string.
 func (e *encoder) strParts(a, b string) {
 	if e.v05 {
@@ -306,8 +323,8 @@ func (e *encoder) strParts(a, b string) {
 		e.strb(e.keyBuf)
 		return
 	}
-	out := appendStringHeader(*e.out, len(a)+len(b))
-	*e.out = append(append(out, a...), b...)
+	out := appendStringHeader(e.b, len(a)+len(b))
+	e.b = append(append(out, a...), b...)
 }
 
 // keySet tracks the keys written into the open meta or metrics map. A small
@@ -349,6 +366,36 @@ func canonical(prefix, suffix string) keyParts {
 	return keyParts{prefix, suffix}
 }
 
+// has reports whether prefix+suffix is in the set.
+func (k *keySet) has(prefix, suffix string) bool {
+	if len(k.set) > 0 {
+		_, ok := k.set[canonical(prefix, suffix)]
+		return ok
+	}
+	n := len(prefix) + len(suffix)
+	h := keyHash(n, prefix, suffix)
+	if k.filter[h>>6]&(1<<(h&63)) == 0 {
+		return false
+	}
+	for _, o := range k.keys {
+		if len(o.prefix)+len(o.suffix) == n && sameKey(o, prefix, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+func keyHash(n int, prefix, suffix string) uint {
+	last := byte(0)
+	switch {
+	case suffix != "":
+		last = suffix[len(suffix)-1]
+	case prefix != "":
+		last = prefix[len(prefix)-1]
+	}
+	return (uint(n)*31 + uint(last)) & 255
+}
+
 func (k *keySet) add(prefix, suffix string) bool {
 	if len(k.keys) >= setLimit {
 		if k.set == nil {
@@ -368,14 +415,7 @@ func (k *keySet) add(prefix, suffix string) bool {
 		return true
 	}
 	n := len(prefix) + len(suffix)
-	last := byte(0)
-	switch {
-	case suffix != "":
-		last = suffix[len(suffix)-1]
-	case prefix != "":
-		last = prefix[len(prefix)-1]
-	}
-	h := (uint(n)*31 + uint(last)) & 255
+	h := keyHash(n, prefix, suffix)
 	bit := uint64(1) << (h & 63)
 	if k.filter[h>>6]&bit != 0 {
 		for _, o := range k.keys {

@@ -276,6 +276,10 @@ func (a *attrSlots) get(s slot) (attribute.Value, bool) {
 type resInfo struct {
 	slots attrSlots
 	meta  []metaEntry
+	keys  keySet // the meta keys, to look up
+	pre   []byte // v0.4: meta written once, copied into every span
+	gen   uint64 // v0.5: the payload idx was computed for
+	idx   []uint32
 }
 
 type metaEntry struct{ prefix, suffix, value string }
@@ -299,12 +303,51 @@ func (e *encoder) resourceInfo(r *resource.Resource) *resInfo {
 		if s, ok := slotOf(k); ok {
 			ri.slots.set(s, kv.Value)
 		}
-		if p, sfx, ok := ddKey(k); ok {
-			ri.meta = append(ri.meta, metaEntry{p, sfx, valueText(kv.Value)})
+		if p, sfx, ok := ddKey(k); ok && ri.keys.add(p, sfx) {
+			v := valueText(kv.Value)
+			ri.meta = append(ri.meta, metaEntry{p, sfx, v})
+			ri.pre = appendStringHeader(ri.pre, len(p)+len(sfx))
+			ri.pre = append(append(ri.pre, p...), sfx...)
+			ri.pre = appendString(ri.pre, v)
 		}
 	}
 	e.resByID[r] = ri
 	return ri
+}
+
+// writeResourceMeta writes the resource's meta entries: all at once when
+// none was written before, which is the common case.
+func (e *encoder) writeResourceMeta() {
+	r := e.res
+	if len(r.meta) == 0 {
+		return
+	}
+	for _, m := range r.meta {
+		if e.seen.has(m.prefix, m.suffix) {
+			for _, m := range r.meta {
+				if e.add(m.prefix, m.suffix) {
+					e.str(m.value)
+				}
+			}
+			return
+		}
+	}
+	e.mapN += len(r.meta)
+	e.resDone = true
+	if !e.v05 {
+		e.b = append(e.b, r.pre...)
+		return
+	}
+	if r.gen != e.gen {
+		r.idx = r.idx[:0]
+		for _, m := range r.meta {
+			r.idx = append(r.idx, e.indexParts(m.prefix, m.suffix), e.strs.index(m.value))
+		}
+		r.gen = e.gen
+	}
+	for _, x := range r.idx {
+		e.b = appendUint64(e.b, uint64(x))
+	}
 }
 
 // ddKey returns the Datadog meta or metrics key of an attribute, as a prefix
@@ -358,6 +401,9 @@ func (e *encoder) collect(attrs []attribute.KeyValue) {
 // resource for each key.
 func (e *encoder) look(keys ...slot) string {
 	for _, s := range keys {
+		if e.anySlots&(1<<s) == 0 {
+			continue
+		}
 		if v, ok := e.sp.get(s); ok {
 			if t := valueText(v); t != "" {
 				return t
@@ -633,11 +679,12 @@ func parseDDTraceState(ts trace.TraceState) (d ddTraceState) {
 	return d
 }
 
-// appendSpan converts s and writes it into *e.out.
+// appendSpan converts s and writes it into e.b.
 func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, root, native bool) {
 	e.res = e.resourceInfo(s.Resource())
 	attrs := s.Attributes()
 	e.collect(attrs)
+	e.anySlots = e.sp.has | e.res.slots.has
 	events := s.Events()
 	e.exceptions(events)
 	links := s.Links()
@@ -650,7 +697,7 @@ func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, root, native bool) {
 	nativeLinks := native && len(links) > 0
 
 	if e.v05 {
-		*e.out = append(*e.out, 0x9c)
+		e.b = append(e.b, 0x9c)
 	} else {
 		n := uint32(12)
 		if nativeEvents {
@@ -659,7 +706,7 @@ func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, root, native bool) {
 		if nativeLinks {
 			n++
 		}
-		*e.out = appendMapHeader(*e.out, n)
+		e.b = appendMapHeader(e.b, n)
 	}
 	e.field("service")
 	e.str(e.service())
@@ -668,23 +715,23 @@ func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, root, native bool) {
 	e.field("resource")
 	e.strOr(e.resourceName(s.Name(), kind))
 	e.field("trace_id")
-	*e.out = appendUint64(*e.out, be64(tid[8:]))
+	e.b = appendUint64(e.b, be64(tid[8:]))
 	e.field("span_id")
 	sid := sc.SpanID()
-	*e.out = appendUint64(*e.out, be64(sid[:]))
+	e.b = appendUint64(e.b, be64(sid[:]))
 	e.field("parent_id")
 	pid := s.Parent().SpanID()
-	*e.out = appendUint64(*e.out, be64(pid[:]))
+	e.b = appendUint64(e.b, be64(pid[:]))
 	start := s.StartTime().UnixNano()
 	e.field("start")
-	*e.out = appendInt64(*e.out, start)
+	e.b = appendInt64(e.b, start)
 	e.field("duration")
-	*e.out = appendInt64(*e.out, s.EndTime().UnixNano()-start)
+	e.b = appendInt64(e.b, s.EndTime().UnixNano()-start)
 	e.field("error")
 	if status.Code == codes.Error {
-		*e.out = append(*e.out, 1)
+		e.b = append(e.b, 1)
 	} else {
-		*e.out = append(*e.out, 0)
+		e.b = append(e.b, 0)
 	}
 	var dd ddTraceState
 	if root && sc.TraceState().Len() > 0 {
@@ -747,7 +794,7 @@ func (e *encoder) metaValue(prefix, suffix string, v attribute.Value) {
 
 func (e *encoder) metric(prefix, suffix string, f float64) {
 	if e.add(prefix, suffix) {
-		*e.out = appendFloat64(*e.out, f)
+		e.b = appendFloat64(e.b, f)
 	}
 }
 
@@ -824,11 +871,7 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, attrs []attribute.KeyValue,
 	if v := e.lookNorm(sDeploymentEnvironmentName, sDeploymentEnvironment); v != "" {
 		e.meta("env", v)
 	}
-	for _, m := range e.res.meta {
-		if e.add(m.prefix, m.suffix) {
-			e.str(m.value)
-		}
-	}
+	e.writeResourceMeta()
 	if v := e.look(sDBNamespace); v != "" {
 		e.meta("db.name", v)
 	}
@@ -1004,7 +1047,7 @@ func (e *encoder) writeMetrics(attrs []attribute.KeyValue, root bool, dd ddTrace
 }
 
 func (e *encoder) writeNativeLinks(links []sdktrace.Link) {
-	*e.out = appendArrayHeader(*e.out, uint32(len(links)))
+	e.b = appendArrayHeader(e.b, uint32(len(links)))
 	for _, l := range links {
 		tid := l.SpanContext.TraceID()
 		sid := l.SpanContext.SpanID()
@@ -1020,15 +1063,15 @@ func (e *encoder) writeNativeLinks(links []sdktrace.Link) {
 		if ts.Len() > 0 {
 			n++
 		}
-		*e.out = appendMapHeader(*e.out, n)
+		e.b = appendMapHeader(e.b, n)
 		e.key("trace_id")
-		*e.out = appendUint64(*e.out, be64(tid[8:]))
+		e.b = appendUint64(e.b, be64(tid[8:]))
 		if high != 0 {
 			e.key("trace_id_high")
-			*e.out = appendUint64(*e.out, high)
+			e.b = appendUint64(e.b, high)
 		}
 		e.key("span_id")
-		*e.out = appendUint64(*e.out, be64(sid[:]))
+		e.b = appendUint64(e.b, be64(sid[:]))
 		if len(l.Attributes) > 0 {
 			e.key("attributes")
 			e.openMap()
@@ -1043,21 +1086,21 @@ func (e *encoder) writeNativeLinks(links []sdktrace.Link) {
 			e.strb(e.scratch)
 		}
 		e.key("flags")
-		*e.out = appendUint64(*e.out, uint64(l.SpanContext.TraceFlags())|1<<31)
+		e.b = appendUint64(e.b, uint64(l.SpanContext.TraceFlags())|1<<31)
 	}
 }
 
 func (e *encoder) writeNativeEvents(events []sdktrace.Event) {
-	*e.out = appendArrayHeader(*e.out, uint32(len(events)))
+	e.b = appendArrayHeader(e.b, uint32(len(events)))
 	for i := range events {
 		ev := &events[i]
 		n := uint32(2)
 		if len(ev.Attributes) > 0 {
 			n++
 		}
-		*e.out = appendMapHeader(*e.out, n)
+		e.b = appendMapHeader(e.b, n)
 		e.key("time_unix_nano")
-		*e.out = appendUint64(*e.out, unixNano(ev))
+		e.b = appendUint64(e.b, unixNano(ev))
 		e.key("name")
 		e.str(ev.Name)
 		if len(ev.Attributes) > 0 {
@@ -1075,7 +1118,7 @@ func (e *encoder) writeNativeEvents(events []sdktrace.Event) {
 
 // typedValue writes a native span event attribute value.
 func (e *encoder) typedValue(v attribute.Value) {
-	b := *e.out
+	b := e.b
 	switch v.Type() {
 	case attribute.BOOL:
 		b = append(b, 0x82)
@@ -1102,7 +1145,7 @@ func (e *encoder) typedValue(v attribute.Value) {
 		b = appendString(b, "array_value")
 		b = append(b, 0x81)
 		b = appendString(b, "values")
-		*e.out = b
+		e.b = b
 		e.typedArray(v)
 		return
 	case attribute.STRING:
@@ -1119,38 +1162,38 @@ func (e *encoder) typedValue(v attribute.Value) {
 		e.scratch = appendValueText(e.scratch[:0], v)
 		b = appendStringBytes(b, e.scratch)
 	}
-	*e.out = b
+	e.b = b
 }
 
 func (e *encoder) typedArray(v attribute.Value) {
 	switch v.Type() {
 	case attribute.BOOLSLICE:
 		xs := v.AsBoolSlice()
-		*e.out = appendArrayHeader(*e.out, uint32(len(xs)))
+		e.b = appendArrayHeader(e.b, uint32(len(xs)))
 		for _, x := range xs {
 			e.typedValue(attribute.BoolValue(x))
 		}
 	case attribute.INT64SLICE:
 		xs := v.AsInt64Slice()
-		*e.out = appendArrayHeader(*e.out, uint32(len(xs)))
+		e.b = appendArrayHeader(e.b, uint32(len(xs)))
 		for _, x := range xs {
 			e.typedValue(attribute.Int64Value(x))
 		}
 	case attribute.FLOAT64SLICE:
 		xs := v.AsFloat64Slice()
-		*e.out = appendArrayHeader(*e.out, uint32(len(xs)))
+		e.b = appendArrayHeader(e.b, uint32(len(xs)))
 		for _, x := range xs {
 			e.typedValue(attribute.Float64Value(x))
 		}
 	case attribute.STRINGSLICE:
 		xs := v.AsStringSlice()
-		*e.out = appendArrayHeader(*e.out, uint32(len(xs)))
+		e.b = appendArrayHeader(e.b, uint32(len(xs)))
 		for _, x := range xs {
 			e.typedValue(attribute.StringValue(x))
 		}
 	case attribute.SLICE:
 		xs := v.AsSlice()
-		*e.out = appendArrayHeader(*e.out, uint32(len(xs)))
+		e.b = appendArrayHeader(e.b, uint32(len(xs)))
 		for _, x := range xs {
 			switch x.Type() {
 			case attribute.BOOL, attribute.INT64, attribute.FLOAT64, attribute.STRING:
