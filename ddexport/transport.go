@@ -280,8 +280,9 @@ type discovery struct {
 	minGap     time.Duration // between checks asked for by failed requests
 
 	// Injected in tests.
-	now   func() time.Time
-	after func(time.Duration) <-chan time.Time
+	now     func() time.Time
+	after   func(time.Duration) <-chan time.Time
+	onCheck func(native bool, err error) // called after each completed check
 
 	native  atomic.Bool
 	known   chan struct{} // closed after the first check, whatever its outcome
@@ -316,6 +317,9 @@ func (d *discovery) run(ctx context.Context) {
 		}
 		if err == nil {
 			d.native.Store(on)
+		}
+		if d.onCheck != nil {
+			d.onCheck(on, err)
 		}
 		// On failure the last answer stands: an Agent that understood span
 		// events a minute ago still does.

@@ -1,0 +1,770 @@
+package ddexport
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.uber.org/goleak"
+
+	"github.com/seed03c8c003/ddslog/ddexport/ddtest"
+)
+
+func TestExportHeaders(t *testing.T) {
+	for _, v := range []APIVersion{V04, V05} {
+		t.Run(v.String(), func(t *testing.T) {
+			agent := ddtest.New(t)
+			e, _ := newTestExporter(t, agent, WithAPIVersion(v), WithContainerID("cid-123"))
+			if err := e.ExportSpans(context.Background(), makeSpans(3, 2)); err != nil {
+				t.Fatal(err)
+			}
+			ps := agent.Payloads()
+			if len(ps) != 1 {
+				t.Fatalf("got %d payloads, want 1 (rejections %+v)", len(ps), agent.Rejections())
+			}
+			p := ps[0]
+			if want := "/" + v.String() + "/traces"; p.Path != want {
+				t.Errorf("path = %q, want %q", p.Path, want)
+			}
+			want := map[string]string{
+				"Content-Type":                  "application/msgpack",
+				"Datadog-Meta-Lang":             "go",
+				"Datadog-Meta-Lang-Version":     strings.TrimPrefix(runtime.Version(), "go"),
+				"Datadog-Meta-Tracer-Version":   Version,
+				"X-Datadog-Trace-Count":         "3",
+				"Datadog-Send-Real-Http-Status": "true",
+				"Datadog-Container-Id":          "cid-123",
+				"Datadog-Client-Computed-Stats": "",
+			}
+			got := make(map[string]string)
+			for k := range want {
+				got[k] = p.Header.Get(k)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("headers (-want +got):\n%s", diff)
+			}
+			if len(p.Chunks) != 3 {
+				t.Errorf("got %d chunks, want 3", len(p.Chunks))
+			}
+			s := checkAccounting(t, e, 6)
+			if s.SpansExported != 6 || s.PayloadsSent != 1 || s.Requests != 1 {
+				t.Errorf("stats = %+v, want 6 spans in 1 payload and 1 request", s)
+			}
+		})
+	}
+}
+
+func TestNoContainerIDHeader(t *testing.T) {
+	agent := ddtest.New(t)
+	e, _ := newTestExporter(t, agent)
+	if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range agent.Payloads() {
+		if v, ok := p.Header["Datadog-Container-Id"]; ok {
+			t.Errorf("Datadog-Container-ID = %q, want no header", v)
+		}
+	}
+}
+
+func TestSDKProcessors(t *testing.T) {
+	tests := []struct {
+		name string
+		proc func(sdktrace.SpanExporter) sdktrace.TracerProviderOption
+	}{
+		{"batcher", func(e sdktrace.SpanExporter) sdktrace.TracerProviderOption { return sdktrace.WithBatcher(e) }},
+		{"syncer", func(e sdktrace.SpanExporter) sdktrace.TracerProviderOption { return sdktrace.WithSyncer(e) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			agent := ddtest.New(t)
+			e, _ := newTestExporter(t, agent, WithService("svc"))
+			tp := sdktrace.NewTracerProvider(tt.proc(e))
+			ctx, root := tp.Tracer("test").Start(context.Background(), "root")
+			_, child := tp.Tracer("test").Start(ctx, "child")
+			child.End()
+			root.End()
+			if err := tp.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			spans := agent.Spans()
+			var names []string
+			for _, s := range spans {
+				names = append(names, s.Name)
+				if s.TraceID != spans[0].TraceID {
+					t.Errorf("span %q has trace ID %d, want %d", s.Name, s.TraceID, spans[0].TraceID)
+				}
+			}
+			if len(names) != 2 {
+				t.Fatalf("agent got spans %q, want root and child", names)
+			}
+			checkAccounting(t, e, 2)
+			// The provider's Shutdown shut the exporter down too.
+			if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); !errors.Is(err, errShutdown) {
+				t.Errorf("ExportSpans after the provider's Shutdown = %v, want errShutdown", err)
+			}
+		})
+	}
+}
+
+func TestUnixSocket(t *testing.T) {
+	// Socket paths are short-lived and must be short (about 100 bytes).
+	dir, err := os.MkdirTemp("", "dd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "apm.sock")
+	agent := ddtest.New(t, ddtest.WithUnixSocket(sock))
+	if got, want := agent.URL(), "unix://"+sock; got != want {
+		t.Fatalf("agent URL = %q, want %q", got, want)
+	}
+	e, _ := newTestExporter(t, agent)
+	if err := e.ExportSpans(context.Background(), makeSpans(2, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(agent.Spans()); got != 2 {
+		t.Errorf("agent got %d spans over the socket, want 2", got)
+	}
+	checkAccounting(t, e, 2)
+}
+
+func TestRetries(t *testing.T) {
+	tests := []struct {
+		name       string
+		fail       func(*ddtest.Agent)
+		wantWaits  []time.Duration
+		wantStatus int
+	}{
+		{"503 twice", func(a *ddtest.Agent) { a.FailNext(2, 503, 0) }, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}, 0},
+		{"500", func(a *ddtest.Agent) { a.FailNext(1, 500, 0) }, []time.Duration{100 * time.Millisecond}, 0},
+		{"502", func(a *ddtest.Agent) { a.FailNext(1, 502, 0) }, []time.Duration{100 * time.Millisecond}, 0},
+		{"408", func(a *ddtest.Agent) { a.FailNext(1, 408, 0) }, []time.Duration{100 * time.Millisecond}, 0},
+		{"429 without Retry-After", func(a *ddtest.Agent) { a.FailNext(1, 429, 0) }, []time.Duration{100 * time.Millisecond}, 0},
+		{"429 honours Retry-After", func(a *ddtest.Agent) { a.FailNext(1, 429, 3*time.Second) }, []time.Duration{3 * time.Second}, 0},
+		{"503 honours Retry-After", func(a *ddtest.Agent) { a.FailNext(1, 503, 2*time.Second) }, []time.Duration{2 * time.Second}, 0},
+		{"connection closed", func(a *ddtest.Agent) { a.DropNext(1) }, []time.Duration{100 * time.Millisecond}, 0},
+		{"backoff is capped", func(a *ddtest.Agent) { a.FailNext(8, 503, 0) }, []time.Duration{
+			100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond,
+			1600 * time.Millisecond, 2 * time.Second, 2 * time.Second, 2 * time.Second,
+		}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			agent := ddtest.New(t)
+			e, clk := newTestExporter(t, agent, WithRetry(RetryConfig{
+				Enabled: true, InitialInterval: 100 * time.Millisecond, MaxInterval: 2 * time.Second, MaxElapsedTime: time.Minute,
+			}))
+			tt.fail(agent)
+			if err := e.ExportSpans(context.Background(), makeSpans(2, 2)); err != nil {
+				t.Fatalf("ExportSpans = %v, want success after retries", err)
+			}
+			if diff := cmp.Diff(tt.wantWaits, clk.recorded()); diff != "" {
+				t.Errorf("waits (-want +got):\n%s", diff)
+			}
+			s := checkAccounting(t, e, 4)
+			want := Stats{
+				SpansExported: 4, Requests: uint64(len(tt.wantWaits) + 1), PayloadsSent: 1,
+				Retries: uint64(len(tt.wantWaits)),
+			}
+			s.LastError = ""
+			if diff := cmp.Diff(want, s); diff != "" {
+				t.Errorf("stats (-want +got):\n%s", diff)
+			}
+			if got := len(agent.Spans()); got != 4 {
+				t.Errorf("agent got %d spans, want 4", got)
+			}
+		})
+	}
+}
+
+func TestNotRetried(t *testing.T) {
+	tests := []struct {
+		status int
+		want   DropReasons
+	}{
+		{400, DropReasons{Rejected: 3}},
+		{403, DropReasons{Rejected: 3}},
+		{404, DropReasons{Rejected: 3}},
+		{415, DropReasons{Rejected: 3}},
+		{413, DropReasons{TooLarge: 3}}, // a single chunk: nothing to split
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
+			agent := ddtest.New(t)
+			e, clk := newTestExporter(t, agent)
+			agent.FailNext(1, tt.status, time.Second)
+			err := e.ExportSpans(context.Background(), makeSpans(1, 3))
+			if err == nil || !strings.Contains(err.Error(), strconv.Itoa(tt.status)) {
+				t.Errorf("ExportSpans = %v, want an error naming %d", err, tt.status)
+			}
+			s := checkAccounting(t, e, 3)
+			if diff := cmp.Diff(tt.want, s.Dropped); diff != "" {
+				t.Errorf("drop reasons (-want +got):\n%s", diff)
+			}
+			if s.Requests != 1 || s.Rejections != 1 || len(clk.recorded()) != 0 {
+				t.Errorf("stats %+v, waits %v: want 1 request, 1 rejection, no retry", s, clk.recorded())
+			}
+			if !strings.Contains(s.LastError, strconv.Itoa(tt.status)) {
+				t.Errorf("LastError = %q, want it to name %d", s.LastError, tt.status)
+			}
+		})
+	}
+}
+
+func TestRetryDisabled(t *testing.T) {
+	agent := ddtest.New(t)
+	e, _ := newTestExporter(t, agent, WithRetry(RetryConfig{}))
+	agent.FailNext(1, 503, 0)
+	if err := e.ExportSpans(context.Background(), makeSpans(1, 2)); err == nil {
+		t.Fatal("ExportSpans succeeded, want the 503 reported")
+	}
+	s := checkAccounting(t, e, 2)
+	if s.Dropped.Failed != 2 || s.Requests != 1 || s.Retries != 0 {
+		t.Errorf("stats = %+v, want 2 spans failed after 1 request", s)
+	}
+}
+
+func TestRetryStopsBeforeTheDeadline(t *testing.T) {
+	agent := ddtest.New(t)
+	e, clk := newTestExporter(t, agent, WithRetry(RetryConfig{
+		Enabled: true, InitialInterval: 100 * time.Millisecond, MaxInterval: time.Second,
+	}))
+	agent.FailNext(1000, 503, 0)
+	ctx, cancel := context.WithDeadline(context.Background(), clk.now().Add(5*time.Second))
+	defer cancel()
+	err := e.ExportSpans(ctx, makeSpans(1, 2))
+	if err == nil || !strings.Contains(err.Error(), "deadline") {
+		t.Fatalf("ExportSpans = %v, want it to give up before the deadline", err)
+	}
+	var total time.Duration
+	for _, w := range clk.recorded() {
+		total += w
+	}
+	if total >= 5*time.Second {
+		t.Errorf("waited %v in all, want less than the 5s to the deadline", total)
+	}
+	// 0.1+0.2+0.4+0.8+1+1+1 = 4.5s; one more second would reach the deadline.
+	if got := len(clk.recorded()); got != 7 {
+		t.Errorf("waited %d times (%v), want 7", got, clk.recorded())
+	}
+	s := checkAccounting(t, e, 2)
+	if s.Dropped.Failed != 2 {
+		t.Errorf("drop reasons = %+v, want 2 failed", s.Dropped)
+	}
+}
+
+func TestRetryAfterPastTheDeadline(t *testing.T) {
+	agent := ddtest.New(t)
+	e, clk := newTestExporter(t, agent)
+	agent.FailNext(1, 429, 10*time.Second)
+	ctx, cancel := context.WithDeadline(context.Background(), clk.now().Add(5*time.Second))
+	defer cancel()
+	if err := e.ExportSpans(ctx, makeSpans(1, 1)); err == nil {
+		t.Fatal("ExportSpans succeeded, want it to give up")
+	}
+	if w := clk.recorded(); len(w) != 0 {
+		t.Errorf("waited %v, want no wait that ends past the deadline", w)
+	}
+	if s := checkAccounting(t, e, 1); s.Requests != 1 || s.Dropped.Failed != 1 {
+		t.Errorf("stats = %+v, want 1 request and 1 failed span", s)
+	}
+}
+
+func TestRetryMaxElapsedTime(t *testing.T) {
+	agent := ddtest.New(t)
+	e, clk := newTestExporter(t, agent, WithRetry(RetryConfig{
+		Enabled: true, InitialInterval: time.Second, MaxInterval: time.Second, MaxElapsedTime: 3500 * time.Millisecond,
+	}))
+	agent.FailNext(100, 500, 0)
+	if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); err == nil {
+		t.Fatal("ExportSpans succeeded, want it to give up")
+	}
+	if diff := cmp.Diff([]time.Duration{time.Second, time.Second, time.Second}, clk.recorded()); diff != "" {
+		t.Errorf("waits (-want +got):\n%s", diff)
+	}
+}
+
+func TestJitter(t *testing.T) {
+	for range 1000 {
+		d := jitter(time.Second)
+		if d < 500*time.Millisecond || d >= 1500*time.Millisecond {
+			t.Fatalf("jitter(1s) = %v, want [0.5s, 1.5s)", d)
+		}
+	}
+	if d := jitter(0); d != 0 {
+		t.Errorf("jitter(0) = %v, want 0", d)
+	}
+}
+
+func TestSplitBySize(t *testing.T) {
+	agent := ddtest.New(t)
+	// Measure one trace's payload to set a cap that holds two but not three.
+	probe, _ := newTestExporter(t, agent)
+	enc := newEncoder(V04, probe.cfg)
+	one := len(enc.encode(enc.chunks(makeSpans(1, 3)), false))
+	two := len(enc.encode(enc.chunks(makeSpans(2, 3)), false))
+
+	e, _ := newTestExporter(t, agent, WithMaxPayloadBytes(two+one/2))
+	if err := e.ExportSpans(context.Background(), makeSpans(8, 3)); err != nil {
+		t.Fatal(err)
+	}
+	ps := agent.Payloads()
+	var spans int
+	for _, p := range ps {
+		if len(p.Chunks) > 2 {
+			t.Errorf("payload of %d chunks, want at most 2 under the cap", len(p.Chunks))
+		}
+		if got, want := p.Header.Get("X-Datadog-Trace-Count"), strconv.Itoa(len(p.Chunks)); got != want {
+			t.Errorf("X-Datadog-Trace-Count = %s, want %s", got, want)
+		}
+		for _, c := range p.Chunks {
+			spans += len(c)
+		}
+	}
+	if spans != 24 || len(ps) != 4 {
+		t.Errorf("agent got %d spans in %d payloads, want 24 in 4", spans, len(ps))
+	}
+	s := checkAccounting(t, e, 24)
+	if s.Splits != 3 || s.SpansExported != 24 {
+		t.Errorf("stats = %+v, want 3 splits (8 → 4+4 → 2+2+2+2)", s)
+	}
+}
+
+func TestChunkOverTheCap(t *testing.T) {
+	agent := ddtest.New(t)
+	e, _ := newTestExporter(t, agent, WithMaxPayloadBytes(64))
+	err := e.ExportSpans(context.Background(), makeSpans(3, 4))
+	if err == nil || !strings.Contains(err.Error(), "cap") {
+		t.Fatalf("ExportSpans = %v, want the payload cap named", err)
+	}
+	s := checkAccounting(t, e, 12)
+	if s.Dropped.TooLarge != 12 || s.Requests != 0 {
+		t.Errorf("stats = %+v, want 12 spans too large and no request", s)
+	}
+}
+
+func Test413Splits(t *testing.T) {
+	// The agent refuses bodies over its limit: a payload of 4 traces is too
+	// large for it, halves of 2 are not.
+	probeAgent := ddtest.New(t)
+	probe, _ := newTestExporter(t, probeAgent)
+	limit := halvesLimit(probe, makeSpans(4, 3))
+
+	agent := ddtest.New(t, ddtest.WithBodyLimit(int64(limit)))
+	e, _ := newTestExporter(t, agent)
+	if err := e.ExportSpans(context.Background(), makeSpans(4, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(agent.Spans()); got != 12 {
+		t.Errorf("agent got %d spans, want 12", got)
+	}
+	s := checkAccounting(t, e, 12)
+	if s.Rejections != 1 || s.Splits != 1 || s.PayloadsSent != 2 || s.Requests != 3 {
+		t.Errorf("stats = %+v, want 1 rejection, 1 split, 3 requests, 2 payloads sent", s)
+	}
+}
+
+// halvesLimit returns the size of the larger half of spans' payload, as
+// split by the exporter.
+func halvesLimit(e *Exporter, spans []sdktrace.ReadOnlySpan) int {
+	enc := newEncoder(V04, e.cfg)
+	chunks := enc.chunks(spans)
+	mid := len(chunks) / 2
+	a := len(enc.encode(chunks[:mid], false))
+	b := len(enc.encode(chunks[mid:], false))
+	return max(a, b)
+}
+
+func Test413SingleChunkDropped(t *testing.T) {
+	agent := ddtest.New(t, ddtest.WithBodyLimit(40))
+	e, _ := newTestExporter(t, agent)
+	if err := e.ExportSpans(context.Background(), makeSpans(2, 3)); err == nil {
+		t.Fatal("ExportSpans succeeded, want the 413 reported")
+	}
+	s := checkAccounting(t, e, 6)
+	if s.Dropped.TooLarge != 6 || s.Rejections != 3 || s.Splits != 1 {
+		t.Errorf("stats = %+v, want 6 spans too large after 3 rejections and 1 split", s)
+	}
+}
+
+// errorHandler collects what otel.Handle receives.
+type errorHandler struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (h *errorHandler) Handle(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.errs = append(h.errs, err)
+}
+
+func (h *errorHandler) got() []error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]error(nil), h.errs...)
+}
+
+func TestRejectionReportedOnce(t *testing.T) {
+	h := &errorHandler{}
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(h)
+	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+
+	agent := ddtest.New(t)
+	e, _ := newTestExporter(t, agent)
+	agent.FailNext(3, 400, 0)
+	for i := range 3 {
+		if err := e.ExportSpans(context.Background(), makeSpans(1, 2)); err == nil {
+			t.Errorf("export %d succeeded, want the 400 reported to the caller each time", i)
+		}
+	}
+	agent.FailNext(1, 403, 0)
+	if err := e.ExportSpans(context.Background(), makeSpans(1, 2)); err == nil {
+		t.Error("export succeeded, want the 403 reported")
+	}
+	errs := h.got()
+	if len(errs) != 2 {
+		t.Fatalf("otel.Handle got %d errors %v, want 2: one per distinct cause", len(errs), errs)
+	}
+	if !strings.Contains(errs[0].Error(), "400") || !strings.Contains(errs[1].Error(), "403") {
+		t.Errorf("otel.Handle got %v, want the 400 then the 403", errs)
+	}
+	s := checkAccounting(t, e, 8)
+	if s.Dropped.Rejected != 8 || s.FailedExports != 4 {
+		t.Errorf("stats = %+v, want 8 spans rejected in 4 failed exports", s)
+	}
+}
+
+func TestExportAfterShutdown(t *testing.T) {
+	agent := ddtest.New(t)
+	e, _ := newTestExporter(t, agent)
+	for range 2 {
+		if err := e.Shutdown(context.Background()); err != nil {
+			t.Fatalf("Shutdown = %v", err)
+		}
+	}
+	if err := e.ExportSpans(context.Background(), makeSpans(1, 3)); !errors.Is(err, errShutdown) {
+		t.Errorf("ExportSpans after Shutdown = %v, want errShutdown", err)
+	}
+	s := checkAccounting(t, e, 3)
+	if s.Dropped.Shutdown != 3 || agent.Requests() != 0 {
+		t.Errorf("stats = %+v, agent requests %d: want 3 spans dropped at shutdown, no request", s, agent.Requests())
+	}
+}
+
+// blockedExport starts an export against an agent that holds every request,
+// and returns once the request is on its way, with the export's result.
+func blockedExport(t *testing.T, ctx context.Context, spans int) (*Exporter, <-chan error) {
+	t.Helper()
+	agent := ddtest.New(t)
+	agent.SetDelay(time.Hour)
+	e, _ := newTestExporter(t, agent)
+	started := make(chan struct{}, 1)
+	e.t.client = &http.Client{Transport: startedTransport{next: e.t.client.Transport, started: started}}
+	done := make(chan error, 1)
+	go func() { done <- e.ExportSpans(ctx, makeSpans(1, spans)) }()
+	<-started
+	return e, done
+}
+
+func TestShutdownCutsRunningExportsShort(t *testing.T) {
+	e, done := blockedExport(t, context.Background(), 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // give running exports no time at all
+	if err := e.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Shutdown = %v, want context.Canceled", err)
+	}
+	if err := <-done; !errors.Is(err, errShutdown) {
+		t.Errorf("the running export returned %v, want errShutdown", err)
+	}
+	s := checkAccounting(t, e, 2)
+	if s.Dropped.Shutdown != 2 {
+		t.Errorf("drop reasons = %+v, want 2 at shutdown", s.Dropped)
+	}
+	if err := e.Shutdown(context.Background()); err != nil {
+		t.Errorf("second Shutdown = %v, want nil", err)
+	}
+}
+
+func TestShutdownWaitsForRunningExports(t *testing.T) {
+	agent := ddtest.New(t)
+	e, _ := newTestExporter(t, agent)
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	e.t.client = &http.Client{Transport: gateTransport{next: e.t.client.Transport, started: started, release: release}}
+	done := make(chan error, 1)
+	go func() { done <- e.ExportSpans(context.Background(), makeSpans(1, 2)) }()
+	<-started
+	shut := make(chan error, 1)
+	go func() { shut <- e.Shutdown(context.Background()) }()
+	// Shutdown must not finish while the export runs; new exports fail.
+	for !e.isClosed() {
+		runtime.Gosched()
+	}
+	if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); !errors.Is(err, errShutdown) {
+		t.Errorf("ExportSpans during Shutdown = %v, want errShutdown", err)
+	}
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned %v while an export was running", err)
+	default:
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Errorf("running export = %v, want success", err)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown = %v", err)
+	}
+	s := checkAccounting(t, e, 3)
+	if s.SpansExported != 2 || s.Dropped.Shutdown != 1 {
+		t.Errorf("stats = %+v, want 2 exported, 1 dropped at shutdown", s)
+	}
+}
+
+func (e *Exporter) isClosed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closed
+}
+
+// gateTransport holds each request until release is closed.
+type gateTransport struct {
+	next    http.RoundTripper
+	started chan struct{}
+	release chan struct{}
+}
+
+func (g gateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	select {
+	case g.started <- struct{}{}:
+	default:
+	}
+	<-g.release
+	return g.next.RoundTrip(r)
+}
+
+func TestCanceledContext(t *testing.T) {
+	t.Run("before the call", func(t *testing.T) {
+		agent := ddtest.New(t)
+		e, _ := newTestExporter(t, agent)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := e.ExportSpans(ctx, makeSpans(2, 2)); !errors.Is(err, context.Canceled) {
+			t.Errorf("ExportSpans = %v, want context.Canceled", err)
+		}
+		if s := checkAccounting(t, e, 4); s.Dropped.Canceled != 4 || agent.Requests() != 0 {
+			t.Errorf("stats = %+v, agent requests %d: want 4 canceled, no request", s, agent.Requests())
+		}
+	})
+	t.Run("during the request", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		e, done := blockedExport(t, ctx, 3)
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("ExportSpans = %v, want context.Canceled", err)
+		}
+		if s := checkAccounting(t, e, 3); s.Dropped.Canceled != 3 {
+			t.Errorf("drop reasons = %+v, want 3 canceled", s.Dropped)
+		}
+	})
+	t.Run("during a retry wait", func(t *testing.T) {
+		agent := ddtest.New(t)
+		e, _ := newTestExporter(t, agent)
+		ctx, cancel := context.WithCancel(context.Background())
+		e.wait = func(context.Context, time.Duration) error { cancel(); return context.Canceled }
+		agent.FailNext(1, 503, 0)
+		if err := e.ExportSpans(ctx, makeSpans(1, 2)); !errors.Is(err, context.Canceled) {
+			t.Errorf("ExportSpans = %v, want context.Canceled", err)
+		}
+		if s := checkAccounting(t, e, 2); s.Dropped.Canceled != 2 || s.Requests != 1 {
+			t.Errorf("stats = %+v, want 2 canceled after 1 request", s)
+		}
+	})
+}
+
+func TestNilSpansCounted(t *testing.T) {
+	agent := ddtest.New(t)
+	e, _ := newTestExporter(t, agent)
+	spans := append(makeSpans(1, 2), nil)
+	if err := e.ExportSpans(context.Background(), spans); err == nil {
+		t.Error("ExportSpans succeeded, want the nil span reported")
+	}
+	s := checkAccounting(t, e, 3)
+	if s.SpansExported != 2 || s.Dropped.Invalid != 1 {
+		t.Errorf("stats = %+v, want 2 exported, 1 invalid", s)
+	}
+	if err := e.ExportSpans(context.Background(), nil); err != nil {
+		t.Errorf("ExportSpans(nil) = %v, want nil", err)
+	}
+}
+
+// TestEverySpanCountedOnce runs one exporter through every path in turn and
+// checks after each step that exported + dropped equals what was handed over.
+func TestEverySpanCountedOnce(t *testing.T) {
+	probeAgent := ddtest.New(t)
+	probe, _ := newTestExporter(t, probeAgent)
+	limit := halvesLimit(probe, makeSpans(4, 2))
+
+	agent := ddtest.New(t, ddtest.WithBodyLimit(int64(limit)))
+	e, clk := newTestExporter(t, agent)
+	var handed uint64
+	export := func(ctx context.Context, traces, per int) error {
+		handed += uint64(traces * per)
+		return e.ExportSpans(ctx, makeSpans(traces, per))
+	}
+	type counts struct {
+		Exported uint64
+		Dropped  DropReasons
+	}
+	steps := []struct {
+		name    string
+		run     func() error
+		wantErr bool
+		want    counts
+	}{
+		{"success", func() error { return export(context.Background(), 2, 2) }, false,
+			counts{Exported: 4}},
+		{"retry then success", func() error { agent.FailNext(2, 503, 0); return export(context.Background(), 1, 3) }, false,
+			counts{Exported: 7}},
+		{"connection dropped then success", func() error { agent.DropNext(1); return export(context.Background(), 1, 1) }, false,
+			counts{Exported: 8}},
+		{"413 split", func() error { return export(context.Background(), 4, 2) }, false,
+			counts{Exported: 16}},
+		{"400", func() error { agent.FailNext(1, 400, 0); return export(context.Background(), 2, 2) }, true,
+			counts{Exported: 16, Dropped: DropReasons{Rejected: 4}}},
+		{"413 on one trace", func() error { return export(context.Background(), 1, 9) }, true,
+			counts{Exported: 16, Dropped: DropReasons{Rejected: 4, TooLarge: 9}}},
+		{"retries exhausted", func() error {
+			// 1s to the deadline: attempts after 0, 100, 300 and 700ms; the
+			// next wait (800ms) would end past the deadline.
+			agent.FailNext(4, 500, 0)
+			ctx, cancel := context.WithDeadline(context.Background(), clk.now().Add(time.Second))
+			defer cancel()
+			return export(ctx, 1, 2)
+		}, true, counts{Exported: 16, Dropped: DropReasons{Rejected: 4, TooLarge: 9, Failed: 2}}},
+		{"canceled", func() error {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			return export(ctx, 3, 1)
+		}, true, counts{Exported: 16, Dropped: DropReasons{Rejected: 4, TooLarge: 9, Failed: 2, Canceled: 3}}},
+		{"success again", func() error { return export(context.Background(), 1, 1) }, false,
+			counts{Exported: 17, Dropped: DropReasons{Rejected: 4, TooLarge: 9, Failed: 2, Canceled: 3}}},
+		{"shutdown", func() error {
+			if err := e.Shutdown(context.Background()); err != nil {
+				return err
+			}
+			return export(context.Background(), 2, 1)
+		}, true, counts{Exported: 17, Dropped: DropReasons{Rejected: 4, TooLarge: 9, Failed: 2, Canceled: 3, Shutdown: 2}}},
+	}
+	for _, st := range steps {
+		if err := st.run(); (err != nil) != st.wantErr {
+			t.Errorf("%s: ExportSpans = %v, want error: %v", st.name, err, st.wantErr)
+		}
+		s := checkAccounting(t, e, handed)
+		if diff := cmp.Diff(st.want, counts{s.SpansExported, s.Dropped}); diff != "" {
+			t.Errorf("%s: span counters (-want +got):\n%s", st.name, diff)
+		}
+	}
+	if got := uint64(len(agent.Spans())); got != 17 {
+		t.Errorf("agent holds %d spans, want the 17 exported", got)
+	}
+}
+
+func TestConcurrentExports(t *testing.T) {
+	agent := ddtest.New(t)
+	e, _ := newTestExporter(t, agent)
+	const workers, rounds = 8, 10
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for range rounds {
+				if err := e.ExportSpans(context.Background(), makeSpans(2, 2)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	s := checkAccounting(t, e, workers*rounds*4)
+	if s.SpansExported != workers*rounds*4 {
+		t.Errorf("exported %d spans, want %d", s.SpansExported, workers*rounds*4)
+	}
+	if got := len(agent.Spans()); got != workers*rounds*4 {
+		t.Errorf("agent got %d spans, want %d", got, workers*rounds*4)
+	}
+}
+
+func TestSampleRates(t *testing.T) {
+	rates := map[string]float64{"service:svc,env:prod": 0.5, "service:,env:": 1}
+	agent := ddtest.New(t, ddtest.WithRates(rates))
+	e, _ := newTestExporter(t, agent)
+	if got := e.SampleRates(); got != nil {
+		t.Errorf("SampleRates before any export = %v, want nil", got)
+	}
+	if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	got := e.SampleRates()
+	if diff := cmp.Diff(rates, got); diff != "" {
+		t.Errorf("SampleRates (-want +got):\n%s", diff)
+	}
+	got["service:svc,env:prod"] = 0 // a copy: changing it changes nothing
+	agent.SetRates(map[string]float64{"service:,env:": 0.25})
+	if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]float64{"service:,env:": 0.25}, e.SampleRates()); diff != "" {
+		t.Errorf("SampleRates after the agent changed them (-want +got):\n%s", diff)
+	}
+}
+
+func TestNewDoesNotContactTheAgent(t *testing.T) {
+	agent := ddtest.New(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for _, v := range []APIVersion{V04, V05} {
+		e, err := newExporter(fakeEnv(nil, false, ""), WithAgentURL(agent.URL()), WithAPIVersion(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := agent.Requests(); n != 0 {
+			t.Errorf("%s: agent saw %d requests after New, want none", v, n)
+		}
+		if err := e.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestAgentDown(t *testing.T) {
+	agent := ddtest.New(t)
+	url := agent.URL()
+	if err := agent.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e, err := newExporter(fakeEnv(nil, false, ""), WithAgentURL(url), WithRetry(RetryConfig{}))
+	if err != nil {
+		t.Fatalf("New with the agent down = %v, want success", err)
+	}
+	defer e.Shutdown(context.Background())
+	if err := e.ExportSpans(context.Background(), makeSpans(1, 2)); err == nil {
+		t.Error("ExportSpans to a closed agent succeeded")
+	}
+	if s := checkAccounting(t, e, 2); s.Dropped.Failed != 2 {
+		t.Errorf("drop reasons = %+v, want 2 failed", s.Dropped)
+	}
+}
