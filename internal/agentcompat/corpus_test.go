@@ -133,6 +133,7 @@ func corpus() []corpusSpan {
 	c = append(c, edgeTrace()...)
 	c = append(c, oddTrace()...)
 	c = append(c, paymentsTrace()...)
+	c = append(c, conventionsTrace()...)
 	c = append(c, bulkTrace(1000)...)
 	return c
 }
@@ -1018,6 +1019,165 @@ func paymentsTrace() []corpusSpan {
 			want: want{
 				Service: "payments", Name: "Producer", Resource: "audit", Type: "custom",
 				Meta: meta("span.kind", "producer"),
+			},
+		},
+	}
+}
+
+// conventionsTrace exercises the less common rules of the Agent's mapping:
+// span-level env and version, peer.service, numeric resource attributes,
+// scope attributes, textual HTTP status codes, gRPC codes under other
+// keys, sampling-related attributes and the W3C tracestate.
+func conventionsTrace() []corpusSpan {
+	tid := traceID(0x6553e4f7_00000000|0x3, 0x9999aaaabbbbcccc)
+	res := resource.NewSchemaless(
+		attribute.String("service.name", "catalog"),
+		attribute.String("service.version", "3.0.0"),
+		attribute.String("deployment.environment.name", "prod"),
+		attribute.Int("process.pid", 4242),
+		attribute.Bool("cloud.provider.managed", true),
+	)
+	scope := sdktrace.Scope{
+		Name:       "catalog/http",
+		Version:    "1.0.0",
+		Attributes: attribute.NewSet(attribute.String("scope.team", "search")),
+	}
+	ts, err := trace.ParseTraceState("ot=th:8")
+	if err != nil {
+		panic(err)
+	}
+	root := trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: tid, SpanID: spanID(0x7001), TraceFlags: trace.FlagsSampled, TraceState: ts,
+	})
+	stub := func(s tracetest.SpanStub) tracetest.SpanStub {
+		s.Resource = res
+		s.InstrumentationScope = scope
+		return s
+	}
+	meta := func(kv ...string) map[string]string {
+		m := map[string]string{"process.pid": "4242", "cloud.provider.managed": "true", "scope.team": "search"}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	return []corpusSpan{
+		{
+			stub: stub(tracetest.SpanStub{
+				Name: "GET /items", SpanContext: root, SpanKind: trace.SpanKindServer,
+				StartTime: at(5000), EndTime: at(5100),
+				Attributes: []attribute.KeyValue{
+					attribute.String("http.request.method", "GET"),
+					attribute.String("http.route", "/items"),
+					attribute.String("http.request.header.referrer", "https://shop.example.com/"),
+					attribute.Int("http.response.body.size", 2048),
+					attribute.String("deployment.environment.name", "canary"),
+					attribute.String("service.version", "3.0.1-rc1"),
+				},
+			}),
+			want: want{
+				Service: "catalog", Name: "http.server.request", Resource: "GET /items", Type: "web",
+				Meta: meta(
+					"env", "canary",
+					"version", "3.0.1-rc1",
+					"http.referrer", "https://shop.example.com/",
+					"w3c.tracestate", "ot=th:8",
+				),
+				Metrics: map[string]float64{"http.response.content_length": 2048, "_sample_rate": 0.5},
+				Absent:  []string{"http.request.header.referrer", "http.response.body.size"},
+			},
+		},
+		{
+			stub: stub(tracetest.SpanStub{
+				Name: "pricing call", SpanContext: sc(tid, 0x7002), Parent: root, SpanKind: trace.SpanKindClient,
+				StartTime: at(5001), EndTime: at(5010),
+				Attributes: []attribute.KeyValue{
+					attribute.String("http.method", "GET"),
+					attribute.String("http.status_code", "404"),
+					attribute.String("peer.service", "Pricing API"),
+				},
+				Status: tracesdk.Status{Code: codes.Error},
+			}),
+			want: want{
+				Service: "catalog", Name: "http.client.request", Resource: "GET", Type: "http", Error: 1,
+				Meta: meta(
+					"env", "prod",
+					"version", "3.0.0",
+					"error.msg", "404 Not Found",
+					"http.status_code", "404",
+					"peer.service", "pricing_api",
+				),
+			},
+		},
+		{
+			stub: stub(tracetest.SpanStub{
+				Name: "inventory rpc", SpanContext: sc(tid, 0x7003), Parent: root, SpanKind: trace.SpanKindClient,
+				StartTime: at(5011), EndTime: at(5020),
+				Attributes: []attribute.KeyValue{
+					attribute.String("rpc.system", "grpc"),
+					attribute.String("rpc.service", "catalog.Inventory"),
+					attribute.String("rpc.method", "Count"),
+					attribute.Int("grpc.code", 5),
+				},
+			}),
+			want: want{
+				Service: "catalog", Name: "grpc.client.request", Resource: "Count catalog.Inventory", Type: "http",
+				Meta:    meta("rpc.grpc.status_code", "5"),
+				Metrics: map[string]float64{"grpc.code": 5},
+			},
+		},
+		{
+			stub: stub(tracetest.SpanStub{
+				Name: "measured work", SpanContext: sc(tid, 0x7004), Parent: root, SpanKind: trace.SpanKindInternal,
+				StartTime: at(5021), EndTime: at(5030),
+				Attributes: []attribute.KeyValue{
+					attribute.Int("_dd.measured", 1),
+					attribute.Bool("analytics.event", true),
+				},
+			}),
+			want: want{
+				Service: "catalog", Name: "Internal", Resource: "measured work", Type: "custom",
+				Meta: meta(),
+				// analytics.event sets _dd1.sr.eausr, which the Agent's event
+				// processor turns into _dd.analyzed.
+				Metrics: map[string]float64{"_dd.measured": 1, "_dd.analyzed": 1},
+				Absent:  []string{"analytics.event", "_dd1.sr.eausr"},
+			},
+		},
+		{
+			stub: stub(tracetest.SpanStub{
+				Name: "chat completion", SpanContext: sc(tid, 0x7005), Parent: root, SpanKind: trace.SpanKindClient,
+				StartTime: at(5031), EndTime: at(5090),
+				Attributes: []attribute.KeyValue{
+					attribute.String("gen_ai.system", "openai"),
+					attribute.String("gen_ai.operation.name", "chat"),
+					attribute.String("gen_ai.request.model", "gpt-4o"),
+					attribute.Int("gen_ai.usage.input_tokens", 120),
+				},
+			}),
+			want: want{
+				// The 7.85 Agent has no rule for gen_ai.* spans.
+				Service: "catalog", Name: "client.request", Resource: "chat completion", Type: "http",
+				Meta:    meta("gen_ai.request.model", "gpt-4o"),
+				Metrics: map[string]float64{"gen_ai.usage.input_tokens": 120},
+			},
+		},
+		{
+			stub: stub(tracetest.SpanStub{
+				Name: "bad status", SpanContext: sc(tid, 0x7006), Parent: root, SpanKind: trace.SpanKindServer,
+				StartTime: at(5091), EndTime: at(5095),
+				Attributes: []attribute.KeyValue{
+					attribute.String("http.request.method", "GET"),
+					attribute.Int("http.response.status_code", 999),
+				},
+			}),
+			want: want{
+				// The Agent's normaliser drops an invalid http.status_code
+				// from meta only; the metric stays.
+				Service: "catalog", Name: "http.server.request", Resource: "GET", Type: "web",
+				Meta:    meta(),
+				Metrics: map[string]float64{"http.status_code": 999},
+				Absent:  []string{"error.msg"},
 			},
 		},
 	}
