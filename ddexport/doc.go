@@ -1,0 +1,152 @@
+// Package ddexport is an OpenTelemetry SDK span exporter that sends spans
+// straight to the Datadog Agent, in the Agent's own msgpack formats.
+//
+// Spans look in Datadog as if the Agent had ingested them over OTLP — the
+// mapping follows the Agent's own — plus what the Agent's OTLP path loses:
+// error type and stack from exception events, the high half of 128-bit
+// trace IDs, native span events and links.
+//
+// # Use
+//
+// Put the exporter behind the SDK's batch processor:
+//
+//	exp, err := ddexport.New(ddexport.WithService("checkout"))
+//	if err != nil {
+//		return err
+//	}
+//	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
+//	defer tp.Shutdown(context.Background())
+//
+// [New] reads the environment once and does not contact the Agent: it is
+// fast, and succeeds when the Agent is down. [Exporter.Stats] counts what
+// was sent and what was dropped, and why. [Exporter.SampleRates] holds the
+// Agent's latest sampling rates. Package ddtest is a fake Agent for tests.
+//
+// # Configuration
+//
+// Options beat environment variables, which beat defaults. Variables are
+// read once, in New.
+//
+//	Setting            Option                Variable                   Default
+//	-----------------  --------------------  -------------------------  --------------------------
+//	Agent address      WithAgentURL          DD_TRACE_AGENT_URL         see below
+//	                                         DD_AGENT_HOST              localhost
+//	                                         DD_TRACE_AGENT_PORT        8126
+//	service            WithService           DD_SERVICE                 the span's (see Mapping)
+//	env                WithEnv               DD_ENV                     none
+//	version            WithVersion           DD_VERSION                 none
+//	extra tags         WithTags              DD_TAGS                    none
+//	container ID       WithContainerID       (from /proc/self/cgroup)   detected, else none
+//	wire format        WithAPIVersion        -                          V04
+//	request timeout    WithTimeout           -                          10s (DefaultTimeout)
+//	payload size cap   WithMaxPayloadBytes   -                          10 MiB (DefaultMaxPayloadBytes)
+//	retries            WithRetry             -                          on: 100ms doubling to 5s, 30s in all
+//	HTTP client        WithHTTPClient        -                          a keep-alive client of its own
+//
+// The Agent address is the first of: WithAgentURL; DD_TRACE_AGENT_URL
+// (http://host:port, https://host:port, unix:///path); DD_AGENT_HOST and
+// DD_TRACE_AGENT_PORT, when either is set (the other taking its default);
+// the unix socket /var/run/datadog/apm.socket when it exists;
+// http://localhost:8126. A malformed URL, host or port makes New fail with
+// an error naming the option or variable and the value.
+//
+// DD_TAGS is parsed like Datadog's tracers do: pairs are separated by commas
+// when the value holds a comma, else by spaces; each pair splits at its first
+// colon ("k:v", "k:a:b" is k = "a:b"); keys and values are trimmed; a pair
+// with an empty key is skipped and one without a colon has an empty value.
+// WithTags beats DD_TAGS key by key, and a span's or resource's attribute of
+// the same key beats both. The keys service, env and version are not kept as
+// tags: they are the last fallback for the service, env and version.
+//
+// # Wire format
+//
+// V04 (the default) POSTs to /v0.4/traces an array of chunks, each an array
+// of spans as msgpack maps; events and links are native span_events and
+// span_links when the Agent's /info advertises "span_events": true, meta JSON
+// (events, _dd.span_links) otherwise. V05 POSTs to /v0.5/traces a string
+// table and chunks of 12-element span arrays — smaller payloads, events and
+// links always as meta JSON. One chunk per trace ID. Every request carries
+// Content-Type: application/msgpack, Datadog-Meta-Lang: go,
+// Datadog-Meta-Lang-Version, Datadog-Meta-Tracer-Version ([Version]),
+// X-Datadog-Trace-Count, Datadog-Send-Real-Http-Status: true (so an
+// overloaded Agent answers 429 instead of dropping silently) and, when known,
+// Datadog-Container-ID. Datadog-Client-Computed-Stats is never sent: the
+// Agent computes the APM metrics.
+//
+// The /info check runs in one background goroutine, started by the first
+// export (which waits up to 200ms for its answer), repeated every 5 minutes,
+// after 30s when it failed, and early (at most every 10s) after a failed
+// request. Until an answer arrives events travel as meta JSON, which every
+// Agent understands; a failed check keeps the previous answer.
+//
+// # Mapping
+//
+// Attributes are looked up on the span, then on its resource.
+//
+//	Datadog     OpenTelemetry
+//	----------  -----------------------------------------------------------------
+//	service     service.name; when unset or the SDK's unknown_service:* default,
+//	            WithService / DD_SERVICE; else "otlpresourcenoservicename"
+//	name        operation.name, else by kind and convention: http.server.request,
+//	            http.client.request, <db.system>.query, <messaging.system>.<op>,
+//	            <rpc.system>.server.request / .client.request,
+//	            aws.<rpc.service>.request, faas invocations,
+//	            graphql.server.request, <network.protocol.name>.server.request,
+//	            server.request / client.request, else the kind (Internal, ...)
+//	resource    resource.name, else HTTP method + http.route (server) or
+//	            url.template (client), messaging operation + destination,
+//	            rpc.method + rpc.service, graphql operation type + name, the db
+//	            statement, else the span name; cut to 5000 bytes
+//	type        a gen_ai.* attribute → llm; span.type; server → web; db
+//	            client → sql, redis, mongodb, cassandra, memcached,
+//	            elasticsearch, opensearch or db; client → http; else custom
+//	trace_id    low 64 bits; _dd.p.tid (meta, chunk roots) the high 64 bits
+//	span_id     the span ID; parent_id the parent's, remote parents kept
+//	error       1 when the status is Error
+//	meta        scope attributes; otel.trace_id, otel.status_code,
+//	            otel.status_description, otel.scope.* and otel.library.*,
+//	            span.kind, w3c.tracestate; non-numeric span attributes with
+//	            the HTTP renames (http.request.method → http.method,
+//	            http.response.status_code → http.status_code, url.full →
+//	            http.url, server.address → http.server_name, client.address →
+//	            http.client_ip, user_agent.original → http.useragent,
+//	            network.protocol.version → http.version, ...); error.message
+//	            (status description, else the last exception event's message),
+//	            error.type and error.stack (the last exception event's) on Error
+//	            spans; _dd.span_events.has_exception; env and version
+//	            (deployment.environment.name | deployment.environment,
+//	            service.version, else the configuration); resource attributes
+//	            as text; _dd.p.dm and _dd.origin on chunk roots; extra tags.
+//	            The first writer of a key wins.
+//	metrics     numeric span attributes as float64 (renamed as above),
+//	            http.status_code, _dd.measured, and _sampling_priority_v1 = 1
+//	            (or the tracestate's dd member s:) on chunk roots
+//
+// The full table, with every fallback, heads mapping.go. A chunk root is a
+// span whose parent is not in the same chunk.
+//
+// # Delivery
+//
+// [Exporter.ExportSpans] groups spans by trace ID and encodes them. A payload
+// over the size cap is split between chunks, in halves, until each part fits;
+// a single trace over the cap is dropped. A request failing in a way that may
+// succeed later — a connection error or timeout, 408, 429 or 5xx — is
+// repeated after an exponential, jittered backoff (Retry-After honoured when
+// longer), as long as the retry policy and the context allow: a wait that
+// would end past the context's deadline is not started. A 413 splits the
+// payload and sends the halves; a single trace answered 413 is dropped. A 400
+// (the Agent could not decode the payload) or another 4xx drops the payload;
+// each distinct cause is also reported once through otel.Handle. Responses
+// are read through a limit and drained; the rate_by_service of a 200 is kept.
+//
+// Every span handed to ExportSpans is counted exactly once in [Stats]:
+// exported, or dropped with a reason ([DropReasons]). ExportSpans returns an
+// error whenever it dropped spans, which the SDK's processors report through
+// otel.Handle. It is safe for concurrent use, never blocks past its context,
+// and keeps no reference to the spans it was given.
+//
+// [Exporter.Shutdown] stops the /info goroutine, lets running exports finish
+// until its context is done and then cuts them short, and makes later
+// ExportSpans calls fail at once (their spans counted as dropped at
+// shutdown). It may be called more than once.
+package ddexport
