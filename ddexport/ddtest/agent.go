@@ -198,25 +198,41 @@ func New(tb testing.TB, opts ...Option) *Agent {
 func (a *Agent) URL() string { return a.url }
 
 // Close stops the agent and waits for its goroutines. Delayed requests
-// end at once; requests being answered are finished first. Close is
+// end at once and, like requests being handled, get their answer before
+// the connections close; requests arriving meanwhile get 503. Close is
 // idempotent.
 func (a *Agent) Close() error {
 	a.closeOnce.Do(func() {
 		a.mu.Lock()
 		a.closed = true
 		a.mu.Unlock()
-		close(a.closing)
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := a.srv.Shutdown(ctx); err != nil {
-			a.closeErr = errors.Join(errors.New("ddtest: shutdown"), err)
-			_ = a.srv.Close()
+		close(a.closing) // ends delays
+		// Let running handlers finish: each flushes its complete answer
+		// before it returns. Then close every connection at once, idle or
+		// not: http.Server.Shutdown would wait for connections a client
+		// opened without sending a request.
+		idle := make(chan struct{})
+		go func() {
+			a.handlers.Wait()
+			close(idle)
+		}()
+		select {
+		case <-idle:
+		case <-time.After(closeGrace):
+			// A client is stalling in the middle of a body.
+		}
+		if err := a.srv.Close(); err != nil {
+			a.closeErr = errors.Join(errors.New("ddtest: close"), err)
 		}
 		<-a.done
-		a.handlers.Wait()
+		<-idle
 	})
 	return a.closeErr
 }
+
+// closeGrace bounds how long Close waits for running handlers before it
+// closes their connections.
+const closeGrace = 5 * time.Second
 
 // Payloads returns a copy of every accepted payload so far. The maps and
 // slices inside are shared between calls: do not modify them.

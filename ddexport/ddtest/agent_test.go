@@ -464,17 +464,73 @@ func TestDelayEndsWithRequestContext(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the request's deadline", err)
 	}
-	// Close returns although a delay of an hour was set: the handler saw
-	// the client go away.
-	closed := make(chan error, 1)
-	go func() { closed <- a.Close() }()
+	// The handler saw the client go away and returned, without Close.
+	// (WaitRequests orders the handler's start before the Wait below.)
+	if _, err := a.WaitRequests(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	idle := make(chan struct{})
+	go func() {
+		a.handlers.Wait()
+		close(idle)
+	}()
 	select {
-	case err := <-closed:
-		if err != nil {
-			t.Fatal(err)
-		}
+	case <-idle:
 	case <-time.After(10 * time.Second):
-		t.Fatal("Close blocked by a delayed request")
+		t.Fatal("the delayed handler did not end with the request's context")
+	}
+	if p, r := a.Payloads(), a.Rejections(); p != nil || r != nil {
+		t.Errorf("payloads %v, rejections %v; want the abandoned request dropped", p, r)
+	}
+}
+
+// TestCloseWithIdleNewConnection: a client that opened a connection and
+// sent nothing must not hold Close up.
+func TestCloseWithIdleNewConnection(t *testing.T) {
+	a, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(a.URL(), "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Errorf("Close took %v with an idle new connection open", el)
+	}
+}
+
+// TestCloseWithStalledBody: a client stalling in the middle of its body
+// holds Close up for closeGrace at most.
+func TestCloseWithStalledBody(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for closeGrace")
+	}
+	a, err := Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := strings.TrimPrefix(a.URL(), "http://")
+	conn, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v0.4/traces HTTP/1.1\r\nHost: %s\r\nContent-Type: application/msgpack\r\nContent-Length: 100\r\n\r\n\x91", host)
+	if _, err := a.WaitRequests(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > closeGrace+2*time.Second {
+		t.Errorf("Close took %v with a stalled body, want about %v", el, closeGrace)
 	}
 }
 

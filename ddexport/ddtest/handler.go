@@ -2,6 +2,7 @@ package ddtest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"mime"
@@ -25,12 +26,24 @@ func (v apiVersion) path() string {
 	return "/v0.4/traces"
 }
 
-// fault is what FailNext or DropNext decided for one request.
+// fault is what FailNext, DropNext and SetDelay decided for one request.
 type fault struct {
 	drop       bool
 	status     int
 	retryAfter time.Duration
 	delay      time.Duration
+}
+
+// enter registers a running handler. It reports false when the agent is
+// closing; otherwise the caller must call a.handlers.Done when it returns.
+func (a *Agent) enter() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return false
+	}
+	a.handlers.Add(1)
+	return true
 }
 
 // begin counts a trace request and takes its share of the pending faults.
@@ -56,37 +69,53 @@ func (a *Agent) begin() (fault, bool) {
 	return f, true
 }
 
+// sleep waits d, or less if the agent closes; it reports false if the
+// request's context ended first.
+func (a *Agent) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-a.closing:
+	case <-ctx.Done():
+		return false
+	}
+	return true
+}
+
 func (a *Agent) handleTraces(w http.ResponseWriter, r *http.Request, v apiVersion) {
 	f, ok := a.begin()
 	if !ok {
-		http.Error(w, "agent closing", http.StatusServiceUnavailable)
+		writeText(w, http.StatusServiceUnavailable, "agent closing")
 		return
 	}
 	defer a.handlers.Done()
 
-	if f.delay > 0 {
-		t := time.NewTimer(f.delay)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-		case <-a.closing:
-		}
-		t.Stop()
-	}
 	if f.drop {
+		a.sleep(r.Context(), f.delay)
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
 				_ = conn.Close()
 				return
 			}
 		}
-		// Not reachable over HTTP/1.1; answer something a client cannot
-		// mistake for success.
-		http.Error(w, "connection drop requested", http.StatusInternalServerError)
+		// Only reachable over HTTP/2, which this agent does not serve;
+		// answer something a client cannot mistake for success.
+		writeText(w, http.StatusInternalServerError, "connection drop requested")
+		return
+	}
+
+	// The body is read before the delay: once it is read, the server
+	// watches the connection, so that a client giving up ends the delay.
+	body, status, reason := a.readRequest(r, v)
+	if !a.sleep(r.Context(), f.delay) {
+		// The client is gone: like the Agent, drop the payload unanswered.
 		return
 	}
 	if f.status != 0 {
-		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, a.cfg.bodyLimit))
 		if f.retryAfter > 0 {
 			secs := int64((f.retryAfter + time.Second - 1) / time.Second)
 			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
@@ -97,41 +126,15 @@ func (a *Agent) handleTraces(w http.ResponseWriter, r *http.Request, v apiVersio
 			a.writeRates(w, f.status)
 			return
 		}
-		http.Error(w, "failure injected by ddtest", f.status)
+		writeText(w, f.status, "failure injected by ddtest")
 		return
 	}
-
-	if r.Method != http.MethodPost && r.Method != http.MethodPut {
-		w.Header().Set("Allow", "POST, PUT")
-		a.reject(w, v, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed: send POST or PUT")
-		return
-	}
-	limit := a.cfg.bodyLimit
-	if r.ContentLength > limit {
-		a.reject(w, v, http.StatusRequestEntityTooLarge,
-			"body of "+strconv.FormatInt(r.ContentLength, 10)+" bytes exceeds the limit of "+strconv.FormatInt(limit, 10)+" bytes")
-		return
-	}
-	if v == apiV04 {
-		ct := r.Header.Get("Content-Type")
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/msgpack" {
-			a.reject(w, v, http.StatusBadRequest,
-				"Content-Type "+strconv.Quote(ct)+" is not application/msgpack: the Agent would decode the body as JSON")
-			return
-		}
-	}
-	body, err := readBody(r, limit)
-	if err != nil {
-		a.reject(w, v, http.StatusBadRequest, "reading body: "+err.Error())
-		return
-	}
-	if int64(len(body)) > limit {
-		a.reject(w, v, http.StatusRequestEntityTooLarge,
-			"body exceeds the limit of "+strconv.FormatInt(limit, 10)+" bytes")
+	if status != 0 {
+		a.reject(w, v, status, reason)
 		return
 	}
 	var chunks []chunk
+	var err error
 	if v == apiV05 {
 		chunks, err = decodeV05(body)
 	} else {
@@ -145,6 +148,34 @@ func (a *Agent) handleTraces(w http.ResponseWriter, r *http.Request, v apiVersio
 	a.writeRates(w, http.StatusOK)
 }
 
+// readRequest checks the method, size and content type of a trace request
+// and reads its body. A non-zero status says why the request is refused.
+func (a *Agent) readRequest(r *http.Request, v apiVersion) (body []byte, status int, reason string) {
+	if r.Method != http.MethodPost && r.Method != http.MethodPut {
+		return nil, http.StatusMethodNotAllowed, "method " + r.Method + " not allowed: send POST or PUT"
+	}
+	limit := a.cfg.bodyLimit
+	if r.ContentLength > limit {
+		return nil, http.StatusRequestEntityTooLarge,
+			"body of " + strconv.FormatInt(r.ContentLength, 10) + " bytes exceeds the limit of " + strconv.FormatInt(limit, 10) + " bytes"
+	}
+	body, err := readBody(r, limit)
+	switch {
+	case err != nil:
+		return nil, http.StatusBadRequest, "reading body: " + err.Error()
+	case int64(len(body)) > limit:
+		return nil, http.StatusRequestEntityTooLarge, "body exceeds the limit of " + strconv.FormatInt(limit, 10) + " bytes"
+	}
+	if v == apiV04 {
+		ct := r.Header.Get("Content-Type")
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/msgpack" {
+			return nil, http.StatusBadRequest,
+				"Content-Type " + strconv.Quote(ct) + " is not application/msgpack: the Agent would decode the body as JSON"
+		}
+	}
+	return body, 0, ""
+}
+
 // writeRates answers {"rate_by_service":{...}} with status.
 func (a *Agent) writeRates(w http.ResponseWriter, status int) {
 	a.mu.Lock()
@@ -152,9 +183,26 @@ func (a *Agent) writeRates(w http.ResponseWriter, status int) {
 		Rates map[string]float64 `json:"rate_by_service"`
 	}{a.rates})
 	a.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
+	write(w, status, "application/json", resp)
+}
+
+// writeText answers a plain text message.
+func writeText(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	write(w, status, "text/plain; charset=utf-8", []byte(msg+"\n"))
+}
+
+// write sends a complete answer and flushes it, so that it is on the wire
+// when the handler returns, even if Close closes the connection right after.
+func write(w http.ResponseWriter, status int, contentType string, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	_, _ = w.Write(resp)
+	_, _ = w.Write(body)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // readBody reads at most limit+1 bytes of the body, so that a body over the
@@ -172,7 +220,7 @@ func (a *Agent) reject(w http.ResponseWriter, v apiVersion, status int, reason s
 	a.mu.Lock()
 	a.rejections = append(a.rejections, Rejection{Path: v.path(), Status: status, Reason: reason})
 	a.mu.Unlock()
-	http.Error(w, reason, status)
+	writeText(w, status, reason)
 }
 
 // accept records a decoded payload and wakes WaitSpans.
@@ -241,6 +289,11 @@ type info struct {
 const AgentVersion = "7.85.0"
 
 func (a *Agent) handleInfo(w http.ResponseWriter, r *http.Request) {
+	if !a.enter() {
+		writeText(w, http.StatusServiceUnavailable, "agent closing")
+		return
+	}
+	defer a.handlers.Done()
 	a.mu.Lock()
 	in := info{
 		Version:   AgentVersion,
@@ -252,6 +305,5 @@ func (a *Agent) handleInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	a.mu.Unlock()
 	b, _ := json.Marshal(in)
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(b)
+	write(w, http.StatusOK, "application/json", b)
 }
