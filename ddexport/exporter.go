@@ -321,11 +321,10 @@ func (e *Exporter) post(ctx context.Context, body []byte, traceCount int) (outco
 	for attempt := 0; ; attempt++ {
 		e.stats.requests.Add(1)
 		resp, err := e.t.send(ctx, body, traceCount, e.now())
-		if ctx.Err() != nil {
-			return canceled, context.Cause(ctx)
-		}
 		var retryAfter time.Duration
 		switch s := resp.status; {
+		case err != nil && ctx.Err() != nil:
+			return canceled, context.Cause(ctx)
 		case err != nil:
 			err = fmt.Errorf("sending to the agent: %w", err)
 		case s >= 200 && s < 300:

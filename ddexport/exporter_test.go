@@ -768,3 +768,27 @@ func TestAgentDown(t *testing.T) {
 		t.Errorf("drop reasons = %+v, want 2 failed", s.Dropped)
 	}
 }
+
+// cancelAfterTransport cancels a context once the response has arrived.
+type cancelAfterTransport struct {
+	next   http.RoundTripper
+	cancel context.CancelFunc
+}
+
+func (c cancelAfterTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(r)
+	c.cancel()
+	return resp, err
+}
+
+func TestAcceptedThenCanceledCountsAsExported(t *testing.T) {
+	agent := ddtest.New(t)
+	e, _ := newTestExporter(t, agent)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.t.client = &http.Client{Transport: cancelAfterTransport{next: e.t.client.Transport, cancel: cancel}}
+	_ = e.ExportSpans(ctx, makeSpans(1, 2))
+	if s := checkAccounting(t, e, 2); s.SpansExported != uint64(len(agent.Spans())) {
+		t.Errorf("stats = %+v, but the agent holds %d spans", s, len(agent.Spans()))
+	}
+}
