@@ -15,7 +15,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.uber.org/goleak"
 
 	"github.com/seed03c8c003/ddslog/ddexport/ddtest"
@@ -790,5 +792,126 @@ func TestAcceptedThenCanceledCountsAsExported(t *testing.T) {
 	_ = e.ExportSpans(ctx, makeSpans(1, 2))
 	if s := checkAccounting(t, e, 2); s.SpansExported != uint64(len(agent.Spans())) {
 		t.Errorf("stats = %+v, but the agent holds %d spans", s, len(agent.Spans()))
+	}
+}
+
+// spanWithEvent is one span carrying an exception event and a link.
+func spanWithEvent() []sdktrace.ReadOnlySpan {
+	s := makeSpans(1, 1)[0]
+	stub := tracetest.SpanStubFromReadOnlySpan(s)
+	stub.Events = []sdktrace.Event{{
+		Name: "exception",
+		Time: stub.StartTime.Add(time.Microsecond),
+		Attributes: []attribute.KeyValue{
+			attribute.String("exception.type", "io.EOF"),
+			attribute.Int("n", 3),
+		},
+	}}
+	stub.Links = []sdktrace.Link{{SpanContext: makeSpans(2, 1)[1].SpanContext()}}
+	return []sdktrace.ReadOnlySpan{stub.Snapshot()}
+}
+
+func TestEventsFollowDiscovery(t *testing.T) {
+	tests := []struct {
+		name       string
+		version    APIVersion
+		spanEvents bool
+		native     bool
+	}{
+		{"v0.4 agent with span events", V04, true, true},
+		{"v0.4 agent without span events", V04, false, false},
+		{"v0.5 never native", V05, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			agent := ddtest.New(t, ddtest.WithSpanEvents(tt.spanEvents))
+			e, _ := newTestExporter(t, agent, WithAPIVersion(tt.version))
+			if e.disc != nil {
+				// Start discovery and wait for its answer, so that the
+				// export below does not depend on how fast /info answers.
+				e.nativeEvents(context.Background())
+				<-e.disc.known
+			}
+			if err := e.ExportSpans(context.Background(), spanWithEvent()); err != nil {
+				t.Fatal(err)
+			}
+			spans := agent.Spans()
+			if len(spans) != 1 {
+				t.Fatalf("agent got %d spans, want 1", len(spans))
+			}
+			s := spans[0]
+			_, metaEvents := s.Meta["events"]
+			_, metaLinks := s.Meta["_dd.span_links"]
+			got := map[string]bool{
+				"native events": len(s.SpanEvents) == 1, "native links": len(s.SpanLinks) == 1,
+				"meta events": metaEvents, "meta links": metaLinks,
+			}
+			want := map[string]bool{
+				"native events": tt.native, "native links": tt.native,
+				"meta events": !tt.native, "meta links": !tt.native,
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("where events and links went (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestWithHTTPClient(t *testing.T) {
+	agent := ddtest.New(t)
+	started := make(chan struct{}, 1)
+	client := &http.Client{Transport: startedTransport{next: http.DefaultTransport, started: started}}
+	e, _ := newTestExporter(t, agent, WithHTTPClient(client), WithAPIVersion(V05))
+	if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	default:
+		t.Error("the request did not go through the given client")
+	}
+}
+
+func TestContainerIDDetected(t *testing.T) {
+	const id = "3726184226f5d3147c25fdeab5b60097e378e8a720503a5e19ecfdf29f869860"
+	agent := ddtest.New(t)
+	e, err := newExporter(fakeEnv(nil, false, "0::/docker/"+id+"\n"), WithAgentURL(agent.URL()), WithAPIVersion(V05))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Shutdown(context.Background())
+	if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := agent.Payloads()[0].Header.Get("Datadog-Container-ID"); got != id {
+		t.Errorf("Datadog-Container-ID = %q, want %q", got, id)
+	}
+}
+
+func TestShutdownRacingExports(t *testing.T) {
+	agent := ddtest.New(t)
+	e, _ := newTestExporter(t, agent)
+	const workers, rounds = 6, 20
+	var wg sync.WaitGroup
+	ready := make(chan struct{})
+	for range workers {
+		wg.Go(func() {
+			<-ready
+			for range rounds {
+				_ = e.ExportSpans(context.Background(), makeSpans(1, 2))
+			}
+		})
+	}
+	close(ready)
+	if err := e.Shutdown(context.Background()); err != nil {
+		t.Errorf("Shutdown = %v", err)
+	}
+	wg.Wait()
+	s := checkAccounting(t, e, workers*rounds*2)
+	if got := uint64(len(agent.Spans())); got != s.SpansExported {
+		t.Errorf("agent holds %d spans, stats say %d exported", got, s.SpansExported)
+	}
+	if s.Dropped.Shutdown+s.SpansExported != workers*rounds*2 {
+		t.Errorf("stats = %+v, want every span exported or dropped at shutdown", s)
 	}
 }
