@@ -3,6 +3,7 @@ package ddslog
 import (
 	"context"
 	"log/slog"
+	"math/bits"
 	"os"
 	"slices"
 	"unsafe"
@@ -93,7 +94,7 @@ func (c *config) spanLevel(l slog.Level) bool {
 // handler's error; the span work never fails.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	span := trace.SpanFromContext(ctx)
-	if h.cfg.spanLevel(r.Level) && span.IsRecording() {
+	if span.IsRecording() && h.cfg.spanLevel(r.Level) {
 		h.toSpan(span, r)
 	}
 	if !h.next.Enabled(ctx, r.Level) {
@@ -188,6 +189,10 @@ func (h *Handler) correlate(sc trace.SpanContext, r slog.Record) slog.Record {
 		want &^= h.preset
 	}
 
+	if len(h.groups) == 0 && r.NumAttrs()+bits.OnesCount8(uint8(want)) <= slogFrontAttrs {
+		return h.correlateSmall(sc, r, want)
+	}
+
 	total := r.NumAttrs() + numIDKeys + len(c.static)
 	for _, g := range h.groups {
 		total += len(g.attrs) + 1
@@ -264,4 +269,44 @@ func (h *Handler) correlate(sc trace.SpanContext, r slog.Record) slog.Record {
 		nr.AddAttrs(slog.Attr{Value: slog.GroupValue(root...)})
 	}
 	return nr
+}
+
+// slogFrontAttrs is how many attributes a slog.Record stores inline: up to
+// that many, adding attributes to a copy of a record allocates nothing.
+const slogFrontAttrs = 5
+
+// correlateSmall is correlate for a record with no open group and few
+// attributes: the IDs are appended to a copy of r, and their strings are the
+// only allocation.
+func (h *Handler) correlateSmall(sc trace.SpanContext, r slog.Record, want keySet) slog.Record {
+	r.Attrs(func(a slog.Attr) bool {
+		want &^= rootKeys(a)
+		return true
+	})
+	if want == 0 {
+		return r
+	}
+	c := h.cfg
+	var ends [numIDKeys]int
+	var buf [maxIDBytes]byte
+	ids := string(c.appendIDs(buf[:0], sc, want, &ends))
+	var add [numIDKeys + 3]slog.Attr
+	n, from := 0, 0
+	for i, k := range idKeys {
+		if want&k.bit != 0 {
+			add[n] = slog.String(k.key, ids[from:ends[i]])
+			n++
+		}
+		from = ends[i]
+	}
+	for _, a := range c.static {
+		if want&keyBit(a.Key) != 0 {
+			add[n] = a
+			n++
+		}
+	}
+	// r holds all its attributes inline (see the caller), so the copy
+	// shares no storage with the caller's record.
+	r.AddAttrs(add[:n]...)
+	return r
 }
