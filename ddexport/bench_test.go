@@ -24,10 +24,10 @@ var benchResource = resource.NewSchemaless(
 	attribute.String("host.name", "web-7f9c"),
 )
 
-// benchSpans returns n realistic spans, by traces of three: an HTTP server
+// realisticSpans returns n realistic spans, by traces of three: an HTTP server
 // span with a dozen attributes, a database client span under it, and an
 // internal span with an event.
-func benchSpans(n int) []sdktrace.ReadOnlySpan {
+func realisticSpans(n int) []sdktrace.ReadOnlySpan {
 	spans := make([]sdktrace.ReadOnlySpan, 0, n)
 	start := time.Unix(1_700_000_000, 0)
 	scope := instrumentation.Scope{Name: "net/http", Version: "0.60.0"}
@@ -98,7 +98,7 @@ func BenchmarkEncode(b *testing.B) {
 	}{{"v0.4", V04, false}, {"v0.4-native", V04, true}, {"v0.5", V05, false}} {
 		for _, n := range []int{1, 100, 512} {
 			b.Run(fmt.Sprintf("%s/spans=%d", c.name, n), func(b *testing.B) {
-				spans := benchSpans(n)
+				spans := realisticSpans(n)
 				e := newEncoder(c.v, &mapConfig{env: "prod", version: "1.8.2"})
 				size := 0
 				b.ReportAllocs()
@@ -128,7 +128,7 @@ func TestEncodeAllocs(t *testing.T) {
 		native bool
 	}{{V04, false}, {V04, true}, {V05, false}} {
 		for _, n := range []int{1, 100, 512} {
-			spans := benchSpans(n)
+			spans := realisticSpans(n)
 			e := newEncoder(c.v, &mapConfig{env: "prod", version: "1.8.2"})
 			run := func() {
 				e.encode(e.chunks(spans), c.native)

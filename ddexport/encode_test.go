@@ -358,7 +358,7 @@ func TestLargeMaps(t *testing.T) {
 func itoa(i int) string { return string(appendES6Float(nil, float64(i))) }
 
 func TestV05IsSmaller(t *testing.T) {
-	spans := benchSpans(100)
+	spans := realisticSpans(100)
 	v04 := newEncoder(V04, &mapConfig{}).encode(newEncoder(V04, &mapConfig{}).chunks(spans), false)
 	n04 := len(v04)
 	e := newEncoder(V05, &mapConfig{})
@@ -405,7 +405,7 @@ func TestJSONStringMatchesEncodingJSON(t *testing.T) {
 			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
 		}
 	}
-	for _, f := range []float64{0, -0.0, 1, -1.5, 1e20, 1e21, 1e-6, 1e-7, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64} {
+	for _, f := range []float64{0, math.Copysign(0, -1), 1, -1.5, 1e20, 1e21, 1e-6, 1e-7, 123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64} {
 		want, err := json.Marshal(f)
 		if err != nil {
 			t.Fatal(err)
@@ -440,7 +440,7 @@ func TestNormalizeTagValue(t *testing.T) {
 // Golden payloads: a realistic batch, decoded and rendered as JSON.
 
 func goldenSpans() []sdktrace.ReadOnlySpan {
-	spans := benchSpans(3)
+	spans := realisticSpans(3)
 	withEvents := eventsAndLinks()
 	var kept []attribute.KeyValue
 	for _, kv := range withEvents.Events[0].Attributes {

@@ -520,7 +520,7 @@ func (e *encoder) join(parts ...string) []byte {
 // into e.resBuf.
 func (e *encoder) resourceName(name string, kind trace.SpanKind) (string, []byte) {
 	r, b := e.resourceName0(name, kind)
-	if b != nil && len(b) > maxResourceLen {
+	if len(b) > maxResourceLen {
 		b = b[:maxResourceLen]
 	} else if len(r) > maxResourceLen {
 		r = r[:maxResourceLen]
