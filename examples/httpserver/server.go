@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -51,17 +52,17 @@ func (s *server) routes() http.Handler {
 func (s *server) traced(route string, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		attrs := []attribute.KeyValue{
+			attribute.String("http.request.method", r.Method),
+			attribute.String("http.route", route),
+			attribute.String("url.path", r.URL.Path),
+			attribute.String("url.scheme", "http"),
+			attribute.String("user_agent.original", r.UserAgent()),
+		}
+		attrs = appendHostPort(attrs, "server", r.Host)
+		attrs = appendHostPort(attrs, "client", r.RemoteAddr)
 		ctx, span := s.tracer.Start(ctx, r.Method+" "+route,
-			trace.WithSpanKind(trace.SpanKindServer),
-			trace.WithAttributes(
-				attribute.String("http.request.method", r.Method),
-				attribute.String("http.route", route),
-				attribute.String("url.path", r.URL.Path),
-				attribute.String("url.scheme", "http"),
-				attribute.String("server.address", r.Host),
-				attribute.String("client.address", r.RemoteAddr),
-				attribute.String("user_agent.original", r.UserAgent()),
-			))
+			trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
 		defer span.End()
 
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -71,6 +72,20 @@ func (s *server) traced(route string, h http.HandlerFunc) http.Handler {
 			span.SetStatus(codes.Error, http.StatusText(rec.status))
 		}
 	})
+}
+
+// appendHostPort appends <prefix>.address and <prefix>.port from a
+// "host:port" string, or the whole string as the address when it has no port.
+func appendHostPort(attrs []attribute.KeyValue, prefix, hostport string) []attribute.KeyValue {
+	host, port, err := net.SplitHostPort(hostport)
+	if err != nil {
+		return append(attrs, attribute.String(prefix+".address", hostport))
+	}
+	attrs = append(attrs, attribute.String(prefix+".address", host))
+	if p, err := strconv.Atoi(port); err == nil {
+		attrs = append(attrs, attribute.Int(prefix+".port", p))
+	}
+	return attrs
 }
 
 // statusRecorder remembers the status code a handler answered.
