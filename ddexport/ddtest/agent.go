@@ -370,6 +370,11 @@ func (a *Agent) DropNext(n int) {
 
 // SetDelay makes every trace request wait d (or until the request's context
 // ends) before being answered. Zero removes the delay.
+//
+// The body is read first. A request whose client gives up during the delay
+// is dropped unanswered, like the Agent does: counted by Requests, neither
+// accepted nor rejected. Close ends every delay; the requests are then
+// answered normally.
 func (a *Agent) SetDelay(d time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

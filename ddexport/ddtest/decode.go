@@ -36,13 +36,14 @@ type chunk struct {
 // body limit), which lets every length claim be checked against the bytes
 // that remain before anything is allocated for it.
 type decoder struct {
-	r   *bytes.Reader
-	dec *msgpack.Decoder
+	body []byte
+	r    *bytes.Reader
+	dec  *msgpack.Decoder
 }
 
 func newDecoder(body []byte) *decoder {
 	r := bytes.NewReader(body)
-	return &decoder{r: r, dec: msgpack.NewDecoder(r)}
+	return &decoder{body: body, r: r, dec: msgpack.NewDecoder(r)}
 }
 
 // decodeV04 decodes a /v0.4/traces body: an array of chunks, each an array
@@ -157,9 +158,9 @@ func (d *decoder) spanV04() (s Span, hasTraceID bool, err error) {
 	return s, hasTraceID, nil
 }
 
-func (d *decoder) spanField(s *Span, key string, hasTraceID *bool) error {
+func (d *decoder) spanField(s *Span, key []byte, hasTraceID *bool) error {
 	var err error
-	switch key {
+	switch string(key) {
 	case "service":
 		s.Service, err = d.str()
 	case "name":
@@ -450,7 +451,7 @@ func (d *decoder) spanLink() (SpanLink, error) {
 		if err != nil {
 			return l, fmt.Errorf("key %d: %w", i, err)
 		}
-		switch key {
+		switch string(key) {
 		case "trace_id":
 			l.TraceID, err = d.uint64()
 		case "trace_id_high":
@@ -506,7 +507,7 @@ func (d *decoder) spanEvent() (SpanEvent, error) {
 		if err != nil {
 			return e, fmt.Errorf("key %d: %w", i, err)
 		}
-		switch key {
+		switch string(key) {
 		case "time_unix_nano":
 			e.TimeUnixNano, err = d.strictUint64()
 		case "name":
@@ -584,7 +585,7 @@ func (d *decoder) attributeValue(inArray bool) (AttributeValue, error) {
 		if err != nil {
 			return v, fmt.Errorf("key %d: %w", i, err)
 		}
-		switch key {
+		switch string(key) {
 		case "type":
 			var t int32
 			t, err = d.int32()
@@ -654,7 +655,7 @@ func (d *decoder) arrayValue() ([]AttributeValue, error) {
 		if err != nil {
 			return nil, fmt.Errorf("key %d: %w", i, err)
 		}
-		if key != "values" {
+		if string(key) != "values" {
 			if err := d.skip(0); err != nil {
 				return nil, fmt.Errorf("%q: %w", key, err)
 			}
@@ -748,16 +749,17 @@ func (d *decoder) mapLen(what string) (int, error) {
 	return n, nil
 }
 
-// key reads a map key: a string (or bin), never nil.
-func (d *decoder) key() (string, error) {
+// key reads a map key: a string (or bin), never nil. The bytes are a view
+// of the body, valid as long as the body.
+func (d *decoder) key() ([]byte, error) {
 	c, err := d.peek()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if !isStr(c) && !isBin(c) {
-		return "", fmt.Errorf("expected a string key, got %s", codeName(c))
+		return nil, fmt.Errorf("expected a string key, got %s", codeName(c))
 	}
-	return d.str()
+	return d.view()
 }
 
 // str reads a string the way the Agent does: str or bin, nil is "", and
@@ -773,7 +775,7 @@ func (d *decoder) str() (string, error) {
 	if !isStr(c) && !isBin(c) {
 		return "", fmt.Errorf("expected a string, got %s", codeName(c))
 	}
-	b, err := d.raw()
+	b, err := d.view()
 	if err != nil {
 		return "", err
 	}
@@ -795,20 +797,34 @@ func (d *decoder) bin() ([]byte, error) {
 	return d.raw()
 }
 
-// raw reads the bytes of a str or bin whose code was checked.
+// raw reads a copy of the bytes of a str or bin whose code was checked.
 func (d *decoder) raw() ([]byte, error) {
+	b, err := d.view()
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(b), nil
+}
+
+// view reads the bytes of a str or bin whose code was checked, as a view of
+// the body (the decoder reads straight from the body, so it can skip them).
+func (d *decoder) view() ([]byte, error) {
 	n, err := d.dec.DecodeBytesLen()
 	if err != nil {
 		return nil, eof(err)
 	}
-	if n > d.r.Len() {
-		return nil, fmt.Errorf("string of %d bytes but only %d bytes left: %w", n, d.r.Len(), errTruncated)
+	left := d.r.Len()
+	if n > left {
+		return nil, fmt.Errorf("string of %d bytes but only %d bytes left: %w", n, left, errTruncated)
 	}
-	b := make([]byte, n)
-	if err := d.dec.ReadFull(b); err != nil {
-		return nil, eof(err)
+	if n < 0 { // nil: excluded by the callers' checks
+		return nil, nil
 	}
-	return b, nil
+	at := len(d.body) - left
+	if _, err := d.r.Seek(int64(n), io.SeekCurrent); err != nil {
+		return nil, err
+	}
+	return d.body[at : at+n : at+n], nil
 }
 
 func (d *decoder) bool() (bool, error) {

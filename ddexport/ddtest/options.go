@@ -23,7 +23,8 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 // WithUnixSocket makes the agent listen on a unix socket at path instead of
-// loopback TCP; URL then returns "unix://" + path.
+// loopback TCP; URL then returns "unix://" + path. Nothing may exist at path
+// yet; Close removes the socket.
 func WithUnixSocket(path string) Option {
 	return optionFunc(func(c *config) { c.socket = path })
 }
