@@ -56,10 +56,11 @@ type RetryConfig struct {
 	// Enabled turns retries on. When false a failed request is not repeated.
 	Enabled bool
 	// InitialInterval is the wait after the first failure; it doubles after
-	// each further failure, with ±50% jitter. A 429's Retry-After is
-	// honoured when it asks for longer.
+	// each further failure, with ±50% jitter. A Retry-After header is
+	// honoured when it asks for longer. Zero means 100 ms.
 	InitialInterval time.Duration
 	// MaxInterval caps the wait between two attempts (Retry-After excepted).
+	// Zero means 5 s.
 	MaxInterval time.Duration
 	// MaxElapsedTime caps the time spent on one payload, attempts and waits
 	// included. Zero means no cap other than the context's deadline.

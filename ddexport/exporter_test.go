@@ -3,7 +3,9 @@ package ddexport
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 
 	"github.com/seed03c8c003/ddslog/ddexport/ddtest"
@@ -914,4 +917,91 @@ func TestShutdownRacingExports(t *testing.T) {
 	if s.Dropped.Shutdown+s.SpansExported != workers*rounds*2 {
 		t.Errorf("stats = %+v, want every span exported or dropped at shutdown", s)
 	}
+}
+
+// BenchmarkExportSpans measures a whole export: grouping, mapping,
+// encoding and delivery. "loopback" posts to a raw httptest server that
+// discards the body (ddtest's strict decoding would add its own cost and
+// allocations); its numbers include the server's side. "inmemory" answers
+// from a RoundTripper without a network, isolating the exporter's own cost.
+func BenchmarkExportSpans(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_, _ = io.WriteString(w, `{"rate_by_service":{}}`)
+	}))
+	defer srv.Close()
+	clients := []struct {
+		name   string
+		client *http.Client
+	}{
+		{"loopback", nil},
+		{"inmemory", &http.Client{Transport: sinkTransport{}}},
+	}
+	for _, c := range clients {
+		for _, v := range []APIVersion{V04, V05} {
+			for _, n := range []int{1, 100, 512} {
+				b.Run(c.name+"/"+v.String()+"/"+strconv.Itoa(n), func(b *testing.B) {
+					e, err := newExporter(fakeEnv(nil, false, ""), WithAgentURL(srv.URL), WithAPIVersion(v),
+						WithService("bench"), WithHTTPClient(c.client))
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer e.Shutdown(context.Background())
+					spans := exportBenchSpans(n)
+					ctx := context.Background()
+					if err := e.ExportSpans(ctx, spans); err != nil { // warm up: discovery, connection, buffers
+						b.Fatal(err)
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for b.Loop() {
+						if err := e.ExportSpans(ctx, spans); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/span")
+				})
+			}
+		}
+	}
+}
+
+// sinkTransport reads each request's body and answers 200 without a network.
+type sinkTransport struct{}
+
+func (sinkTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil {
+		_, _ = io.Copy(io.Discard, r.Body)
+		_ = r.Body.Close()
+	}
+	body := `{"rate_by_service":{}}`
+	if r.URL.Path == "/info" {
+		body = `{"span_events":true}`
+	}
+	return &http.Response{
+		StatusCode: http.StatusOK,
+		Body:       io.NopCloser(strings.NewReader(body)),
+		Header:     http.Header{},
+		Request:    r,
+	}, nil
+}
+
+// exportBenchSpans returns n HTTP server spans in traces of up to 10 spans.
+func exportBenchSpans(n int) []sdktrace.ReadOnlySpan {
+	base := makeSpans((n+9)/10, 10)[:n]
+	out := make([]sdktrace.ReadOnlySpan, n)
+	for i, s := range base {
+		stub := tracetest.SpanStubFromReadOnlySpan(s)
+		stub.Name = "GET /users/{id}"
+		stub.SpanKind = trace.SpanKindServer
+		stub.Attributes = []attribute.KeyValue{
+			attribute.String("http.request.method", "GET"),
+			attribute.String("http.route", "/users/{id}"),
+			attribute.String("url.full", "https://example.com/users/42"),
+			attribute.Int("http.response.status_code", 200),
+			attribute.String("user_agent.original", "bench/1.0"),
+		}
+		out[i] = stub.Snapshot()
+	}
+	return out
 }
