@@ -54,7 +54,7 @@ func decodeV04(body []byte) ([]chunk, error) {
 	if err != nil {
 		return nil, err
 	}
-	chunks := make([]chunk, 0, n)
+	chunks := make([]chunk, 0, prealloc(n))
 	for i := 0; i < n; i++ {
 		c, err := d.chunkV04()
 		if err != nil {
@@ -83,17 +83,19 @@ func decodeV05(body []byte) ([]chunk, error) {
 	if err != nil {
 		return nil, fmt.Errorf("string table: %w", err)
 	}
-	dict := make([]string, n)
-	for i := range dict {
-		if dict[i], err = d.str(); err != nil {
+	dict := make([]string, 0, prealloc(n))
+	for i := 0; i < n; i++ {
+		str, err := d.str()
+		if err != nil {
 			return nil, fmt.Errorf("string table entry %d: %w", i, err)
 		}
+		dict = append(dict, str)
 	}
 	n, err = d.arrayLen("an array of chunks")
 	if err != nil {
 		return nil, fmt.Errorf("chunks: %w", err)
 	}
-	chunks := make([]chunk, 0, n)
+	chunks := make([]chunk, 0, prealloc(n))
 	for i := 0; i < n; i++ {
 		c, err := d.chunkV05(dict)
 		if err != nil {
@@ -997,6 +999,11 @@ func (d *decoder) skip(depth int) error {
 	}
 	return eof(d.dec.Skip())
 }
+
+// prealloc bounds a capacity taken from a length on the wire: the length
+// was checked against the bytes left, but one byte on the wire can become
+// a large struct.
+func prealloc(n int) int { return min(n, 1024) }
 
 // eof maps the end of the body to errTruncated.
 func eof(err error) error {
