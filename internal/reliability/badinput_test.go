@@ -464,4 +464,3 @@ func hostileStubs() tracetest.SpanStubs {
 		},
 	}
 }
-
