@@ -300,7 +300,7 @@ func (d *decoder) indexMap(dict []string) (map[string]string, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	m := make(map[string]string, n)
+	m := make(map[string]string, prealloc(n))
 	for i := 0; i < n; i++ {
 		k, err := d.index(dict)
 		if err != nil {
@@ -323,7 +323,7 @@ func (d *decoder) indexMetrics(dict []string) (map[string]float64, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	m := make(map[string]float64, n)
+	m := make(map[string]float64, prealloc(n))
 	for i := 0; i < n; i++ {
 		k, err := d.index(dict)
 		if err != nil {
@@ -352,7 +352,7 @@ func (d *decoder) stringMap(nilOK bool) (map[string]string, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	m := make(map[string]string, n)
+	m := make(map[string]string, prealloc(n))
 	for i := 0; i < n; i++ {
 		k, err := d.str()
 		if err != nil {
@@ -380,7 +380,7 @@ func (d *decoder) metrics(nilOK bool) (map[string]float64, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	m := make(map[string]float64, n)
+	m := make(map[string]float64, prealloc(n))
 	for i := 0; i < n; i++ {
 		k, err := d.str()
 		if err != nil {
@@ -405,7 +405,7 @@ func (d *decoder) metaStruct() (map[string][]byte, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	m := make(map[string][]byte, n)
+	m := make(map[string][]byte, prealloc(n))
 	for i := 0; i < n; i++ {
 		k, err := d.str()
 		if err != nil {
@@ -548,7 +548,7 @@ func (d *decoder) attributes() (map[string]AttributeValue, error) {
 			return nil, fmt.Errorf("value of %q: %w", k, err)
 		}
 		if m == nil {
-			m = make(map[string]AttributeValue, n)
+			m = make(map[string]AttributeValue, prealloc(n))
 		}
 		m[k] = v
 	}
