@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -265,3 +266,29 @@ func TestLenient(t *testing.T) {
 
 // ext8 is an ext value, which only an unknown key may hold.
 func ext8() val { return rawBytes(0xd4, 0x01, 0x00) }
+
+// TestLengthClaimsDoNotAllocate: a length on the wire, even one the body
+// could hold, does not make the decoder allocate in proportion before the
+// elements are read.
+func TestLengthClaimsDoNotAllocate(t *testing.T) {
+	const n = 1 << 20
+	tests := map[string][]byte{
+		// An array of 2^20 chunks whose first is nil (refused).
+		"chunks": append([]byte{0xdd, 0x00, 0x10, 0x00, 0x00}, bytes.Repeat([]byte{0xc0}, n)...),
+		// A meta map of 2^19 entries whose first value is an int (refused).
+		"meta": v04(span(kv{"meta", rawBytes(append([]byte{0xdf, 0x00, 0x08, 0x00, 0x00, 0xa1, 'k', 0x01}, bytes.Repeat([]byte{0xc0}, n)...)...)})),
+	}
+	for name, body := range tests {
+		t.Run(name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			if _, err := decodeV04(body); err == nil {
+				t.Fatal("decoded")
+			}
+			runtime.ReadMemStats(&after)
+			if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
+				t.Errorf("decoding allocated %d bytes, want under 1 MiB", got)
+			}
+		})
+	}
+}
