@@ -25,7 +25,10 @@ import (
 // WithGroup share nothing mutable with their parent.
 type Handler struct {
 	next slog.Handler // the wrapped handler, with the root-level With attributes
-	cfg  *config
+	// plain is next with the groups and attributes below applied the usual
+	// way: records without a span context go there untouched.
+	plain slog.Handler
+	cfg   *config
 
 	// preset are the keys of this package that WithAttrs set at the root:
 	// they are not written again.
@@ -66,17 +69,18 @@ func NewHandler(next slog.Handler, opts *HandlerOptions) *Handler {
 		h.cfg = cfg
 		return &h
 	}
-	return &Handler{next: next, cfg: cfg}
+	return &Handler{next: next, plain: next, cfg: cfg}
 }
 
-// Handler returns the handler h forwards to.
-func (h *Handler) Handler() slog.Handler { return h.next }
+// Handler returns the handler h forwards to, with the attributes and
+// groups of h applied.
+func (h *Handler) Handler() slog.Handler { return h.plain }
 
 // Enabled reports whether the wrapped handler is enabled at level l, or
 // whether a record at l would become a span event or a span error of a
 // recording span in ctx.
 func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool {
-	if h.next.Enabled(ctx, l) {
+	if h.plain.Enabled(ctx, l) {
 		return true
 	}
 	return h.cfg.spanLevel(l) && trace.SpanFromContext(ctx).IsRecording()
@@ -97,12 +101,12 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	if span.IsRecording() && h.cfg.spanLevel(r.Level) {
 		h.toSpan(span, r)
 	}
-	if !h.next.Enabled(ctx, r.Level) {
+	if !h.plain.Enabled(ctx, r.Level) {
 		return nil
 	}
 	sc := span.SpanContext()
-	if !sc.IsValid() && len(h.groups) == 0 {
-		return h.next.Handle(ctx, r)
+	if !sc.IsValid() {
+		return h.plain.Handle(ctx, r)
 	}
 	return h.next.Handle(ctx, h.correlate(sc, r))
 }
@@ -117,10 +121,12 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	h2 := *h
 	if len(h.groups) == 0 {
 		h2.next = h.next.WithAttrs(attrs)
+		h2.plain = h2.next
 		for _, a := range attrs {
 			h2.preset |= rootKeys(a)
 		}
 	} else {
+		h2.plain = h.plain.WithAttrs(attrs)
 		h2.groups = slices.Clone(h.groups)
 		last := &h2.groups[len(h2.groups)-1]
 		last.attrs = slices.Clip(last.attrs)
@@ -142,6 +148,7 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 		return h
 	}
 	h2 := *h
+	h2.plain = h.plain.WithGroup(name)
 	h2.groups = append(slices.Clip(h.groups), group{name: name})
 	h2.prefix = h.prefix + name + "."
 	return &h2
