@@ -43,6 +43,9 @@ func recordingCtx(tb testing.TB) context.Context {
 
 var logCases = []logCase{
 	{"nospan", func(testing.TB) context.Context { return context.Background() }, nil, slog.LevelInfo},
+	{"nospan+group", func(testing.TB) context.Context { return context.Background() }, func(l *slog.Logger) *slog.Logger {
+		return l.With("service", "api").WithGroup("req").With("id", 7)
+	}, slog.LevelInfo},
 	{"span", nonRecordingCtx, nil, slog.LevelInfo},
 	{"span+group", nonRecordingCtx, func(l *slog.Logger) *slog.Logger {
 		return l.With("service", "api").WithGroup("req").With("id", 7)
