@@ -188,17 +188,23 @@ func (d *decoder) spanField(s *Span, key []byte, hasTraceID *bool) error {
 	case "duration":
 		s.Duration, err = d.int64()
 	case "error":
-		s.Error, err = d.int32()
+		s.Error, err = d.errorFlag()
 	case "meta":
 		s.Meta, err = d.stringMap(true)
 	case "metrics":
 		s.Metrics, err = d.metrics(true)
 	case "meta_struct":
-		s.MetaStruct, err = d.metaStruct()
+		if err = d.refuseNil("meta_struct"); err == nil {
+			s.MetaStruct, err = d.metaStruct()
+		}
 	case "span_links":
-		s.SpanLinks, err = d.spanLinks()
+		if err = d.refuseNil("span_links"); err == nil {
+			s.SpanLinks, err = d.spanLinks()
+		}
 	case "span_events":
-		s.SpanEvents, err = d.spanEvents()
+		if err = d.refuseNil("span_events"); err == nil {
+			s.SpanEvents, err = d.spanEvents()
+		}
 	default:
 		// The Agent skips keys it does not know.
 		err = d.skip(0)
@@ -257,7 +263,7 @@ func (d *decoder) spanV05(dict []string) (Span, error) {
 		case 7:
 			s.Duration, err = d.int64()
 		case 8:
-			s.Error, err = d.int32()
+			s.Error, err = d.errorFlag()
 		case 9:
 			s.Meta, err = d.indexMap(dict)
 		case 10:
@@ -461,7 +467,9 @@ func (d *decoder) spanLink() (SpanLink, error) {
 		case "span_id":
 			l.SpanID, err = d.uint64()
 		case "attributes":
-			l.Attributes, err = d.stringMap(false)
+			if err = d.refuseNil("attributes"); err == nil {
+				l.Attributes, err = d.stringMap(false)
+			}
 		case "tracestate":
 			l.Tracestate, err = d.str()
 		case "flags":
@@ -515,7 +523,9 @@ func (d *decoder) spanEvent() (SpanEvent, error) {
 		case "name":
 			e.Name, err = d.str()
 		case "attributes":
-			e.Attributes, err = d.attributes()
+			if err = d.refuseNil("attributes"); err == nil {
+				e.Attributes, err = d.attributes()
+			}
 		default:
 			err = d.skip(0)
 		}
@@ -685,6 +695,29 @@ func (d *decoder) arrayValue() ([]AttributeValue, error) {
 		return nil, nil
 	}
 	return values, nil
+}
+
+// refuseNil explains the Agent's most common refusal: a nil where it reads
+// a map or array header.
+func (d *decoder) refuseNil(field string) error {
+	c, err := d.peek()
+	if err == nil && c == msgpcode.Nil {
+		err = errors.New("nil is refused (the Agent reads a map or array header here): leave " + field + " out when it is empty")
+	}
+	return err
+}
+
+// errorFlag reads a span's error: an int32 (0 or 1), nil is 0, a bool is
+// refused.
+func (d *decoder) errorFlag() (int32, error) {
+	c, err := d.peek()
+	if err == nil && (c == msgpcode.True || c == msgpcode.False) {
+		err = errors.New("a bool is refused: error is an int32, 0 or 1")
+	}
+	if err != nil {
+		return 0, err
+	}
+	return d.int32()
 }
 
 // Primitive readers. Each checks the wire type first so that errors name

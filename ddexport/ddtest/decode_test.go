@@ -80,7 +80,7 @@ func TestRejections(t *testing.T) {
 		{"deep nesting under an unknown key", "/v0.4/traces", msgpackCT, v04(span(kv{"x", nested(150)})), 400, "nested more than 100 deep"},
 
 		// Span fields.
-		{"bool error", "/v0.4/traces", msgpackCT, v04(span(kv{"error", boolean(true)})), 400, `"error": expected an integer, got bool`},
+		{"bool error", "/v0.4/traces", msgpackCT, v04(span(kv{"error", boolean(true)})), 400, `"error": a bool is refused: error is an int32, 0 or 1`},
 		{"error overflows int32", "/v0.4/traces", msgpackCT, v04(span(kv{"error", i64(1 << 40)})), 400, "overflows int32"},
 		{"start overflows int64", "/v0.4/traces", msgpackCT, v04(span(kv{"start", u64(math.MaxUint64)})), 400, `"start": value 18446744073709551615 overflows int64`},
 		{"string trace_id", "/v0.4/traces", msgpackCT, v04(span(kv{"trace_id", str("1")})), 400, `"trace_id": expected an integer, got str`},
@@ -90,22 +90,22 @@ func TestRejections(t *testing.T) {
 		{"meta not a map", "/v0.4/traces", msgpackCT, v04(span(kv{"meta", arr()})), 400, `"meta": expected a map, got array`},
 		{"float32 metric", "/v0.4/traces", msgpackCT, v04(span(kv{"metrics", obj(kv{"m", f32(1.5)})})), 400, `value of "m": float32 is refused`},
 		{"string metric", "/v0.4/traces", msgpackCT, v04(span(kv{"metrics", obj(kv{"m", str("1")})})), 400, `value of "m": expected a float64, got str`},
-		{"nil meta_struct", "/v0.4/traces", msgpackCT, v04(span(kv{"meta_struct", null()})), 400, `"meta_struct": expected a map, got nil`},
+		{"nil meta_struct", "/v0.4/traces", msgpackCT, v04(span(kv{"meta_struct", null()})), 400, `"meta_struct": nil is refused (the Agent reads a map or array header here): leave meta_struct out when it is empty`},
 		{"str meta_struct value", "/v0.4/traces", msgpackCT, v04(span(kv{"meta_struct", obj(kv{"k", str("v")})})), 400, `value of "k": expected bin, got str`},
 		{"nil meta_struct value", "/v0.4/traces", msgpackCT, v04(span(kv{"meta_struct", obj(kv{"k", null()})})), 400, `value of "k": expected bin, got nil`},
 
 		// Span links.
-		{"nil span_links", "/v0.4/traces", msgpackCT, v04(span(kv{"span_links", null()})), 400, `"span_links": expected an array, got nil`},
+		{"nil span_links", "/v0.4/traces", msgpackCT, v04(span(kv{"span_links", null()})), 400, `"span_links": nil is refused (the Agent reads a map or array header here): leave span_links out when it is empty`},
 		{"nil link attributes", "/v0.4/traces", msgpackCT,
-			v04(span(kv{"span_links", arr(obj(kv{"trace_id", u64(3)}, kv{"attributes", null()}))})), 400, `link 0: "attributes": expected a map, got nil`},
+			v04(span(kv{"span_links", arr(obj(kv{"trace_id", u64(3)}, kv{"attributes", null()}))})), 400, `link 0: "attributes": nil is refused (the Agent reads a map or array header here): leave attributes out when it is empty`},
 		{"link flags overflow", "/v0.4/traces", msgpackCT,
 			v04(span(kv{"span_links", arr(obj(kv{"flags", u64(1 << 33)}))})), 400, `"flags": value 8589934592 overflows uint32`},
 		{"nil link trace_id_high", "/v0.4/traces", msgpackCT,
 			v04(span(kv{"span_links", arr(obj(kv{"trace_id_high", null()}))})), 400, `"trace_id_high": expected an unsigned integer, got nil`},
 
 		// Span events.
-		{"nil span_events", "/v0.4/traces", msgpackCT, v04(span(kv{"span_events", null()})), 400, `"span_events": expected an array, got nil`},
-		{"nil event attributes", "/v0.4/traces", msgpackCT, v04(span(kv{"span_events", arr(event(null()))})), 400, `event 0: "attributes": expected a map, got nil`},
+		{"nil span_events", "/v0.4/traces", msgpackCT, v04(span(kv{"span_events", null()})), 400, `"span_events": nil is refused`},
+		{"nil event attributes", "/v0.4/traces", msgpackCT, v04(span(kv{"span_events", arr(event(null()))})), 400, `event 0: "attributes": nil is refused`},
 		{"nil event time", "/v0.4/traces", msgpackCT,
 			v04(span(kv{"span_events", arr(obj(kv{"time_unix_nano", null()}))})), 400, `"time_unix_nano": expected an unsigned integer, got nil`},
 		{"negative event time", "/v0.4/traces", msgpackCT,
@@ -145,7 +145,7 @@ func TestRejections(t *testing.T) {
 		{"v05 meta key out of range", "/v0.5/traces", "", v05(v05span(map[int]val{9: anyMap(fix(100), fix(5))})), 400, "element 9 (meta): key 0: string index 100 out of range"},
 		{"v05 nil meta", "/v0.5/traces", "", v05(v05span(map[int]val{9: null()})), 400, "element 9 (meta): expected a map, got nil"},
 		{"v05 float32 metric", "/v0.5/traces", "", v05(v05span(map[int]val{10: anyMap(fix(4), f32(1))})), 400, `element 10 (metrics): value of "k": float32 is refused`},
-		{"v05 bool error", "/v0.5/traces", "", v05(v05span(map[int]val{8: boolean(false)})), 400, "element 8 (error): expected an integer, got bool"},
+		{"v05 bool error", "/v0.5/traces", "", v05(v05span(map[int]val{8: boolean(false)})), 400, "element 8 (error): a bool is refused: error is an int32, 0 or 1"},
 		{"v05 payload of 3", "/v0.5/traces", "", encode(arr(v05strings, arr(), arr())), 400, "a v0.5 payload is an array of 2"},
 		{"v05 int in string table", "/v0.5/traces", "", encode(arr(arr(fix(1)), arr())), 400, "string table entry 0: expected a string, got uint"},
 		{"v05 trailing garbage", "/v0.5/traces", "", append(v05(v05span(nil)), 1, 2), 400, "2 bytes of trailing garbage"},

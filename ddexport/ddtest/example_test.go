@@ -63,7 +63,7 @@ func Example() {
 	// 200 OK
 	// shop http.server.request GET /cart 42 prod 1
 	// 400 Bad Request
-	// decoding /v0.4/traces payload: chunk 0: span 0: "span_events": expected an array, got nil
+	// decoding /v0.4/traces payload: chunk 0: span 0: "span_events": nil is refused (the Agent reads a map or array header here): leave span_events out when it is empty
 }
 
 // FailNext makes the agent answer the next requests with an error status,
