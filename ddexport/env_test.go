@@ -2,6 +2,7 @@ package ddexport
 
 import (
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -283,4 +284,73 @@ func TestResolveContainerID(t *testing.T) {
 			}
 		})
 	}
+}
+
+func FuzzForEachTag(f *testing.F) {
+	for _, s := range []string{"", "a:1,b:2", "a:1 b:2", " a : b : c ,, :x", "k", "\u00e9:\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		forEachTag(s, func(k, v string) {
+			if k == "" || k != strings.TrimSpace(k) || v != strings.TrimSpace(v) {
+				t.Errorf("forEachTag(%q) gave key %q value %q: want a non-empty trimmed key and a trimmed value", s, k, v)
+			}
+			if strings.Contains(s, ",") && (strings.Contains(k, ",") || strings.Contains(v, ",")) {
+				t.Errorf("forEachTag(%q) gave %q:%q containing the separator", s, k, v)
+			}
+			if !strings.Contains(s, k) || !strings.Contains(s, v) {
+				t.Errorf("forEachTag(%q) gave %q:%q, not taken from the input", s, k, v)
+			}
+		})
+	})
+}
+
+func FuzzParseContainerID(f *testing.F) {
+	for _, s := range []string{
+		"0::/\n",
+		"1:cpu:/docker/3726184226f5d3147c25fdeab5b60097e378e8a720503a5e19ecfdf29f869860\n",
+		"1:name=systemd:/ecs/34dc0b5e626f2c5c4c5170e34b10e765-1234567890\n",
+		"0::/pod/34dc0b5e_626f_2c5c_4c51_70e34b10e765.scope",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id := parseContainerID(s)
+		if id == "" {
+			return
+		}
+		if !strings.Contains(s, id) {
+			t.Errorf("parseContainerID(%q) = %q, not in the input", s, id)
+		}
+		for i := 0; i < len(id); i++ {
+			c := id[i]
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c == '-' || c == '_') {
+				t.Errorf("parseContainerID(%q) = %q: byte %q is not hex or a separator", s, id, c)
+			}
+		}
+	})
+}
+
+func FuzzParseAgentURL(f *testing.F) {
+	for _, s := range []string{"http://localhost:8126", "https://a/b/", "unix:///x.sock", "unix://h/x", "ftp://x", "http://[::1]:99999", "%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ep, err := parseAgentURL(s, "WithAgentURL")
+		if err != nil {
+			if !strings.Contains(err.Error(), "WithAgentURL") {
+				t.Errorf("error %q does not name the option", err)
+			}
+			return
+		}
+		if !strings.HasPrefix(ep.base, "http://") && !strings.HasPrefix(ep.base, "https://") {
+			t.Errorf("parseAgentURL(%q) base %q is not an HTTP URL", s, ep.base)
+		}
+		if strings.HasSuffix(ep.base, "/") {
+			t.Errorf("parseAgentURL(%q) base %q ends with a slash", s, ep.base)
+		}
+		if _, err := http.NewRequest(http.MethodPost, ep.base+V04.path(), nil); err != nil {
+			t.Errorf("parseAgentURL(%q) base %q makes no request: %v", s, ep.base, err)
+		}
+	})
 }
