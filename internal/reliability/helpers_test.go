@@ -94,8 +94,8 @@ func newRig(t *testing.T, c rigConfig) *rig {
 		ddexport.WithAgentURL(c.url),
 		ddexport.WithContainerID(""),
 		ddexport.WithService("reliability"),
-		ddexport.WithTimeout(time.Second),
-		fastRetry(time.Second),
+		ddexport.WithTimeout(10 * time.Second),
+		fastRetry(5 * time.Second),
 	}, c.exporter...)
 	exp, err := ddexport.New(opts...)
 	if err != nil {
