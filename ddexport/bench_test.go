@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -138,6 +139,47 @@ func TestEncodeAllocs(t *testing.T) {
 			if got := testing.AllocsPerRun(20, run); got > budget {
 				t.Errorf("%v native=%v, %d spans: %.1f allocations per batch, want at most %d", c.v, c.native, n, got, budget)
 			}
+		}
+	}
+}
+
+// TestEncodeAllocsRarerPaths covers what realistic batches do not: W3C
+// tracestate with a Datadog member, links, errors with exception events.
+func TestEncodeAllocsRarerPaths(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	ts, err := trace.ParseTraceState(`dd=s:2;o:rum;t.dm:-4,vendor=a"b\\c`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spans []sdktrace.ReadOnlySpan
+	for i := range 64 {
+		s := fxStub()
+		s.SpanContext = s.SpanContext.WithTraceState(ts).WithSpanID(trace.SpanID{7: byte(i + 1)})
+		s.Status = sdktrace.Status{Code: codes.Error, Description: "failed"}
+		s.Events = []sdktrace.Event{{Name: "exception", Time: fxStart, Attributes: attrs(
+			attribute.String("exception.type", "E"), attribute.String("exception.message", "m"),
+			attribute.String("exception.stacktrace", "s"), attribute.Int("n", 1), attribute.Bool("b", true),
+		)}}
+		s.Links = []sdktrace.Link{{
+			SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: fxTraceID, SpanID: trace.SpanID{7: 99}, TraceState: ts}),
+			Attributes:  attrs(attribute.String("k", "v"), attribute.Int("n", 1), attribute.Float64("f", 0.5)),
+		}}
+		spans = append(spans, s.Snapshot())
+	}
+	for _, c := range []struct {
+		v      APIVersion
+		native bool
+	}{{V04, false}, {V04, true}, {V05, false}} {
+		e := newEncoder(c.v, &mapConfig{tags: []tag{{"team", "x"}}})
+		run := func() {
+			e.encode(e.chunks(spans), c.native)
+			e.release()
+		}
+		run()
+		if got := testing.AllocsPerRun(20, run); got > 0 {
+			t.Errorf("%v native=%v: %.1f allocations per batch, want 0", c.v, c.native, got)
 		}
 	}
 }

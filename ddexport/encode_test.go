@@ -496,3 +496,38 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+func TestLinkJSONEscaping(t *testing.T) {
+	ts, err := trace.ParseTraceState(`vendor=a"b\c<d>`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := fxStub()
+	s.Links = []sdktrace.Link{{
+		SpanContext: trace.NewSpanContext(trace.SpanContextConfig{TraceID: fxTraceID, SpanID: trace.SpanID{7: 1}, TraceState: ts}),
+		Attributes:  attrs(attribute.StringSlice("list", []string{`q"`}), attribute.Float64("f", 1e-9), attribute.ByteSlice("b", []byte{0xff})),
+	}}
+	got := encodeOne(t, V05, &mapConfig{}, false, s.Snapshot())
+	var links []struct {
+		TraceID    string            `json:"trace_id"`
+		SpanID     string            `json:"span_id"`
+		Tracestate string            `json:"tracestate"`
+		Attributes map[string]string `json:"attributes"`
+	}
+	raw := got[0][0].Meta["_dd.span_links"]
+	if err := json.Unmarshal([]byte(raw), &links); err != nil {
+		t.Fatalf("%v: %s", err, raw)
+	}
+	want := []struct {
+		TraceID    string            `json:"trace_id"`
+		SpanID     string            `json:"span_id"`
+		Tracestate string            `json:"tracestate"`
+		Attributes map[string]string `json:"attributes"`
+	}{{
+		TraceID: "0102030405060708090a0b0c0d0e0f10", SpanID: "0000000000000001", Tracestate: `vendor=a"b\c<d>`,
+		Attributes: map[string]string{"list": `["q\""]`, "f": "1e-9", "b": "/w=="},
+	}}
+	if diff := cmp.Diff(want, links); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

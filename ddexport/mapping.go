@@ -1281,8 +1281,19 @@ func appendLinksJSON(b []byte, links []sdktrace.Link) []byte {
 		b = appendHex(b, sid[:])
 		b = append(b, '"')
 		if ts := l.SpanContext.TraceState(); ts.Len() > 0 {
-			b = append(b, `,"tracestate":`...)
-			b = appendJSONString(b, ts.String())
+			b = append(b, `,"tracestate":"`...)
+			first := true
+			ts.Walk(func(k, v string) bool {
+				if !first {
+					b = append(b, ',')
+				}
+				first = false
+				b = appendJSONStringBody(b, k)
+				b = append(b, '=')
+				b = appendJSONStringBody(b, v)
+				return true
+			})
+			b = append(b, '"')
 		}
 		if len(l.Attributes) > 0 {
 			b = append(b, `,"attributes":{`...)
@@ -1292,7 +1303,15 @@ func appendLinksJSON(b []byte, links []sdktrace.Link) []byte {
 				}
 				b = appendJSONString(b, string(kv.Key))
 				b = append(b, ':')
-				b = appendJSONString(b, valueText(kv.Value))
+				switch kv.Value.Type() {
+				case attribute.STRING:
+					b = appendJSONString(b, kv.Value.AsString())
+				case attribute.BOOL, attribute.INT64, attribute.FLOAT64, attribute.BYTESLICE, attribute.EMPTY:
+					// Their text needs no escaping.
+					b = append(appendValueText(append(b, '"'), kv.Value), '"')
+				default:
+					b = appendJSONString(b, valueText(kv.Value))
+				}
 			}
 			b = append(b, '}')
 		}
