@@ -344,3 +344,41 @@ func TestShutdownFinishesRequestsInFlight(t *testing.T) {
 		t.Errorf("spans at the agent after shutdown (-want +got):\n%s", diff)
 	}
 }
+
+// TestDownstreamCallCarriesTraceContext checks the headers the inventory
+// service receives: the client span's context in Datadog's headers and in W3C
+// traceparent, as the global propagator ddotel installs writes them.
+func TestDownstreamCallCarriesTraceContext(t *testing.T) {
+	headers := make(chan http.Header, 1)
+	inventory := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		headers <- r.Header.Clone()
+		_, _ = io.WriteString(w, `{"stock":5}`)
+	}))
+	defer inventory.Close()
+
+	svc := startWith(t, inventory.URL)
+	if status, body := svc.get(t, "/orders/42", nil); status != http.StatusOK {
+		t.Fatalf("GET /orders/42 = %d %q, want 200", status, body)
+	}
+	svc.shutdown(t)
+	h := <-headers
+
+	i := slices.IndexFunc(svc.agent.Spans(), func(s ddtest.Span) bool { return s.Name == "http.client.request" })
+	if i < 0 {
+		t.Fatalf("no client span among %+v", svc.agent.Spans())
+	}
+	call := svc.agent.Spans()[i]
+	got := map[string]string{}
+	for _, k := range []string{"x-datadog-trace-id", "x-datadog-parent-id", "x-datadog-sampling-priority", "traceparent"} {
+		got[k] = h.Get(k)
+	}
+	want := map[string]string{
+		"x-datadog-trace-id":          strconv.FormatUint(call.TraceID, 10),
+		"x-datadog-parent-id":         strconv.FormatUint(call.SpanID, 10),
+		"x-datadog-sampling-priority": "1",
+		"traceparent":                 "00-" + call.Meta["otel.trace_id"] + "-" + hex16(call.SpanID) + "-01",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("trace context headers of the downstream call (-want +got):\n%s", diff)
+	}
+}
