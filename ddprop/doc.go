@@ -73,5 +73,12 @@
 //     an OpenTelemetry span context needs one.
 //   - A later style with another trace ID is ignored; dd-trace-go links it
 //     to the span it starts.
-//   - b3, b3multi and DD_TRACE_PROPAGATION_EXTRACT_FIRST are not supported.
+//   - A tracestate that is not valid W3C (a dd= member over 256 bytes, for
+//     instance) is dropped whole by the W3C parser; dd-trace-go keeps the
+//     other vendors' members.
+//   - baggage is accepted in OTEL_PROPAGATORS too.
+//   - b3, b3multi, DD_TRACE_PROPAGATION_EXTRACT_FIRST,
+//     DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT and
+//     DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH are not supported: the tags limit is
+//     Datadog's default, 512 bytes.
 package ddprop
