@@ -136,12 +136,14 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	}
 	if !e.begin() {
 		e.drop(&e.stats.shutdown, len(spans), errShutdown)
+		e.stats.droppedCalls.Add(1)
 		return errShutdown
 	}
 	defer e.end()
 	if err := ctx.Err(); err != nil {
 		e.drop(&e.stats.canceled, len(spans), err)
-		return fmt.Errorf("ddexport: dropped %d spans: %w", len(spans), err)
+		e.stats.droppedCalls.Add(1)
+		return fmt.Errorf("ddexport: dropped %d of %d spans: %w", len(spans), len(spans), err)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

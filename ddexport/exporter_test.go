@@ -465,7 +465,7 @@ func TestExportAfterShutdown(t *testing.T) {
 		t.Errorf("ExportSpans after Shutdown = %v, want errShutdown", err)
 	}
 	s := checkAccounting(t, e, 3)
-	if s.Dropped.Shutdown != 3 || agent.Requests() != 0 {
+	if s.Dropped.Shutdown != 3 || s.FailedExports != 1 || agent.Requests() != 0 {
 		t.Errorf("stats = %+v, agent requests %d: want 3 spans dropped at shutdown, no request", s, agent.Requests())
 	}
 }
@@ -571,7 +571,7 @@ func TestCanceledContext(t *testing.T) {
 		if err := e.ExportSpans(ctx, makeSpans(2, 2)); !errors.Is(err, context.Canceled) {
 			t.Errorf("ExportSpans = %v, want context.Canceled", err)
 		}
-		if s := checkAccounting(t, e, 4); s.Dropped.Canceled != 4 || agent.Requests() != 0 {
+		if s := checkAccounting(t, e, 4); s.Dropped.Canceled != 4 || s.FailedExports != 1 || agent.Requests() != 0 {
 			t.Errorf("stats = %+v, agent requests %d: want 4 canceled, no request", s, agent.Requests())
 		}
 	})
