@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -302,15 +301,6 @@ func decodeJSON(s string) any {
 		return "not JSON: " + s
 	}
 	return v
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // exportTimeout bounds one export of the corpus.
