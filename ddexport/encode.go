@@ -50,22 +50,25 @@ type encoder struct {
 	ids      map[trace.SpanID]struct{} // root detection in large chunks
 
 	// per-span state (see mapping.go)
-	sp       attrSlots
-	genAI    bool
-	res      *resInfo
-	noRes    resInfo
-	resByID  map[*resource.Resource]*resInfo
-	exc      exceptionInfo
-	seen     keySet
-	scratch  []byte // values built on the fly (hex IDs, text of non-strings)
-	json     []byte // meta events / _dd.span_links
-	name     []byte // derived operation names
-	resBuf   []byte // derived resource names
-	keyBuf   []byte // v0.5 derived keys
-	anySlots uint64 // slots set on the span or its resource
-	resDone  bool   // the resource's meta block was written whole
-	mapPos   int    // offset of the open map's header in e.b
-	mapN     int    // entries written into the open map
+	sp        attrSlots
+	genAI     bool
+	res       *resInfo
+	noRes     resInfo
+	resByID   map[*resource.Resource]*resInfo
+	exc       exceptionInfo
+	seen      keySet
+	scratch   []byte // values built on the fly (hex IDs, text of non-strings)
+	json      []byte // meta events / _dd.span_links
+	name      []byte // derived operation names
+	resBuf    []byte // derived resource names
+	keyBuf    []byte // v0.5 derived keys
+	anySlots  uint64 // slots set on the span or its resource
+	spanFixed bool   // a span attribute has a key of isFixedKey
+	tagsFixed bool   // an extra tag has a key of isFixedKey
+	clean     bool   // no attribute or tag can collide with a fixed key
+	resDone   bool   // the resource's meta block was written whole
+	mapPos    int    // offset of the open map's header in e.b
+	mapN      int    // entries written into the open map
 }
 
 // newEncoder returns an encoder for the given wire version and mapping
@@ -74,12 +77,17 @@ func newEncoder(v APIVersion, cfg *mapConfig) *encoder {
 	if cfg == nil {
 		cfg = &mapConfig{}
 	}
+	tagsFixed := false
+	for _, t := range cfg.tags {
+		tagsFixed = tagsFixed || isFixedKey(t.key)
+	}
 	return &encoder{
-		version: v,
-		cfg:     cfg,
-		byTrace: make(map[trace.TraceID]int32),
-		resByID: make(map[*resource.Resource]*resInfo),
-		strs:    strtab{seed: maphash.MakeSeed()},
+		tagsFixed: tagsFixed,
+		version:   v,
+		cfg:       cfg,
+		byTrace:   make(map[trace.TraceID]int32),
+		resByID:   make(map[*resource.Resource]*resInfo),
+		strs:      strtab{seed: maphash.MakeSeed()},
 	}
 }
 

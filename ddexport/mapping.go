@@ -280,6 +280,7 @@ type resInfo struct {
 	pre   []byte // v0.4: meta written once, copied into every span
 	gen   uint64 // v0.5: the payload idx was computed for
 	idx   []uint32
+	fixed bool // a meta key is one the mapping writes itself
 }
 
 type metaEntry struct{ prefix, suffix, value string }
@@ -304,6 +305,9 @@ func (e *encoder) resourceInfo(r *resource.Resource) *resInfo {
 			ri.slots.set(s, kv.Value)
 		}
 		if p, sfx, ok := ddKey(k); ok && ri.keys.add(p, sfx) {
+			if sfx == "" && isFixedKey(p) {
+				ri.fixed = true
+			}
 			v := valueText(kv.Value)
 			ri.meta = append(ri.meta, metaEntry{p, sfx, v})
 			ri.pre = appendStringHeader(ri.pre, len(p)+len(sfx))
@@ -387,14 +391,18 @@ func ddKey(k string) (prefix, suffix string, ok bool) {
 func (e *encoder) collect(attrs []attribute.KeyValue) {
 	e.sp.has = 0
 	e.genAI = false
+	fixed := false
 	for _, kv := range attrs {
 		k := string(kv.Key)
 		if s, ok := slotOf(k); ok {
 			e.sp.set(s, kv.Value)
 		} else if strings.HasPrefix(k, "gen_ai.") {
 			e.genAI = true
+		} else if !fixed && isFixedKey(k) {
+			fixed = true
 		}
 	}
+	e.spanFixed = fixed
 }
 
 // look returns the first non-empty text of the given keys, span before
@@ -768,6 +776,56 @@ func (e *encoder) strOr(s string, b []byte) {
 	e.str(s)
 }
 
+// isFixedKey reports whether the mapping writes meta key k itself,
+// unconditionally, before or instead of an attribute of the same key.
+func isFixedKey(k string) bool {
+	switch k {
+	case "otel.trace_id",
+		"_dd.p.tid",
+		"events",
+		"_dd.span_events.has_exception",
+		"_dd.span_links",
+		"otel.scope.name",
+		"otel.library.name",
+		"otel.scope.version",
+		"otel.library.version",
+		"otel.status_code",
+		"otel.status_description",
+		"span.kind",
+		"rpc.grpc.status_code",
+		"w3c.tracestate",
+		"error.message",
+		"error.type",
+		"error.stack",
+		"_dd.p.dm",
+		"_dd.origin":
+		return true
+	}
+	return false
+}
+
+// fixedMeta writes a key of isFixedKey. When nothing else can write that
+// key (e.clean), the key set is skipped.
+func (e *encoder) fixedMeta(k, v string) {
+	if !e.clean {
+		e.meta(k, v)
+		return
+	}
+	e.mapN++
+	e.str(k)
+	e.str(v)
+}
+
+func (e *encoder) fixedMetaBytes(k string, v []byte) {
+	if !e.clean {
+		e.metaBytes(k, v)
+		return
+	}
+	e.mapN++
+	e.str(k)
+	e.strb(v)
+}
+
 func (e *encoder) meta(k, v string) {
 	if e.add(k, "") {
 		e.str(v)
@@ -802,6 +860,7 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, attrs []attribute.KeyValue,
 	links []sdktrace.Link, status sdktrace.Status, kind trace.SpanKind, root, native bool, dd ddTraceState) {
 	e.openMap()
 	scope := s.InstrumentationScope()
+	e.clean = !e.spanFixed && !e.res.fixed && !e.tagsFixed && scope.Attributes.Len() == 0
 	if scope.Attributes.Len() > 0 {
 		for it := scope.Attributes.Iter(); it.Next(); {
 			kv := it.Attribute()
@@ -811,37 +870,37 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, attrs []attribute.KeyValue,
 	sc := s.SpanContext()
 	tid := sc.TraceID()
 	e.scratch = appendHex(e.scratch[:0], tid[:])
-	e.metaBytes("otel.trace_id", e.scratch)
+	e.fixedMetaBytes("otel.trace_id", e.scratch)
 	if root && be64(tid[:8]) != 0 {
 		e.scratch = appendHex(e.scratch[:0], tid[:8])
-		e.metaBytes("_dd.p.tid", e.scratch)
+		e.fixedMetaBytes("_dd.p.tid", e.scratch)
 	}
 	if !native && len(events) > 0 {
 		e.json = appendEventsJSON(e.json[:0], events)
-		e.metaBytes("events", e.json)
+		e.fixedMetaBytes("events", e.json)
 	}
 	if e.exc.has {
-		e.meta("_dd.span_events.has_exception", "true")
+		e.fixedMeta("_dd.span_events.has_exception", "true")
 	}
 	if !native && len(links) > 0 {
 		e.json = appendLinksJSON(e.json[:0], links)
-		e.metaBytes("_dd.span_links", e.json)
+		e.fixedMetaBytes("_dd.span_links", e.json)
 	}
 	if scope.Name != "" {
-		e.meta("otel.scope.name", scope.Name)
-		e.meta("otel.library.name", scope.Name)
+		e.fixedMeta("otel.scope.name", scope.Name)
+		e.fixedMeta("otel.library.name", scope.Name)
 	}
 	if scope.Version != "" {
-		e.meta("otel.scope.version", scope.Version)
-		e.meta("otel.library.version", scope.Version)
+		e.fixedMeta("otel.scope.version", scope.Version)
+		e.fixedMeta("otel.library.version", scope.Version)
 	}
-	e.meta("otel.status_code", statusCodeText(status.Code))
+	e.fixedMeta("otel.status_code", statusCodeText(status.Code))
 	if status.Description != "" {
-		e.meta("otel.status_description", status.Description)
+		e.fixedMeta("otel.status_description", status.Description)
 	}
-	e.meta("span.kind", spanKindText(kind))
+	e.fixedMeta("span.kind", spanKindText(kind))
 	if g := e.grpcStatusCode(); g != "" {
-		e.meta("rpc.grpc.status_code", g)
+		e.fixedMeta("rpc.grpc.status_code", g)
 	}
 	if ts := sc.TraceState(); ts.Len() > 0 {
 		e.scratch = e.scratch[:0]
@@ -852,7 +911,7 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, attrs []attribute.KeyValue,
 			e.scratch = append(append(append(e.scratch, k...), '='), v...)
 			return true
 		})
-		e.metaBytes("w3c.tracestate", e.scratch)
+		e.fixedMetaBytes("w3c.tracestate", e.scratch)
 	}
 	for _, kv := range attrs {
 		if t := kv.Value.Type(); t == attribute.INT64 || t == attribute.FLOAT64 || kv.Key == "analytics.event" {
@@ -877,12 +936,12 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, attrs []attribute.KeyValue,
 	}
 	if root {
 		if dd.dm != "" {
-			e.meta("_dd.p.dm", dd.dm)
+			e.fixedMeta("_dd.p.dm", dd.dm)
 		} else {
-			e.meta("_dd.p.dm", defaultDecisionMaker)
+			e.fixedMeta("_dd.p.dm", defaultDecisionMaker)
 		}
 		if dd.origin != "" {
-			e.meta("_dd.origin", dd.origin)
+			e.fixedMeta("_dd.origin", dd.origin)
 		}
 	}
 	if e.cfg.env != "" {
@@ -901,9 +960,9 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, attrs []attribute.KeyValue,
 func (e *encoder) errorMeta(description string) {
 	switch {
 	case description != "":
-		e.meta("error.message", description)
+		e.fixedMeta("error.message", description)
 	case e.exc.message != "":
-		e.meta("error.message", e.exc.message)
+		e.fixedMeta("error.message", e.exc.message)
 	default:
 		// As the Agent does: a textual HTTP status code names the error.
 		for _, sl := range [...]slot{sHTTPStatusCode, sHTTPResponseStatusCode} {
@@ -915,18 +974,18 @@ func (e *encoder) errorMeta(description string) {
 			n, _ := strconv.Atoi(code)
 			if text := http.StatusText(n); text != "" {
 				e.scratch = append(append(append(e.scratch[:0], code...), ' '), text...)
-				e.metaBytes("error.message", e.scratch)
+				e.fixedMetaBytes("error.message", e.scratch)
 			} else {
-				e.meta("error.message", code)
+				e.fixedMeta("error.message", code)
 			}
 			break
 		}
 	}
 	if e.exc.typ != "" {
-		e.meta("error.type", e.exc.typ)
+		e.fixedMeta("error.type", e.exc.typ)
 	}
 	if e.exc.stack != "" {
-		e.meta("error.stack", e.exc.stack)
+		e.fixedMeta("error.stack", e.exc.stack)
 	}
 }
 

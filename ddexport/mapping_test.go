@@ -856,6 +856,34 @@ func mappingCases() []mappingCase {
 			},
 		},
 		{
+			name: "a tag with a key the mapping writes loses",
+			cfg:  mapConfig{tags: []tag{{"span.kind", "tag"}, {"otel.status_code", "tag"}, {"team", "t"}}},
+			stub: func(s *tracetest.SpanStub) {},
+			want: func(w *wireSpan) { w.Meta["team"] = "t" },
+		},
+		{
+			name: "a resource attribute with a key the mapping writes loses",
+			stub: func(s *tracetest.SpanStub) {
+				s.Resource = resource.NewSchemaless(
+					attribute.String("service.name", "checkout"),
+					attribute.String("otel.status_code", "res"),
+					attribute.String("error.type", "res"),
+					attribute.String("region", "eu"),
+				)
+				s.Status = sdktrace.Status{Code: codes.Error}
+				s.Events = []sdktrace.Event{{Name: "exception", Attributes: attrs(attribute.String("exception.type", "E"))}}
+			},
+			want: func(w *wireSpan) {
+				delete(w.Meta, "host.name")
+				w.Error = 1
+				w.Meta["otel.status_code"] = "Error"
+				w.Meta["error.type"] = "E"
+				w.Meta["region"] = "eu"
+				w.Meta["_dd.span_events.has_exception"] = "true"
+				w.Meta["events"] = `[{"name":"exception","attributes":{"exception.type":"E"}}]`
+			},
+		},
+		{
 			name: "resource attributes as text, renamed",
 			stub: func(s *tracetest.SpanStub) {
 				s.Resource = resource.NewSchemaless(
