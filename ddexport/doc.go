@@ -17,6 +17,11 @@
 //	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
 //	defer tp.Shutdown(context.Background())
 //
+// Behind sdktrace.WithSyncer every span's End waits for its delivery, which
+// the SDK bounds with no deadline: retries then last up to the retry
+// policy's MaxElapsedTime (30s by default; see [WithRetry]). It suits tests
+// and short programs.
+//
 // [New] reads the environment once and does not contact the Agent: it is
 // fast, and succeeds when the Agent is down. [Exporter.Stats] counts what
 // was sent and what was dropped, and why. [Exporter.SampleRates] holds the
@@ -136,7 +141,8 @@
 // would end past the context's deadline is not started. A 413 splits the
 // payload and sends the halves; a single trace answered 413 is dropped. A 400
 // (the Agent could not decode the payload) or another 4xx drops the payload;
-// each distinct cause is also reported once through otel.Handle. Responses
+// each distinct cause (status and the Agent's reason, up to 64 of them) is
+// also reported once through otel.Handle, with the Agent's words. Responses
 // are read through a limit and drained; the rate_by_service of a 200 is kept.
 //
 // Every span handed to ExportSpans is counted exactly once in [Stats]:
