@@ -1005,3 +1005,42 @@ func exportBenchSpans(n int) []sdktrace.ReadOnlySpan {
 	}
 	return out
 }
+
+func TestRequestTimeoutIsRetried(t *testing.T) {
+	agent := ddtest.New(t)
+	agent.SetDelay(time.Hour)
+	e, clk := newTestExporter(t, agent, WithTimeout(20*time.Millisecond))
+	// The first attempt times out; the agent recovers during the backoff.
+	e.wait = func(ctx context.Context, d time.Duration) error {
+		agent.SetDelay(0)
+		return clk.wait(ctx, d)
+	}
+	if err := e.ExportSpans(context.Background(), makeSpans(1, 2)); err != nil {
+		t.Fatalf("ExportSpans = %v, want success on the second attempt", err)
+	}
+	if s := checkAccounting(t, e, 2); s.Requests != 2 || s.Retries != 1 || s.SpansExported != 2 {
+		t.Errorf("stats = %+v, want 2 requests, 1 retry, 2 spans exported", s)
+	}
+}
+
+func TestUnixSocketFromTheEnvironment(t *testing.T) {
+	dir, err := os.MkdirTemp("", "dd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	agent := ddtest.New(t, ddtest.WithUnixSocket(filepath.Join(dir, "apm.sock")))
+	t.Setenv("DD_TRACE_AGENT_URL", agent.URL())
+	t.Setenv("DD_AGENT_HOST", "unused.invalid")
+	e, err := New(WithAPIVersion(V05))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Shutdown(context.Background())
+	if err := e.ExportSpans(context.Background(), makeSpans(1, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(agent.Spans()); got != 3 {
+		t.Errorf("agent got %d spans, want 3", got)
+	}
+}
