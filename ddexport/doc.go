@@ -17,10 +17,10 @@
 //	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
 //	defer tp.Shutdown(context.Background())
 //
-// Behind sdktrace.WithSyncer every span's End waits for its delivery, which
-// the SDK bounds with no deadline: retries then last up to the retry
-// policy's MaxElapsedTime (30s by default; see [WithRetry]). It suits tests
-// and short programs.
+// Behind sdktrace.WithSyncer each span's End waits for its delivery, and the
+// SDK gives that export no deadline: while the Agent is unreachable, retries
+// last up to the retry policy's MaxElapsedTime (30s by default; see
+// [WithRetry]). It suits tests and short programs.
 //
 // [New] reads the environment once and does not contact the Agent: it is
 // fast, and succeeds when the Agent is down. [Exporter.Stats] counts what
