@@ -77,14 +77,19 @@ package ddexport
 //	                      as base64, slices and maps as JSON;
 //	                    version (service.version), error.message (the status
 //	                      description, else the last exception event's
-//	                      exception.message), error.type and error.stack (the
-//	                      last exception event's exception.type and
-//	                      exception.stacktrace) on Error spans, env
-//	                      (deployment.environment.name | deployment.environment);
+//	                      exception.message, else a textual HTTP status code
+//	                      as "503 Service Unavailable"), error.type and
+//	                      error.stack (the last exception event's
+//	                      exception.type and exception.stacktrace) on Error
+//	                      spans, env (deployment.environment.name |
+//	                      deployment.environment); version and env normalized
+//	                      like Datadog tags (lower case);
 //	                    resource attributes, renamed the same way, as text;
 //	                    db.name (db.namespace);
 //	                    _dd.p.dm (-0, or t.dm of the tracestate's dd member) and
-//	                      _dd.origin (its o:) on chunk roots;
+//	                      _dd.origin (its o:) on chunk roots; -0 says the
+//	                      trace was kept by default (the OpenTelemetry sampler
+//	                      decided; no Datadog rule or agent rate was applied);
 //	                    env and version from the configuration; extra tags.
 //	metrics           float64: http.status_code (http.status_code |
 //	                  http.response.status_code), _dd.measured, numeric span
@@ -98,7 +103,17 @@ package ddexport
 //	                  attributes (as text), tracestate, flags (W3C flags with
 //	                  bit 31 set)
 //
-// A chunk root is a span whose parent is not in the same chunk.
+// A chunk root is a span whose parent is not in the same chunk; a chunk holds
+// the spans of one trace ID.
+//
+// Where this departs from the Agent's OTLP path: the Agent names the error
+// message error.msg and derives no error.type or error.stack; it sends
+// events and links only as meta JSON; it writes no _dd.p.tid, _dd.p.dm or
+// priority (it samples OTLP chunks itself). Non-finite floats inside JSON
+// become the strings "NaN", "Infinity" and "-Infinity" (the Agent's JSON
+// encoder would fail on them). Strings are not repaired: the Agent replaces
+// invalid UTF-8 itself, except inside the JSON values, which are written
+// valid.
 
 import (
 	"math"
