@@ -319,3 +319,53 @@ var (
 	_ agent.TraceWriterV1 = (*captureWriter)(nil)
 	_ agent.Concentrator  = noopConcentrator{}
 )
+
+// checkReceiverStats asserts the receiver's own accounting for the trace
+// endpoint version v ("v0.4", "v0.5"): every payload accepted, nothing
+// dropped or filtered, spans counted as received by the processing, and the
+// tracer identified as Go by the request headers. What the Agent had to fix
+// in the spans (SpansMalformed) is logged.
+func (ra *realAgent) checkReceiverStats(t *testing.T, v string, spans int) {
+	t.Helper()
+	rs := ra.agent.Receiver.Stats
+	rs.RLock()
+	defer rs.RUnlock()
+	var received int64
+	var seen bool
+	for tags, ts := range rs.Stats {
+		if tags.EndpointVersion != v {
+			continue
+		}
+		seen = true
+		if tags.Lang != "go" || tags.TracerVersion == "" || tags.LangVersion == "" {
+			t.Errorf("receiver tags %+v: want lang go with language and tracer versions", tags)
+		}
+		if d := ts.TracesDropped.String(); d != "" {
+			t.Errorf("receiver dropped traces: %s", d)
+		}
+		for name, n := range map[string]int64{
+			"spans dropped":    ts.SpansDropped.Load(),
+			"spans filtered":   ts.SpansFiltered.Load(),
+			"traces filtered":  ts.TracesFiltered.Load(),
+			"payloads refused": ts.PayloadRefused.Load(),
+			"payload timeouts": ts.PayloadTimeout.Load(),
+		} {
+			if n != 0 {
+				t.Errorf("receiver %s: %d", name, n)
+			}
+		}
+		if ts.PayloadAccepted.Load() == 0 {
+			t.Errorf("receiver accepted no payload on %s", v)
+		}
+		received += ts.SpansReceived.Load()
+		if m := ts.SpansMalformed.String(); m != "" {
+			t.Logf("the Agent normalised (service %q): %s", tags.Service, m)
+		}
+	}
+	if !seen {
+		t.Fatalf("no receiver stats for %s", v)
+	}
+	if received != int64(spans) {
+		t.Errorf("receiver counted %d spans received, want %d", received, spans)
+	}
+}

@@ -149,6 +149,7 @@ func testDDExport(t *testing.T, strict bool) {
 			}
 			p := collect(t, ra, len(c))
 			checkCorpus(t, c, p, ddWant(roots(c), strict))
+			ra.checkReceiverStats(t, tc.version.String(), len(c))
 			for _, cs := range c {
 				got := p.spans[sid64(cs.stub.SpanContext.SpanID())]
 				if got == nil {

@@ -45,6 +45,7 @@ func testDDExportDefaultReceiverPath(t *testing.T, strict bool) {
 				}
 			}
 			ra.writer.waitSpans(t, len(c))
+			ra.checkReceiverStats(t, tc.version.String(), len(c))
 			if n := len(ra.writer.tracerPayloads()); n != 0 {
 				t.Errorf("%d payloads went through the classic Process, want none", n)
 			}
