@@ -1,0 +1,251 @@
+package agentdiff
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"testing"
+
+	"github.com/DataDog/datadog-agent/pkg/proto/pbgo/trace/idx"
+	"github.com/seed03c8c003/ddslog/ddexport/ddtest"
+)
+
+// agentDecode decodes body the way the Agent's receiver does by default
+// since 7.84 (payloads converted to the internal format as they are read).
+func agentDecode(v05 bool, body []byte) (tp *idx.InternalTracerPayload, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("agent decoder panicked: %v", r)
+		}
+	}()
+	tp = new(idx.InternalTracerPayload)
+	if v05 {
+		err = tp.UnmarshalMsgDictionary(body)
+	} else {
+		_, err = tp.UnmarshalMsgConverted(body)
+	}
+	return tp, err
+}
+
+// fakeDecode sends body to a ddtest agent and returns the decoded payload,
+// or the reason it was refused.
+func fakeDecode(t testing.TB, a *ddtest.Agent, v05 bool, body []byte) (*ddtest.Payload, string) {
+	t.Helper()
+	a.Reset()
+	path := "/v0.4/traces"
+	if v05 {
+		path = "/v0.5/traces"
+	}
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, a.URL()+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/msgpack")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		p := a.Payloads()[0]
+		return &p, ""
+	}
+	r := a.Rejections()
+	if len(r) != 1 {
+		t.Fatalf("status %d without a rejection", resp.StatusCode)
+	}
+	return nil, r[0].Reason
+}
+
+// compare checks that both decoders read the same spans.
+func compare(t *testing.T, fake *ddtest.Payload, agent *idx.InternalTracerPayload) {
+	t.Helper()
+	if len(fake.Chunks) != len(agent.Chunks) {
+		t.Fatalf("chunks: ddtest %d, agent %d", len(fake.Chunks), len(agent.Chunks))
+	}
+	for i, c := range agent.Chunks {
+		var spans []*idx.InternalSpan
+		for _, s := range c.Spans {
+			if s != nil { // the Agent drops nil spans later
+				spans = append(spans, s)
+			}
+		}
+		fc := fake.Chunks[i]
+		if len(fc) != len(spans) {
+			t.Fatalf("chunk %d: ddtest %d spans, agent %d", i, len(fc), len(spans))
+		}
+		for j, s := range spans {
+			f := fc[j]
+			got := fmt.Sprint(s.Service(), "|", s.Name(), "|", s.Resource(), "|", s.Type(), "|",
+				s.SpanID(), "|", s.ParentID(), "|", int64(s.Start()), "|", int64(s.Duration()), "|", s.Error(),
+				"|", len(s.Events()), "|", len(s.Links()))
+			want := fmt.Sprint(f.Service, "|", f.Name, "|", f.Resource, "|", f.Type, "|",
+				f.SpanID, "|", f.ParentID, "|", f.Start, "|", f.Duration, "|", f.Error != 0,
+				"|", len(f.SpanEvents), "|", len(f.SpanLinks))
+			if got != want {
+				t.Errorf("chunk %d span %d:\n agent  %s\n ddtest %s", i, j, got, want)
+			}
+			// The internal format keeps meta and metrics in one map keyed
+			// by string table refs, in which "" is no key: compare what it
+			// can hold.
+			for k, v := range f.Meta {
+				if _, both := f.Metrics[k]; both || k == "" {
+					continue
+				}
+				if av, ok := s.GetAttributeAsString(k); !ok || av != v {
+					t.Errorf("chunk %d span %d: meta %q: agent %q (%v), ddtest %q", i, j, k, av, ok, v)
+				}
+			}
+			for k, v := range f.Metrics {
+				if k == "" {
+					continue
+				}
+				if av, ok := s.GetAttributeAsFloat64(k); !ok || av != v && !(math.IsNaN(av) && math.IsNaN(v)) {
+					t.Errorf("chunk %d span %d: metric %q: agent %v (%v), ddtest %v", i, j, k, av, ok, v)
+				}
+			}
+		}
+	}
+}
+
+// A case is a payload and how the two decoders must answer it.
+type diffCase struct {
+	name string
+	v05  bool
+	body []byte
+	// stricter marks a payload ddtest refuses on purpose while the Agent
+	// takes it (the list in ddtest's package doc).
+	stricter bool
+}
+
+var cases = []diffCase{
+	// Accepted by both.
+	{name: "minimal", body: v04(span())},
+	{name: "integers of any width", body: v04(obj(kv{"trace_id", u8(1)}, kv{"span_id", i8(2)}, kv{"start", fix(3)}, kv{"duration", u8(4)}, kv{"error", u64(1)}))},
+	{name: "negative id", body: v04(obj(kv{"trace_id", i8(-1)}, kv{"span_id", i8(-2)}))},
+	{name: "nil strings and numbers", body: v04(span(kv{"resource", null()}, kv{"type", null()}, kv{"parent_id", null()}, kv{"error", null()}, kv{"start", null()}))},
+	{name: "nil meta and metrics", body: v04(span(kv{"meta", null()}, kv{"metrics", null()}))},
+	{name: "bin strings", body: v04(span(kv{"resource", bin([]byte("r"))}, kv{"meta", anyMap(bin([]byte("k")), bin([]byte("v")))}))},
+	{name: "nil meta key and value", body: v04(span(kv{"meta", anyMap(null(), null())}))},
+	{name: "integer and nil metrics", body: v04(span(kv{"metrics", obj(kv{"a", fix(-3)}, kv{"b", u64(7)}, kv{"c", null()})}))},
+	{name: "invalid utf-8", body: v04(span(kv{"resource", str("a\xffb")}, kv{"meta", obj(kv{"k", str("\xfe")})}))},
+	{name: "unknown keys", body: v04(span(kv{"x", obj(kv{"y", arr(fix(1), rawBytes(0xd4, 1, 0))})}, kv{"z", f32(1)}))},
+	{name: "nil span", body: v04(null(), span())},
+	{name: "nil link and event", body: v04(span(kv{"span_links", arr(null())}, kv{"span_events", arr(null())}))},
+	{name: "nil event attribute value", body: events(obj(kv{"n", null()}))},
+	{name: "missing value field", body: events(obj(kv{"d", attr(3)}))},
+	{name: "float32 double_value", body: events(obj(kv{"d", attr(3, kv{"double_value", f32(1.5)})}))},
+	{name: "nil array_value", body: events(obj(kv{"a", attr(4, kv{"array_value", null()})}))},
+	{name: "array with nil element", body: events(obj(kv{"a", attr(4, kv{"array_value", obj(kv{"values", arr(null(), attr(0, kv{"string_value", str("x")}))})})}))},
+	{name: "full link", body: link(kv{"trace_id", u64(1)}, kv{"trace_id_high", u64(2)}, kv{"span_id", u64(3)}, kv{"attributes", obj(kv{"a", str("b")})}, kv{"tracestate", str("t")}, kv{"flags", u64(1 << 31)})},
+	{name: "nil link fields", body: link(kv{"trace_id", null()}, kv{"span_id", null()}, kv{"tracestate", null()})},
+	{name: "empty chunk", body: encode(arr(arr()))},
+	{name: "span_id 0", body: v04(span(kv{"span_id", u64(0)}))},
+	{name: "two traces in a chunk", body: v04(span(), span(kv{"trace_id", u64(9)}))},
+	{name: "v05 minimal", v05: true, body: v05(v05span(nil))},
+	{name: "v05 meta and metrics", v05: true, body: v05(v05span(map[int]val{9: anyMap(fix(4), fix(5)), 10: anyMap(fix(4), f64(2))}))},
+	{name: "v05 nil string", v05: true, body: encode(arr(arr(null()), arr(arr(arr(fix(0), fix(0), fix(0), fix(1), fix(2), fix(0), fix(0), fix(0), fix(0), anyMap(), anyMap(), fix(0))))))},
+	{name: "v05 nil numbers", v05: true, body: v05(v05span(map[int]val{3: null(), 5: null(), 6: null(), 8: null()}))},
+
+	// Refused by both.
+	{name: "payload not an array", body: encode(obj())},
+	{name: "nil chunk", body: encode(arr(null()))},
+	{name: "span not a map", body: v04(arr())},
+	{name: "non-string key", body: v04(anyMap(fix(1), fix(2)))},
+	{name: "nil key", body: v04(anyMap(null(), fix(2)))},
+	{name: "truncated", body: v04(span())[:10]},
+	{name: "empty body", body: nil},
+	{name: "bool error", body: v04(span(kv{"error", boolean(true)}))},
+	{name: "error overflows int32", body: v04(span(kv{"error", i64(1 << 40)}))},
+	{name: "start overflows int64", body: v04(span(kv{"start", u64(math.MaxUint64)}))},
+	{name: "string trace_id", body: v04(span(kv{"trace_id", str("1")}))},
+	{name: "float span_id", body: v04(span(kv{"span_id", f64(2)}))},
+	{name: "int service", body: v04(span(kv{"service", fix(1)}))},
+	{name: "int meta value", body: v04(span(kv{"meta", obj(kv{"k", fix(1)})}))},
+	{name: "float32 metric", body: v04(span(kv{"metrics", obj(kv{"m", f32(1.5)})}))},
+	{name: "string metric", body: v04(span(kv{"metrics", obj(kv{"m", str("1")})}))},
+	{name: "bool metric", body: v04(span(kv{"metrics", obj(kv{"m", boolean(true)})}))},
+	{name: "nil meta_struct", body: v04(span(kv{"meta_struct", null()}))},
+	{name: "str meta_struct value", body: v04(span(kv{"meta_struct", obj(kv{"k", str("v")})}))},
+	{name: "nil meta_struct value", body: v04(span(kv{"meta_struct", obj(kv{"k", null()})}))},
+	{name: "nil span_links", body: v04(span(kv{"span_links", null()}))},
+	{name: "nil span_events", body: v04(span(kv{"span_events", null()}))},
+	{name: "nil link attributes", body: link(kv{"attributes", null()})},
+	{name: "link flags overflow", body: link(kv{"flags", u64(1 << 33)})},
+	{name: "nil link trace_id_high", body: link(kv{"trace_id_high", null()})},
+	{name: "negative link trace_id_high", body: link(kv{"trace_id_high", i8(-1)})},
+	{name: "nil event attributes", body: events(null())},
+	{name: "nil event time", body: v04(span(kv{"span_events", arr(obj(kv{"time_unix_nano", null()}))}))},
+	{name: "negative event time", body: v04(span(kv{"span_events", arr(obj(kv{"time_unix_nano", i8(-1)}))}))},
+	{name: "double encoded as int", body: events(obj(kv{"d", attr(3, kv{"double_value", fix(1)})}))},
+	{name: "int encoded as float", body: events(obj(kv{"i", attr(2, kv{"int_value", f64(1)})}))},
+	{name: "bool encoded as int", body: events(obj(kv{"b", attr(1, kv{"bool_value", fix(1)})}))},
+	{name: "bool attribute type", body: events(obj(kv{"x", obj(kv{"type", boolean(true)})}))},
+	{name: "array_value as a plain array", body: events(obj(kv{"a", attr(4, kv{"array_value", arr(attr(0))})}))},
+	{name: "v05 span of 11", v05: true, body: encode(arr(v05strings, arr(arr(arr(fix(0), fix(0), fix(0), u64(1), u64(2), u64(0), i64(1), i64(1), fix(0), anyMap(), anyMap())))))},
+	{name: "v05 span as a map", v05: true, body: encode(arr(v05strings, arr(arr(span()))))},
+	{name: "v05 index out of range", v05: true, body: v05(v05span(map[int]val{1: fix(6)}))},
+	{name: "v05 nil index", v05: true, body: v05(v05span(map[int]val{0: null()}))},
+	{name: "v05 negative index", v05: true, body: v05(v05span(map[int]val{11: i8(-1)}))},
+	{name: "v05 nil meta", v05: true, body: v05(v05span(map[int]val{9: null()}))},
+	{name: "v05 float32 metric", v05: true, body: v05(v05span(map[int]val{10: anyMap(fix(4), f32(1))}))},
+	{name: "v05 bool error", v05: true, body: v05(v05span(map[int]val{8: boolean(false)}))},
+	{name: "v05 int in string table", v05: true, body: encode(arr(arr(fix(1)), arr()))},
+	{name: "v05 truncated", v05: true, body: v05(v05span(nil))[:20]},
+
+	// Refused by ddtest only, on purpose.
+	{name: "trailing garbage", body: append(v04(span()), 0xc0), stricter: true},
+	{name: "v05 trailing garbage", v05: true, body: append(v05(v05span(nil)), 1), stricter: true},
+	{name: "v05 payload of 3", v05: true, body: encode(arr(v05strings, arr(), arr())), stricter: true},
+	{name: "unknown attribute type", body: events(obj(kv{"x", attr(9)})), stricter: true},
+	{name: "type and value disagree", body: events(obj(kv{"x", attr(0, kv{"int_value", fix(1)})})), stricter: true},
+	{name: "array nested in array", body: events(obj(kv{"a", attr(4, kv{"array_value", obj(kv{"values", arr(
+		attr(4, kv{"array_value", obj(kv{"values", arr(attr(0))})}),
+	)})})})), stricter: true},
+}
+
+func TestAgainstAgent(t *testing.T) {
+	a := ddtest.New(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tp, agentErr := agentDecode(tc.v05, tc.body)
+			fake, reason := fakeDecode(t, a, tc.v05, tc.body)
+			switch {
+			case tc.stricter:
+				if agentErr != nil || fake != nil {
+					t.Errorf("want the Agent to accept (got %v) and ddtest to refuse (got %q)", agentErr, reason)
+				}
+			case agentErr != nil && fake != nil:
+				t.Errorf("the Agent refuses (%v), ddtest accepts", agentErr)
+			case agentErr == nil && fake == nil:
+				t.Errorf("the Agent accepts, ddtest refuses: %s", reason)
+			case fake != nil:
+				compare(t, fake, tp)
+			}
+		})
+	}
+}
+
+// FuzzAgainstAgent: whatever ddtest accepts, the Agent accepts too, and
+// both read the same spans. (The converse holds except for the documented
+// stricter rules, which a fuzzer cannot tell apart; TestAgainstAgent
+// covers them.)
+func FuzzAgainstAgent(f *testing.F) {
+	for _, tc := range cases {
+		f.Add(tc.v05, tc.body)
+	}
+	a := ddtest.New(f)
+	f.Fuzz(func(t *testing.T, v05 bool, body []byte) {
+		tp, agentErr := agentDecode(v05, body)
+		fake, _ := fakeDecode(t, a, v05, body)
+		if fake == nil {
+			return
+		}
+		if agentErr != nil {
+			t.Fatalf("ddtest accepts what the Agent refuses: %v", agentErr)
+		}
+		compare(t, fake, tp)
+	})
+}
