@@ -1044,3 +1044,40 @@ func TestUnixSocketFromTheEnvironment(t *testing.T) {
 		t.Errorf("agent got %d spans, want 3", got)
 	}
 }
+
+// TestExportAllocsPerBatch checks that an export's allocations do not grow
+// with the number of spans: grouping, mapping and encoding reuse the
+// encoder's memory, and delivery costs a fixed amount per request.
+func TestExportAllocsPerBatch(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	allocs := func(v APIVersion, n int) float64 {
+		e, err := newExporter(fakeEnv(nil, false, ""), WithAgentURL("http://agent.invalid:8126"),
+			WithAPIVersion(v), WithHTTPClient(&http.Client{Transport: sinkTransport{}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer e.Shutdown(context.Background())
+		spans := exportBenchSpans(n)
+		ctx := context.Background()
+		if err := e.ExportSpans(ctx, spans); err != nil { // warm up
+			t.Fatal(err)
+		}
+		return testing.AllocsPerRun(50, func() {
+			if err := e.ExportSpans(ctx, spans); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	for _, v := range []APIVersion{V04, V05} {
+		one, many := allocs(v, 1), allocs(v, 512)
+		t.Logf("%s: %.0f allocations for 1 span, %.0f for 512", v, one, many)
+		if many > one+2 {
+			t.Errorf("%s: %.0f allocations for 512 spans, %.0f for 1: want the same, per batch", v, many, one)
+		}
+		if one > 60 {
+			t.Errorf("%s: %.0f allocations per export, want at most 60", v, one)
+		}
+	}
+}
