@@ -91,6 +91,7 @@ func TestNewErrors(t *testing.T) {
 	}{
 		{"unknown API version", []Option{WithAPIVersion(7)}, "APIVersion(7)"},
 		{"malformed agent URL", []Option{WithAgentURL("tcp://agent:8126")}, "WithAgentURL"},
+		{"container ID with a newline", []Option{WithContainerID("abc\nX-Evil: 1")}, "WithContainerID"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

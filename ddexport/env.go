@@ -95,6 +95,9 @@ func resolve(c config, env environment) (settings, error) {
 	s.mapping = resolveMapping(c, env)
 	switch {
 	case c.containerID != nil:
+		if !validHeaderValue(*c.containerID) {
+			return s, fmt.Errorf("ddexport: WithContainerID: %q is not a valid HTTP header value", *c.containerID)
+		}
 		s.containerID = *c.containerID
 	case env.readFile != nil:
 		if b, err := env.readFile(cgroupPath); err == nil {
@@ -320,6 +323,17 @@ func matchGroups(s, seps string, lens ...int) bool {
 		s = s[n:]
 	}
 	return s == ""
+}
+
+// validHeaderValue reports whether s can be sent as an HTTP header value:
+// no control characters other than tab.
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func isHex(s string) bool {
