@@ -75,7 +75,8 @@ type counters struct {
 // variables, then by defaults (see the package documentation). It reads the
 // environment and /proc/self/cgroup once; it does not contact the Agent, so
 // it is fast and succeeds when the Agent is down. It fails only on a
-// malformed address or an unknown API version.
+// malformed address, an unknown API version or a container ID that cannot
+// be sent as a header.
 func New(opts ...Option) (*Exporter, error) {
 	return newExporter(osEnvironment(), opts...)
 }
