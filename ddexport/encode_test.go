@@ -531,3 +531,32 @@ func TestLinkJSONEscaping(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestSampleRate(t *testing.T) {
+	for raw, want := range map[string]float64{
+		"ot=th:0":               1,
+		"ot=th:8":               0.5,
+		"ot=th:c":               0.25,
+		"ot=th:fffffffffffff8":  1 - float64(0xfffffffffffff8)/(1<<56),
+		"ot=p:0":                1,
+		"ot=p:4":                1.0 / 16,
+		"ot=p:2;th:8":           0.5,
+		"ot=p:63":               -1,
+		"ot=th:zz":              -1,
+		"ot=th:123456789012345": -1,
+		"ot=rv:12":              -1,
+		"dd=s:1":                -1,
+	} {
+		ts, err := trace.ParseTraceState(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		got, ok := sampleRate(ts)
+		if !ok {
+			got = -1
+		}
+		if got != want {
+			t.Errorf("sampleRate(%s) = %v, want %v", raw, got, want)
+		}
+	}
+}

@@ -95,8 +95,10 @@ package ddexport
 //	                  http.response.status_code), _dd.measured, numeric span
 //	                  attributes (renamed as above; sampling.priority →
 //	                  _sampling_priority_v1), analytics.event → _dd1.sr.eausr,
-//	                  and on chunk roots _sampling_priority_v1 = 1 (or s: of the
-//	                  tracestate's dd member)
+//	                  _sample_rate (the head-sampling probability in the
+//	                  tracestate's ot member, th: or p:), and on chunk roots
+//	                  _sampling_priority_v1 = 1 (or s: of the tracestate's dd
+//	                  member)
 //	span_events       v0.4 with native events: name, time_unix_nano and typed
 //	                  attributes (string, bool, int64, float64, arrays of them)
 //	span_links        v0.4 with native events: trace_id, trace_id_high, span_id,
@@ -763,7 +765,7 @@ func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, root, native bool) {
 	e.field("meta")
 	e.writeMeta(s, attrs, events, links, status, kind, root, native, dd)
 	e.field("metrics")
-	e.writeMetrics(attrs, root, dd)
+	e.writeMetrics(attrs, root, dd, sc.TraceState())
 	e.field("type")
 	e.str(e.spanType(kind))
 	if nativeLinks {
@@ -1075,7 +1077,40 @@ func parseIntegral(s string) (int64, bool) {
 	return 0, false
 }
 
-func (e *encoder) writeMetrics(attrs []attribute.KeyValue, root bool, dd ddTraceState) {
+// sampleRate decodes the head-sampling probability an OpenTelemetry sampler
+// recorded in the ot member of the W3C tracestate, as the Agent does: the
+// threshold th:<hex> (probability 1 - th/2^56), else the older p:<n> (2^-n).
+func sampleRate(ts trace.TraceState) (float64, bool) {
+	v := ts.Get("ot")
+	var p string
+	for v != "" {
+		var m string
+		m, v, _ = strings.Cut(v, ";")
+		switch k, val, _ := strings.Cut(m, ":"); k {
+		case "th":
+			if len(val) == 0 || len(val) > 14 {
+				return 0, false
+			}
+			t, err := strconv.ParseUint(val, 16, 64)
+			if err != nil {
+				return 0, false
+			}
+			t <<= 4 * (14 - len(val))
+			return 1 - float64(t)/(1<<56), true
+		case "p":
+			p = val
+		}
+	}
+	if p == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseUint(p, 10, 8); err == nil && n < 63 {
+		return math.Ldexp(1, -int(n)), true
+	}
+	return 0, false
+}
+
+func (e *encoder) writeMetrics(attrs []attribute.KeyValue, root bool, dd ddTraceState, ts trace.TraceState) {
 	e.openMap()
 	if code, ok := e.httpStatusCode(); ok && code >= 0 {
 		e.metric("http.status_code", "", float64(code))
@@ -1108,6 +1143,11 @@ func (e *encoder) writeMetrics(attrs []attribute.KeyValue, root bool, dd ddTrace
 		}
 		if p, sfx, ok := ddKey(string(kv.Key)); ok {
 			e.metric(p, sfx, f)
+		}
+	}
+	if ts.Len() > 0 {
+		if rate, ok := sampleRate(ts); ok {
+			e.metric("_sample_rate", "", rate)
 		}
 	}
 	if root {

@@ -958,6 +958,35 @@ func mappingCases() []mappingCase {
 			},
 		},
 		{
+			name: "tracestate with an OpenTelemetry sampling threshold",
+			stub: func(s *tracetest.SpanStub) {
+				ts, err := trace.ParseTraceState("ot=rv:abc;th:c")
+				if err != nil {
+					panic(err)
+				}
+				s.SpanContext = s.SpanContext.WithTraceState(ts)
+			},
+			want: func(w *wireSpan) {
+				w.Meta["w3c.tracestate"] = "ot=rv:abc;th:c"
+				w.Metrics["_sample_rate"] = 0.25
+			},
+		},
+		{
+			name: "an explicit _sample_rate beats the tracestate",
+			stub: func(s *tracetest.SpanStub) {
+				ts, err := trace.ParseTraceState("ot=p:3")
+				if err != nil {
+					panic(err)
+				}
+				s.SpanContext = s.SpanContext.WithTraceState(ts)
+				s.Attributes = attrs(attribute.Float64("_sample_rate", 0.9))
+			},
+			want: func(w *wireSpan) {
+				w.Meta["w3c.tracestate"] = "ot=p:3"
+				w.Metrics["_sample_rate"] = 0.9
+			},
+		},
+		{
 			name: "tracestate without a Datadog member",
 			stub: func(s *tracetest.SpanStub) {
 				ts, err := trace.ParseTraceState("vendor=x,other=y")
