@@ -131,36 +131,35 @@ func (d *decoder) chunkV04() (chunk, error) {
 		} else if nilNext {
 			continue
 		}
-		s, hasTraceID, err := d.spanV04()
+		s, err := d.spanV04(&c.traceID)
 		if err != nil {
 			return chunk{}, fmt.Errorf("span %d: %w", i, err)
-		}
-		if hasTraceID {
-			c.traceID = s.TraceID
 		}
 		c.spans = append(c.spans, s)
 	}
 	return c, nil
 }
 
-func (d *decoder) spanV04() (s Span, hasTraceID bool, err error) {
+// spanV04 reads a span map. chunkTrace is the chunk's trace ID so far: each
+// trace_id read replaces it, as in the Agent.
+func (d *decoder) spanV04(chunkTrace *uint64) (s Span, err error) {
 	n, err := d.mapLen("a map (a span)")
 	if err != nil {
-		return s, false, err
+		return s, err
 	}
 	for i := 0; i < n; i++ {
 		key, err := d.key()
 		if err != nil {
-			return s, false, fmt.Errorf("key %d: %w", i, err)
+			return s, fmt.Errorf("key %d: %w", i, err)
 		}
-		if err := d.spanField(&s, key, &hasTraceID); err != nil {
-			return s, false, fmt.Errorf("%q: %w", key, err)
+		if err := d.spanField(&s, key, chunkTrace); err != nil {
+			return s, fmt.Errorf("%q: %w", key, err)
 		}
 	}
-	return s, hasTraceID, nil
+	return s, nil
 }
 
-func (d *decoder) spanField(s *Span, key []byte, hasTraceID *bool) error {
+func (d *decoder) spanField(s *Span, key []byte, chunkTrace *uint64) error {
 	var err error
 	switch string(key) {
 	case "service":
@@ -173,11 +172,17 @@ func (d *decoder) spanField(s *Span, key []byte, hasTraceID *bool) error {
 		s.Type, err = d.str()
 	case "trace_id":
 		var isNil bool
-		if isNil, err = d.isNil(); err == nil && !isNil {
-			*hasTraceID = true
-		}
-		if err == nil {
+		switch isNil, err = d.skipNil(); {
+		case err != nil:
+		case isNil && *chunkTrace != 0:
+			// The Agent refuses this when trace_id is the span's last key
+			// (and lets it pass otherwise); refused here wherever it is.
+			err = fmt.Errorf("nil after trace_id %d earlier in the chunk: the Agent refuses it", *chunkTrace)
+		case isNil:
+			// As if absent.
+		default:
 			s.TraceID, err = d.uint64()
+			*chunkTrace = s.TraceID
 		}
 	case "span_id":
 		s.SpanID, err = d.uint64()
@@ -729,12 +734,6 @@ func (d *decoder) peek() (byte, error) {
 		return 0, eof(err)
 	}
 	return c, nil
-}
-
-// isNil reports whether the next value is nil, without consuming it.
-func (d *decoder) isNil() (bool, error) {
-	c, err := d.peek()
-	return c == msgpcode.Nil, err
 }
 
 // skipNil consumes the next value if it is nil and reports whether it did.

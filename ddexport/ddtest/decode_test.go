@@ -94,6 +94,9 @@ func TestRejections(t *testing.T) {
 		{"str meta_struct value", "/v0.4/traces", msgpackCT, v04(span(kv{"meta_struct", obj(kv{"k", str("v")})})), 400, `value of "k": expected bin, got str`},
 		{"nil meta_struct value", "/v0.4/traces", msgpackCT, v04(span(kv{"meta_struct", obj(kv{"k", null()})})), 400, `value of "k": expected bin, got nil`},
 
+		{"nil trace_id after a trace_id in the chunk", "/v0.4/traces", msgpackCT, v04(span(), obj(kv{"trace_id", null()}, kv{"span_id", u64(3)})), 400,
+			`chunk 0: span 1: "trace_id": nil after trace_id 1 earlier in the chunk: the Agent refuses it`},
+
 		// Span links.
 		{"nil span_links", "/v0.4/traces", msgpackCT, v04(span(kv{"span_links", null()})), 400, `"span_links": nil is refused (the Agent reads a map or array header here): leave span_links out when it is empty`},
 		{"nil link attributes", "/v0.4/traces", msgpackCT,
@@ -202,6 +205,9 @@ func TestLenient(t *testing.T) {
 		{"negative id is two's complement", "/v0.4/traces", msgpackCT,
 			v04(obj(kv{"trace_id", i8(-1)}, kv{"span_id", u64(2)})),
 			[]Span{{TraceID: math.MaxUint64, SpanID: 2}}},
+		{"nil trace_id as the chunk's first", "/v0.4/traces", msgpackCT,
+			v04(obj(kv{"trace_id", null()}, kv{"span_id", u64(2)}), span(kv{"span_id", u64(3)})),
+			[]Span{{TraceID: 1, SpanID: 2}, {Service: "svc", Name: "op", TraceID: 1, SpanID: 3}}},
 		{"nil strings, ints and maps", "/v0.4/traces", msgpackCT,
 			v04(span(kv{"resource", null()}, kv{"type", null()}, kv{"parent_id", null()}, kv{"error", null()}, kv{"meta", null()}, kv{"metrics", null()})),
 			[]Span{base}},

@@ -74,6 +74,8 @@
 //     table index that is nil, negative or out of range.
 //   - array_value sent as a plain array rather than {"values": [...]}; the
 //     reason says so.
+//   - A nil trace_id after a span of the same chunk carried a non-zero one,
+//     when it is the span's last key.
 //   - A truncated body (it ends inside a value, or a length claims more bytes
 //     than are left).
 //
@@ -90,6 +92,9 @@
 //   - An array attribute nested in an array (type 4 or array_value inside
 //     array_value): the Agent's reader allows it, its data model does not.
 //   - Values nested more than 100 deep under a key the reader skips.
+//   - A nil trace_id after a span of the same chunk carried a non-zero one,
+//     wherever it is in the span (the Agent refuses it only as the last key,
+//     by accident of its decoder).
 //
 // # What is accepted as the Agent does
 //
@@ -103,6 +108,10 @@
 //   - A float32 double_value (widened).
 //   - Unknown keys, of any type, skipped.
 //   - Any Content-Type on /v0.5/traces.
+//
+// These lists are checked against the Agent's own decoders (v0.85.1, the
+// receiver's default path) by a differential test and fuzz target that send
+// the same payloads to both.
 //
 // # What happens to accepted chunks
 //

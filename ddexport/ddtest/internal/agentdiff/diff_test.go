@@ -140,6 +140,7 @@ var cases = []diffCase{
 	{name: "nil array_value", body: events(obj(kv{"a", attr(4, kv{"array_value", null()})}))},
 	{name: "array with nil element", body: events(obj(kv{"a", attr(4, kv{"array_value", obj(kv{"values", arr(null(), attr(0, kv{"string_value", str("x")}))})})}))},
 	{name: "full link", body: link(kv{"trace_id", u64(1)}, kv{"trace_id_high", u64(2)}, kv{"span_id", u64(3)}, kv{"attributes", obj(kv{"a", str("b")})}, kv{"tracestate", str("t")}, kv{"flags", u64(1 << 31)})},
+	{name: "nil trace_id first in the chunk", body: v04(obj(kv{"span_id", u64(3)}, kv{"trace_id", null()}), span())},
 	{name: "nil link fields", body: link(kv{"trace_id", null()}, kv{"span_id", null()}, kv{"tracestate", null()})},
 	{name: "empty chunk", body: encode(arr(arr()))},
 	{name: "span_id 0", body: v04(span(kv{"span_id", u64(0)}))},
@@ -194,8 +195,10 @@ var cases = []diffCase{
 	{name: "v05 bool error", v05: true, body: v05(v05span(map[int]val{8: boolean(false)}))},
 	{name: "v05 int in string table", v05: true, body: encode(arr(arr(fix(1)), arr()))},
 	{name: "v05 truncated", v05: true, body: v05(v05span(nil))[:20]},
+	{name: "nil trace_id last, after a trace_id", body: v04(span(), obj(kv{"span_id", u64(3)}, kv{"trace_id", null()}))},
 
 	// Refused by ddtest only, on purpose.
+	{name: "nil trace_id not last, after a trace_id", body: v04(span(), obj(kv{"trace_id", null()}, kv{"span_id", u64(3)})), stricter: true},
 	{name: "trailing garbage", body: append(v04(span()), 0xc0), stricter: true},
 	{name: "v05 trailing garbage", v05: true, body: append(v05(v05span(nil)), 1), stricter: true},
 	{name: "v05 payload of 3", v05: true, body: encode(arr(v05strings, arr(), arr())), stricter: true},
