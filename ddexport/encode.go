@@ -47,7 +47,8 @@ type encoder struct {
 	chunkOf  []int32
 	counts   []int32
 	byTrace  map[trace.TraceID]int32
-	ids      map[trace.SpanID]struct{} // root detection in large chunks
+	sids     []trace.SpanID            // span IDs of the chunk being written
+	ids      map[trace.SpanID]struct{} // the same, for large chunks
 
 	// per-span state (see mapping.go)
 	sp        attrSlots
@@ -173,37 +174,43 @@ func (e *encoder) encode(chunks [][]sdktrace.ReadOnlySpan, nativeEvents bool) []
 func (e *encoder) encodeChunks(chunks [][]sdktrace.ReadOnlySpan, native bool) {
 	for _, c := range chunks {
 		e.b = appendArrayHeader(e.b, uint32(len(c)))
+		// The chunk's span IDs, read once: roots are the spans whose
+		// parent is not among them.
+		e.sids = e.sids[:0]
+		for _, s := range c {
+			e.sids = append(e.sids, s.SpanContext().SpanID())
+		}
 		big := len(c) > 32
 		if big {
 			if e.ids == nil {
 				e.ids = make(map[trace.SpanID]struct{}, len(c))
 			}
 			clear(e.ids)
-			for _, o := range c {
-				e.ids[o.SpanContext().SpanID()] = struct{}{}
+			for _, id := range e.sids {
+				e.ids[id] = struct{}{}
 			}
 		}
 		for _, s := range c {
-			e.appendSpan(s, e.isRoot(c, s, big), native)
+			parent := s.Parent().SpanID()
+			e.appendSpan(s, parent, e.isRoot(parent, big), native)
 		}
 	}
 	e.res = nil
 }
 
-// isRoot reports whether s is a root of its chunk: its parent is not in the
-// chunk (a local root, or the first local span under a remote parent). For
-// big chunks e.ids holds the chunk's span IDs.
-func (e *encoder) isRoot(chunk []sdktrace.ReadOnlySpan, s sdktrace.ReadOnlySpan, big bool) bool {
-	pid := s.Parent().SpanID()
-	if !pid.IsValid() {
+// isRoot reports whether a span with this parent is a root of the chunk
+// whose span IDs are in e.sids (and e.ids for big chunks): a local root, or
+// the first local span under a remote parent.
+func (e *encoder) isRoot(parent trace.SpanID, big bool) bool {
+	if !parent.IsValid() {
 		return true
 	}
 	if big {
-		_, ok := e.ids[pid]
+		_, ok := e.ids[parent]
 		return !ok
 	}
-	for _, o := range chunk {
-		if o.SpanContext().SpanID() == pid {
+	for _, id := range e.sids {
+		if id == parent {
 			return false
 		}
 	}
@@ -224,7 +231,7 @@ func (e *encoder) release() {
 	e.seen.reset()
 	e.res = nil
 	if cap(e.spans) > maxKeptSpans {
-		e.spans, e.chunkOut, e.chunkOf, e.counts = nil, nil, nil, nil
+		e.spans, e.chunkOut, e.chunkOf, e.counts, e.sids = nil, nil, nil, nil, nil
 		e.byTrace = make(map[trace.TraceID]int32)
 		e.ids = nil
 	}

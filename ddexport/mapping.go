@@ -705,7 +705,7 @@ func parseDDTraceState(ts trace.TraceState) (d ddTraceState) {
 }
 
 // appendSpan converts s and writes it into e.b.
-func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, root, native bool) {
+func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, pid trace.SpanID, root, native bool) {
 	e.res = e.resourceInfo(s.Resource())
 	attrs := s.Attributes()
 	e.collect(attrs)
@@ -745,7 +745,6 @@ func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, root, native bool) {
 	sid := sc.SpanID()
 	e.b = appendUint64(e.b, be64(sid[:]))
 	e.field("parent_id")
-	pid := s.Parent().SpanID()
 	e.b = appendUint64(e.b, be64(pid[:]))
 	start := s.StartTime().UnixNano()
 	e.field("start")
@@ -763,7 +762,7 @@ func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, root, native bool) {
 		dd = parseDDTraceState(sc.TraceState())
 	}
 	e.field("meta")
-	e.writeMeta(s, attrs, events, links, status, kind, root, native, dd)
+	e.writeMeta(s, sc, attrs, events, links, status, kind, root, native, dd)
 	e.field("metrics")
 	e.writeMetrics(attrs, root, dd, sc.TraceState())
 	e.field("type")
@@ -873,7 +872,7 @@ func (e *encoder) metric(prefix, suffix string, f float64) {
 	}
 }
 
-func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, attrs []attribute.KeyValue, events []sdktrace.Event,
+func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs []attribute.KeyValue, events []sdktrace.Event,
 	links []sdktrace.Link, status sdktrace.Status, kind trace.SpanKind, root, native bool, dd ddTraceState) {
 	e.openMap()
 	scope := s.InstrumentationScope()
@@ -884,7 +883,6 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, attrs []attribute.KeyValue,
 			e.metaValue(string(kv.Key), "", kv.Value)
 		}
 	}
-	sc := s.SpanContext()
 	tid := sc.TraceID()
 	e.scratch = appendHex(e.scratch[:0], tid[:])
 	e.fixedMetaBytes("otel.trace_id", e.scratch)
