@@ -52,7 +52,6 @@ type encoder struct {
 
 	// per-span state (see mapping.go)
 	sp        attrSlots
-	genAI     bool
 	res       *resInfo
 	noRes     resInfo
 	resByID   map[*resource.Resource]*resInfo

@@ -40,7 +40,7 @@ package ddexport
 //	                    graphql.operation.type + " " + graphql.operation.name
 //	                    with a db system: db.statement | db.query.text
 //	                    else the span name; cut to 5000 bytes
-//	type              a gen_ai.* span attribute → llm; span.type; server → web;
+//	type              span.type; server → web;
 //	                  client with a db system → sql, redis, mongodb, cassandra,
 //	                  memcached, elasticsearch, opensearch or db; client → http;
 //	                  else custom
@@ -407,14 +407,11 @@ func ddKey(k string) (prefix, suffix string, ok bool) {
 // collect records the span's looked-up attributes.
 func (e *encoder) collect(attrs []attribute.KeyValue) {
 	e.sp.has = 0
-	e.genAI = false
 	fixed := false
 	for _, kv := range attrs {
 		k := string(kv.Key)
 		if s, ok := slotOf(k); ok {
 			e.sp.set(s, kv.Value)
-		} else if strings.HasPrefix(k, "gen_ai.") {
-			e.genAI = true
 		} else if !fixed && isFixedKey(k) {
 			fixed = true
 		}
@@ -595,11 +592,7 @@ func (e *encoder) resourceName0(name string, kind trace.SpanKind) (string, []byt
 
 // spanType returns the Datadog span type.
 func (e *encoder) spanType(kind trace.SpanKind) string {
-	typ := e.look(sSpanType)
-	if e.genAI {
-		return "llm"
-	}
-	if typ != "" {
+	if typ := e.look(sSpanType); typ != "" {
 		return typ
 	}
 	switch kind {

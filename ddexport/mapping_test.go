@@ -591,17 +591,14 @@ func mappingCases() []mappingCase {
 			},
 		},
 		{
-			name: "generative AI span",
+			name: "generative AI span: no special type (Agent 7.85)",
 			stub: func(s *tracetest.SpanStub) {
 				s.SpanKind = trace.SpanKindClient
-				s.Attributes = attrs(
-					attribute.String("span.type", "http"),
-					attribute.String("gen_ai.system", "openai"),
-				)
+				s.Attributes = attrs(attribute.String("gen_ai.system", "openai"))
 			},
 			want: func(w *wireSpan) {
 				w.Name = "client.request"
-				w.Type = "llm"
+				w.Type = "http"
 				w.Meta["span.kind"] = "client"
 				w.Meta["gen_ai.system"] = "openai"
 			},
