@@ -106,7 +106,8 @@ func (s *State) DeleteTag(key string) {
 // String returns the value of the dd= list-member for s, without the "dd="
 // key: "s:<priority>;o:<origin>;p:<16 hex>;t.<key>:<value>...", each field
 // present only when set. Tags that would take the member past Datadog's
-// 256-byte limit are left out, with all the tags after them.
+// 256-byte limit are left out, with all the tags after them; so is an origin
+// that long.
 func (s State) String() string {
 	return string(s.appendValue(make([]byte, 0, 64)))
 }

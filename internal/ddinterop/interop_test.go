@@ -176,7 +176,7 @@ func TestDDTraceGoInjectsDDPropExtracts(t *testing.T) {
 			if err != nil {
 				t.Fatalf("dd-trace-go extract: %v", err)
 			}
-			child := mt.StartSpan("http.client.request", tracer.ChildOf(parent))
+			child := mt.StartSpan("http.client.request", tracer.WithStartSpanConfig(&tracer.StartSpanConfig{Parent: parent}))
 			defer child.Finish()
 
 			headers := tracer.TextMapCarrier{}
