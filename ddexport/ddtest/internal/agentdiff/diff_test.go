@@ -3,6 +3,7 @@ package agentdiff
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"net/http"
@@ -87,6 +88,8 @@ func compare(t *testing.T, fake *ddtest.Payload, agent *idx.InternalTracerPayloa
 			if got != want {
 				t.Errorf("chunk %d span %d:\n agent  %s\n ddtest %s", i, j, got, want)
 			}
+			compareEvents(t, i, j, f.SpanEvents, s)
+			compareLinks(t, i, j, f.SpanLinks, s)
 			// The internal format keeps meta and metrics in one map keyed
 			// by string table refs, in which "" is no key: compare what it
 			// can hold.
@@ -108,6 +111,86 @@ func compare(t *testing.T, fake *ddtest.Payload, agent *idx.InternalTracerPayloa
 			}
 		}
 	}
+}
+
+func compareEvents(t *testing.T, i, j int, fake []ddtest.SpanEvent, s *idx.InternalSpan) {
+	t.Helper()
+	agent := s.Events()
+	if len(agent) != len(fake) {
+		return // reported with the span
+	}
+	for k, e := range agent {
+		got := ddtest.SpanEvent{TimeUnixNano: e.Time(), Name: e.Name(), Attributes: attributes(e.Attributes(), e.Strings)}
+		if a, b := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", fake[k]); a != b {
+			t.Errorf("chunk %d span %d event %d:\n agent  %s\n ddtest %s", i, j, k, a, b)
+		}
+	}
+}
+
+func compareLinks(t *testing.T, i, j int, fake []ddtest.SpanLink, s *idx.InternalSpan) {
+	t.Helper()
+	agent := s.Links()
+	if len(agent) != len(fake) {
+		return // reported with the span
+	}
+	for k, l := range agent {
+		got := ddtest.SpanLink{
+			TraceID:     binary.BigEndian.Uint64(l.TraceID()[8:]),
+			TraceIDHigh: binary.BigEndian.Uint64(l.TraceID()[:8]),
+			SpanID:      l.SpanID(),
+			Tracestate:  l.Tracestate(),
+			Flags:       l.Flags(),
+		}
+		for ref, v := range l.Attributes() {
+			if got.Attributes == nil {
+				got.Attributes = map[string]string{}
+			}
+			got.Attributes[l.Strings.Get(ref)] = v.AsString(l.Strings)
+		}
+		if a, b := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", fake[k]); a != b {
+			t.Errorf("chunk %d span %d link %d:\n agent  %s\n ddtest %s", i, j, k, a, b)
+		}
+	}
+}
+
+// attributes converts the Agent's typed attributes; nil values, which the
+// Agent keeps and ddtest skips, are left out.
+func attributes(m map[uint32]*idx.AnyValue, st *idx.StringTable) map[string]ddtest.AttributeValue {
+	var out map[string]ddtest.AttributeValue
+	for ref, v := range m {
+		if v == nil {
+			continue
+		}
+		if out == nil {
+			out = map[string]ddtest.AttributeValue{}
+		}
+		out[st.Get(ref)] = value(v, st)
+	}
+	return out
+}
+
+func value(v *idx.AnyValue, st *idx.StringTable) ddtest.AttributeValue {
+	switch x := v.Value.(type) {
+	case *idx.AnyValue_StringValueRef:
+		return ddtest.AttributeValue{Type: ddtest.StringType, StringValue: st.Get(x.StringValueRef)}
+	case *idx.AnyValue_BoolValue:
+		return ddtest.AttributeValue{Type: ddtest.BoolType, BoolValue: x.BoolValue}
+	case *idx.AnyValue_IntValue:
+		return ddtest.AttributeValue{Type: ddtest.IntType, IntValue: x.IntValue}
+	case *idx.AnyValue_DoubleValue:
+		return ddtest.AttributeValue{Type: ddtest.DoubleType, DoubleValue: x.DoubleValue}
+	case *idx.AnyValue_ArrayValue:
+		out := ddtest.AttributeValue{Type: ddtest.ArrayType}
+		if x.ArrayValue != nil {
+			for _, e := range x.ArrayValue.Values {
+				if e != nil {
+					out.ArrayValue = append(out.ArrayValue, value(e, st))
+				}
+			}
+		}
+		return out
+	}
+	return ddtest.AttributeValue{Type: -1} // no value: ddtest never accepts it
 }
 
 // A case is a payload and how the two decoders must answer it.
@@ -136,6 +219,15 @@ var cases = []diffCase{
 	{name: "nil link and event", body: v04(span(kv{"span_links", arr(null())}, kv{"span_events", arr(null())}))},
 	{name: "nil event attribute value", body: events(obj(kv{"n", null()}))},
 	{name: "missing value field", body: events(obj(kv{"d", attr(3)}))},
+	{name: "every attribute type", body: events(obj(
+		kv{"s", attr(0, kv{"string_value", str("x")})},
+		kv{"b", attr(1, kv{"bool_value", boolean(true)})},
+		kv{"i", attr(2, kv{"int_value", i64(-5)})},
+		kv{"u", attr(2, kv{"int_value", u8(5)})},
+		kv{"d", attr(3, kv{"double_value", f64(2.5)})},
+		kv{"a", attr(4, kv{"array_value", obj(kv{"values", arr(attr(0, kv{"string_value", str("y")}), attr(3, kv{"double_value", f64(1)}))})})},
+		kv{"", attr(0, kv{"string_value", str("empty key")})},
+	))},
 	{name: "float32 double_value", body: events(obj(kv{"d", attr(3, kv{"double_value", f32(1.5)})}))},
 	{name: "nil array_value", body: events(obj(kv{"a", attr(4, kv{"array_value", null()})}))},
 	{name: "array with nil element", body: events(obj(kv{"a", attr(4, kv{"array_value", obj(kv{"values", arr(null(), attr(0, kv{"string_value", str("x")}))})})}))},
