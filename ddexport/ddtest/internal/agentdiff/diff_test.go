@@ -51,6 +51,7 @@ func fakeDecode(t testing.TB, a *ddtest.Agent, v05 bool, body []byte) (*ddtest.P
 	resp.Body.Close()
 	if resp.StatusCode == http.StatusOK {
 		p := a.Payloads()[0]
+		kept = a.Spans()
 		return &p, ""
 	}
 	r := a.Rejections()
@@ -58,6 +59,41 @@ func fakeDecode(t testing.TB, a *ddtest.Agent, v05 bool, body []byte) (*ddtest.P
 		t.Fatalf("status %d without a rejection", resp.StatusCode)
 	}
 	return nil, r[0].Reason
+}
+
+// kept is what the last accepted payload left in ddtest's Spans.
+var kept []ddtest.Span
+
+// compareKept checks ddtest's view of each chunk's trace against the
+// Agent's: the chunks it keeps (ProcessV1 drops those with no spans or a
+// zero span_id) and the trace ID each chunk gets.
+func compareKept(t *testing.T, agent *idx.InternalTracerPayload) {
+	t.Helper()
+	var want []uint64
+	for _, c := range agent.Chunks {
+		var n int
+		drop := false
+		for _, s := range c.Spans {
+			if s == nil {
+				continue
+			}
+			n++
+			drop = drop || s.SpanID() == 0
+		}
+		if n == 0 || drop {
+			continue
+		}
+		for range n {
+			want = append(want, c.LegacyTraceID())
+		}
+	}
+	var got []uint64
+	for _, s := range kept {
+		got = append(got, s.TraceID)
+	}
+	if a, b := fmt.Sprint(want), fmt.Sprint(got); a != b {
+		t.Errorf("trace IDs of the kept spans: agent %s, ddtest %s", a, b)
+	}
 }
 
 // compare checks that both decoders read the same spans.
@@ -237,6 +273,9 @@ var cases = []diffCase{
 	{name: "empty chunk", body: encode(arr(arr()))},
 	{name: "span_id 0", body: v04(span(kv{"span_id", u64(0)}))},
 	{name: "two traces in a chunk", body: v04(span(), span(kv{"trace_id", u64(9)}))},
+	{name: "span without trace_id last", body: v04(span(kv{"trace_id", u64(7)}), obj(kv{"span_id", u64(5)}))},
+	{name: "v05 two traces in a chunk", v05: true, body: v05(v05span(map[int]val{3: u64(7)}), v05span(map[int]val{3: u64(8), 4: u64(3)}))},
+	{name: "mixed chunks", body: encode(arr(arr(span()), arr(), arr(span(kv{"span_id", u64(0)})), arr(null()), arr(span(kv{"trace_id", u64(4)}), span(kv{"trace_id", u64(5)}))))},
 	{name: "v05 minimal", v05: true, body: v05(v05span(nil))},
 	{name: "v05 meta and metrics", v05: true, body: v05(v05span(map[int]val{9: anyMap(fix(4), fix(5)), 10: anyMap(fix(4), f64(2))}))},
 	{name: "v05 nil string", v05: true, body: encode(arr(arr(null()), arr(arr(arr(fix(0), fix(0), fix(0), fix(1), fix(2), fix(0), fix(0), fix(0), fix(0), anyMap(), anyMap(), fix(0))))))},
@@ -318,6 +357,7 @@ func TestAgainstAgent(t *testing.T) {
 				t.Errorf("the Agent accepts, ddtest refuses: %s", reason)
 			case fake != nil:
 				compare(t, fake, tp)
+				compareKept(t, tp)
 			}
 		})
 	}
@@ -342,5 +382,6 @@ func FuzzAgainstAgent(f *testing.F) {
 			t.Fatalf("ddtest accepts what the Agent refuses: %v", agentErr)
 		}
 		compare(t, fake, tp)
+		compareKept(t, tp)
 	})
 }
