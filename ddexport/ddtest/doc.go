@@ -27,8 +27,8 @@
 // An accepted payload is answered 200 with {"rate_by_service":{...}}, the
 // map set by [WithRates] or [Agent.SetRates] (empty by default). A body over
 // the limit ([WithBodyLimit], 25 MiB by default) is answered 413: at once when
-// Content-Length says so, otherwise as soon as the limit is passed — the body
-// is never read whole into memory. A payload that does not decode is
+// Content-Length says so, otherwise as soon as the limit is passed: the agent
+// holds at most limit+1 bytes of a body, however long it is. A payload that does not decode is
 // answered 400 with the reason; the whole payload is lost, as with the real
 // Agent. Other methods than POST and PUT get 405.
 //
