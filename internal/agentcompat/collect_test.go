@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -168,7 +169,7 @@ func checkCorpus(t *testing.T, c []corpusSpan, p processed, adjust func(corpusSp
 			w = adjust(cs)
 		}
 		v := project(w, got.Meta, got.Metrics, got.Service, got.Name, got.Resource, got.Type, got.Error)
-		if diff := cmp.Diff(wantView(w), v, cmpopts.EquateEmpty()); diff != "" {
+		if diff := cmp.Diff(wantView(w), v, cmpopts.EquateEmpty(), cmpopts.EquateNaNs()); diff != "" {
 			t.Errorf("span %#x %q (-want +got):\n%s", id, cs.stub.Name, diff)
 		}
 	}
@@ -234,7 +235,10 @@ func validUTF8Stub(s tracetest.SpanStub) tracetest.SpanStub {
 
 // eventJSON is one span event as the Agent's OTLP path renders it in the
 // "events" meta: {"time_unix_nano", "name", "attributes"}.
-func eventsJSON(events []tracesdk.Event) any {
+// ddexport says how non-finite floats are rendered: by ddexport (the
+// strings "NaN", "Infinity", "-Infinity") or by the Agent ("redacted" for
+// the whole attribute).
+func eventsJSON(events []tracesdk.Event, ddexport bool) any {
 	if len(events) == 0 {
 		return nil
 	}
@@ -244,7 +248,7 @@ func eventsJSON(events []tracesdk.Event) any {
 		if len(e.Attributes) > 0 {
 			attrs := map[string]any{}
 			for _, kv := range e.Attributes {
-				attrs[string(kv.Key)] = jsonValue(kv.Value)
+				attrs[string(kv.Key)] = jsonValue(kv.Value, ddexport)
 			}
 			m["attributes"] = attrs
 		}
@@ -253,17 +257,47 @@ func eventsJSON(events []tracesdk.Event) any {
 	return out
 }
 
-// jsonValue is v as encoding/json decodes it into an any.
-func jsonValue(v attribute.Value) any {
-	b, err := json.Marshal(v.AsInterface())
+// jsonValue is v as encoding/json decodes it into an any. A value JSON
+// cannot hold (a non-finite float) is "redacted", as the Agent's
+// transform.MarshalEvents writes it, or for ddexport has its non-finite
+// floats as strings.
+func jsonValue(v attribute.Value, ddexport bool) any {
+	raw := v.AsInterface()
+	if ddexport {
+		switch v.Type() {
+		case attribute.FLOAT64:
+			raw = finiteOrString(v.AsFloat64())
+		case attribute.FLOAT64SLICE:
+			fs := v.AsFloat64Slice()
+			out := make([]any, len(fs))
+			for i, f := range fs {
+				out[i] = finiteOrString(f)
+			}
+			raw = out
+		}
+	}
+	b, err := json.Marshal(raw)
 	if err != nil {
-		panic(err)
+		return "redacted"
 	}
 	var out any
 	if err := json.Unmarshal(b, &out); err != nil {
-		panic(err)
+		return "not JSON: " + err.Error()
 	}
 	return out
+}
+
+// finiteOrString is f, or ddexport's string for a non-finite f.
+func finiteOrString(f float64) any {
+	switch {
+	case math.IsNaN(f):
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "Infinity"
+	case math.IsInf(f, -1):
+		return "-Infinity"
+	}
+	return f
 }
 
 // linksJSON is the span links as the Agent's OTLP path renders them in

@@ -2,6 +2,7 @@ package agentcompat
 
 import (
 	"encoding/binary"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -1160,6 +1161,25 @@ func conventionsTrace() []corpusSpan {
 				Service: "catalog", Name: "client.request", Resource: "chat completion", Type: "http",
 				Meta:    meta("gen_ai.request.model", "gpt-4o"),
 				Metrics: map[string]float64{"gen_ai.usage.input_tokens": 120},
+			},
+		},
+		{
+			stub: stub(tracetest.SpanStub{
+				Name: "non-finite", SpanContext: sc(tid, 0x7007), Parent: root, SpanKind: trace.SpanKindInternal,
+				StartTime: at(5096), EndTime: at(5097),
+				Attributes: []attribute.KeyValue{
+					attribute.Float64("ratio.nan", math.NaN()),
+					attribute.Float64("ratio.inf", math.Inf(1)),
+					attribute.Float64Slice("ratios", []float64{1, math.Inf(-1)}),
+				},
+				Events: []tracesdk.Event{{Name: "overflow", Time: at(5096), Attributes: []attribute.KeyValue{
+					attribute.Float64("value", math.Inf(1)),
+					attribute.String("unit", "ms"),
+				}}},
+			}),
+			want: want{
+				Service: "catalog", Name: "Internal", Resource: "non-finite", Type: "custom",
+				Meta: meta(),
 			},
 		},
 		{

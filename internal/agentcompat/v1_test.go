@@ -33,7 +33,11 @@ func testDDExportDefaultReceiverPath(t *testing.T, strict bool) {
 		t.Run(tc.name, func(t *testing.T) {
 			ra := newRealAgent(t, agentOptions{spanEvents: tc.spanEvents, convertV1: true})
 			c := corpus()
-			exportDD(t, ra, c, ddexport.WithAPIVersion(tc.version))
+			if tc.native {
+				exportDDNative(t, ra, c, ddexport.WithAPIVersion(tc.version))
+			} else {
+				exportDD(t, ra, c, ddexport.WithAPIVersion(tc.version))
+			}
 			path := "/" + tc.version.String() + "/traces"
 			codes := ra.Statuses(path)
 			if len(codes) == 0 {
