@@ -349,3 +349,67 @@ func dropField(tracestate, prefix string) string {
 	}
 	return strings.Join(members, ",")
 }
+
+// Malformed or oversized Datadog headers: ddprop and dd-trace-go agree on
+// whether there is a trace context and on its trace ID, apart from the
+// differences ddprop documents.
+func TestMalformedDatadogHeadersAlike(t *testing.T) {
+	base := map[string]string{
+		"x-datadog-trace-id":          "1234567890123456789",
+		"x-datadog-parent-id":         "987654321",
+		"x-datadog-sampling-priority": "1",
+	}
+	for _, tc := range []struct {
+		name    string
+		set     map[string]string
+		drop    string
+		differs string // why ddprop differs on purpose, or ""
+	}{
+		{name: "valid"},
+		{name: "non-numeric trace ID", set: map[string]string{"x-datadog-trace-id": "abc"}},
+		{name: "zero trace ID", set: map[string]string{"x-datadog-trace-id": "0"}},
+		{name: "trace ID overflow", set: map[string]string{"x-datadog-trace-id": "18446744073709551616"}},
+		{name: "negative trace ID", set: map[string]string{"x-datadog-trace-id": "-5"}},
+		{name: "non-numeric parent ID", set: map[string]string{"x-datadog-parent-id": "x1"}},
+		{name: "zero parent ID", set: map[string]string{"x-datadog-parent-id": "0"}},
+		{name: "missing parent ID", drop: "x-datadog-parent-id"},
+		{name: "non-numeric priority", set: map[string]string{"x-datadog-sampling-priority": "keep"}},
+		{name: "no priority", drop: "x-datadog-sampling-priority"},
+		{name: "oversized tags", set: map[string]string{"x-datadog-tags": "_dd.p.tid=640cfd8d00000000,_dd.p.x=" + strings.Repeat("y", 500)}},
+		{name: "undecodable tags", set: map[string]string{"x-datadog-tags": "_dd.p.dm=-4,,"}},
+		{name: "valid tid", set: map[string]string{"x-datadog-tags": "_dd.p.tid=640cfd8d00000000"}},
+		{name: "uppercase tid", set: map[string]string{"x-datadog-tags": "_dd.p.tid=640CFD8D00000000"},
+			differs: "ddprop rejects a bad _dd.p.tid; dd-trace-go keeps the 64-bit trace"},
+		{name: "synthetics without parent ID", set: map[string]string{"x-datadog-origin": "synthetics"}, drop: "x-datadog-parent-id",
+			differs: "an OpenTelemetry span context needs a parent ID"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := map[string]string{}
+			for k, v := range base {
+				h[k] = v
+			}
+			for k, v := range tc.set {
+				h[k] = v
+			}
+			delete(h, tc.drop)
+
+			theirs := ""
+			if sc, err := ddPropagator("datadog").Extract(tracer.TextMapCarrier(h)); err == nil && sc != nil {
+				theirs = sc.TraceID()
+			}
+			ours := ""
+			if sc := trace.SpanContextFromContext(ddprop.Datadog{}.Extract(context.Background(), propagation.MapCarrier(h))); sc.IsValid() {
+				ours = sc.TraceID().String()
+			}
+			if tc.differs != "" {
+				if ours == theirs {
+					t.Errorf("documented difference (%s) no longer seen: both give %q", tc.differs, ours)
+				}
+				return
+			}
+			if ours != theirs {
+				t.Errorf("trace ID: dd-trace-go %q, ddprop %q", theirs, ours)
+			}
+		})
+	}
+}
