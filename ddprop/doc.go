@@ -19,6 +19,8 @@
 //
 // Malformed headers never make a propagator panic, and never yield a partly
 // valid span context: that style yields nothing, and the next one is tried.
+// The one exception is Datadog tracers' own: x-datadog-tags that are too long
+// (over 512 bytes) or cannot be decoded are dropped, and the trace is kept.
 //
 // # The dd= tracestate member
 //
@@ -37,7 +39,7 @@
 //	               0 auto reject, 1 auto keep, 2 user keep
 //	o:<origin>     trace origin, such as o:synthetics
 //	p:<16 hex>     the last Datadog span on the trace's path (lowercase hex);
-//	               Datadog records it as _dd.parent_id on the first local span
+//	               recorded as _dd.parent_id on a span whose parent is remote
 //	t.<key>:<val>  the propagated tag _dd.p.<key>, such as t.dm:-4 for
 //	               _dd.p.dm=-4 (the sampling decision maker)
 //
