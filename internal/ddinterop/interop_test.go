@@ -90,10 +90,15 @@ func cases() []interopCase {
 // ddPropagator returns dd-trace-go's own propagator for the given styles,
 // with Datadog's default x-datadog-tags limit.
 func ddPropagator(styles string) tracer.Propagator {
+	extractFirst := false
 	return tracer.NewPropagator(&tracer.PropagatorConfig{
 		MaxTagsHeaderLen: 512,
 		InjectStyle:      styles,
 		ExtractStyle:     styles,
+		// Fixed here so that DD_TRACE_PROPAGATION_* in the environment
+		// cannot change what is compared.
+		BehaviorExtract: "continue",
+		ExtractFirst:    &extractFirst,
 	})
 }
 
