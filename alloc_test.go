@@ -2,7 +2,10 @@ package ddslog
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"log/slog"
+	"slices"
 	"testing"
 
 	"go.opentelemetry.io/otel/trace"
@@ -68,4 +71,47 @@ func TestAllocationsEvent(t *testing.T) {
 		t.Errorf("record to span event: %v allocs, SDK AddEvent: %v; budget is 2 more", dd, sdk)
 	}
 	t.Logf("record to span event: %v allocs, SDK AddEvent: %v", dd, sdk)
+}
+
+// TestAllocationBudgetsAcrossOptions checks the budgets with every key this
+// package can write, and with records larger than slog keeps inline.
+func TestAllocationBudgetsAcrossOptions(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	clearEnv(t)
+	options := map[string]*HandlerOptions{
+		"defaults": nil,
+		"static":   {Service: "checkout", Env: "prod", Version: "1.2.3"},
+		"all keys": {Service: "checkout", Env: "prod", Version: "1.2.3", OTelKeys: true, TraceID128: true},
+	}
+	records := map[string][]slog.Attr{
+		"0 attrs": nil,
+		"3 attrs": benchAttrs,
+		"7 attrs": append(slices.Clone(benchAttrs), slog.String("a", "b"), slog.Int("c", 1), slog.Bool("d", true), slog.Float64("e", 2.5)),
+	}
+	ctx := spanCtx(traceID128, true)
+	for oname, opts := range options {
+		for rname, attrs := range records {
+			for _, grouped := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%s/grouped=%t", oname, rname, grouped), func(t *testing.T) {
+					json := slog.NewJSONHandler(io.Discard, nil)
+					bare, dd := slog.New(json), slog.New(NewHandler(json, opts))
+					budget := 1.0
+					if grouped {
+						bare = bare.With("svc", "api").WithGroup("req").With("id", 7)
+						dd = dd.With("svc", "api").WithGroup("req").With("id", 7)
+						budget = 3
+					}
+					// The static keys are pre-formatted on first use.
+					dd.LogAttrs(ctx, slog.LevelInfo, "warm up", attrs...)
+					b := allocs(func() { bare.LogAttrs(ctx, slog.LevelInfo, "request handled", attrs...) })
+					d := allocs(func() { dd.LogAttrs(ctx, slog.LevelInfo, "request handled", attrs...) })
+					if d > b+budget {
+						t.Errorf("ddslog: %v allocs, bare JSON handler: %v; budget is %v more", d, b, budget)
+					}
+				})
+			}
+		}
+	}
 }

@@ -195,24 +195,27 @@ func panicValue(x any, r any) string {
 // findError returns the first error value among attrs, looking into groups.
 func findError(attrs func(func(slog.Attr) bool)) error {
 	var found error
-	var visit func(a slog.Attr) bool
-	visit = func(a slog.Attr) bool {
-		v := a.Value.Resolve()
-		switch v.Kind() {
-		case slog.KindAny:
-			if err, ok := v.Any().(error); ok && err != nil {
-				found = err
-				return false
-			}
-		case slog.KindGroup:
-			for _, ga := range v.Group() {
-				if !visit(ga) {
-					return false
-				}
+	attrs(func(a slog.Attr) bool {
+		found = errorIn(a)
+		return found == nil
+	})
+	return found
+}
+
+// errorIn returns the first error value in a, looking into groups.
+func errorIn(a slog.Attr) error {
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindAny:
+		if err, ok := v.Any().(error); ok && err != nil {
+			return err
+		}
+	case slog.KindGroup:
+		for _, ga := range v.Group() {
+			if err := errorIn(ga); err != nil {
+				return err
 			}
 		}
-		return true
 	}
-	attrs(visit)
-	return found
+	return nil
 }

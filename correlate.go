@@ -114,9 +114,10 @@ func appendHex(dst, b []byte) []byte {
 // trace ID, plus the OpenTelemetry hex keys.
 const maxIDBytes = 32 + maxDecimal + 32 + 16 + 2
 
-// appendIDs appends, in order, the values of the ID keys in want to dst
-// and records where each ends in ends (indexed like idKeys).
-func (c *config) appendIDs(dst []byte, sc trace.SpanContext, want keySet, ends *[numIDKeys]int) []byte {
+// appendIDs appends, in order, the values of the ID keys in want to dst,
+// and returns where each ends (indexed like idKeys).
+func (c *config) appendIDs(dst []byte, sc trace.SpanContext, want keySet) ([]byte, [numIDKeys]int) {
+	var ends [numIDKeys]int
 	if want&keyTraceID != 0 {
 		dst = AppendTraceID(dst, sc.TraceID(), c.traceID128)
 	}
@@ -139,7 +140,7 @@ func (c *config) appendIDs(dst []byte, sc trace.SpanContext, want keySet, ends *
 		dst = appendHex(dst, []byte{byte(sc.TraceFlags())})
 	}
 	ends[4] = len(dst)
-	return dst
+	return dst, ends
 }
 
 // idKeys are the keys whose values appendIDs writes, in its order.

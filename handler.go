@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"os"
 	"slices"
+	"sync"
 	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -28,7 +29,10 @@ type Handler struct {
 	// plain is next with the groups and attributes below applied the usual
 	// way: records without a span context go there untouched.
 	plain slog.Handler
-	cfg   *config
+	// static is next with dd.service/env/version pre-formatted, made on
+	// first use; nil when no such key is to be written.
+	static *staticNext
+	cfg    *config
 
 	// preset are the keys of this package that WithAttrs set at the root:
 	// they are not written again.
@@ -42,12 +46,43 @@ type Handler struct {
 	prefix string
 	// events are the WithAttrs attributes, converted for span events.
 	events []attribute.KeyValue
+	// err is the first error value among the WithAttrs attributes: the
+	// error of error records that carry none themselves.
+	err error
 }
 
 // group is an open group and the attributes added while it was innermost.
 type group struct {
 	name  string
-	attrs []slog.Attr // resolved
+	attrs []slog.Attr // resolved, without empty attributes or groups
+}
+
+// staticNext builds, once, a handler with the static keys pre-formatted.
+type staticNext struct {
+	once  sync.Once
+	base  slog.Handler
+	attrs []slog.Attr
+	h     slog.Handler
+}
+
+func (s *staticNext) handler() slog.Handler {
+	s.once.Do(func() { s.h = s.base.WithAttrs(s.attrs) })
+	return s.h
+}
+
+// newStatic returns the staticNext for next, or nil when every static key
+// is preset.
+func newStatic(c *config, next slog.Handler, preset keySet) *staticNext {
+	if c.staticKeys&^preset == 0 {
+		return nil
+	}
+	s := &staticNext{base: next}
+	for _, a := range c.static {
+		if preset&keyBit(a.Key) == 0 {
+			s.attrs = append(s.attrs, a)
+		}
+	}
+	return s
 }
 
 var _ slog.Handler = (*Handler)(nil)
@@ -58,7 +93,9 @@ var _ slog.Handler = (*Handler)(nil)
 //
 // A nil next is replaced by slog.DiscardHandler: records then only reach
 // spans. If next is itself a *Handler, the result is next with opts instead
-// of a second layer, so IDs and events are never written twice.
+// of a second layer, so IDs and events are never written twice. Groups
+// opened on next before it is wrapped are out of the Handler's reach: the
+// IDs go inside them.
 func NewHandler(next slog.Handler, opts *HandlerOptions) *Handler {
 	cfg := newConfig(opts, os.LookupEnv)
 	switch n := next.(type) {
@@ -67,9 +104,10 @@ func NewHandler(next slog.Handler, opts *HandlerOptions) *Handler {
 	case *Handler:
 		h := *n
 		h.cfg = cfg
+		h.static = newStatic(cfg, h.next, h.preset)
 		return &h
 	}
-	return &Handler{next: next, plain: next, cfg: cfg}
+	return &Handler{next: next, plain: next, cfg: cfg, static: newStatic(cfg, next, 0)}
 }
 
 // Handler returns the handler h forwards to, with the attributes and
@@ -83,13 +121,15 @@ func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool {
 	if h.plain.Enabled(ctx, l) {
 		return true
 	}
-	return h.cfg.spanLevel(l) && trace.SpanFromContext(ctx).IsRecording()
+	ev, er := h.cfg.spanLevels(l)
+	return (ev || er) && trace.SpanFromContext(ctx).IsRecording()
 }
 
-// spanLevel reports whether a record at l is for the span.
-func (c *config) spanLevel(l slog.Level) bool {
-	return (c.eventLevel != nil && l >= c.eventLevel.Level()) ||
-		(c.errorLevel != nil && l >= c.errorLevel.Level())
+// spanLevels reports whether a record at l becomes a span event, and
+// whether it is a span error.
+func (c *config) spanLevels(l slog.Level) (event, err bool) {
+	return c.eventLevel != nil && l >= c.eventLevel.Level(),
+		c.errorLevel != nil && l >= c.errorLevel.Level()
 }
 
 // Handle records r on the recording span in ctx, if any, then forwards r,
@@ -98,17 +138,22 @@ func (c *config) spanLevel(l slog.Level) bool {
 // handler's error; the span work never fails.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	span := trace.SpanFromContext(ctx)
-	if span.IsRecording() && h.cfg.spanLevel(r.Level) {
-		h.toSpan(span, r)
+	if span.IsRecording() {
+		if ev, er := h.cfg.spanLevels(r.Level); ev || er {
+			h.toSpan(span, r, ev, er)
+			// Enabled may have said yes for the span alone.
+			if !h.plain.Enabled(ctx, r.Level) {
+				return nil
+			}
+		}
 	}
-	if !h.plain.Enabled(ctx, r.Level) {
-		return nil
-	}
+	// Otherwise Enabled said yes for the wrapped handler: slog calls
+	// Handle only then.
 	sc := span.SpanContext()
 	if !sc.IsValid() {
 		return h.plain.Handle(ctx, r)
 	}
-	return h.next.Handle(ctx, h.correlate(sc, r))
+	return h.correlate(ctx, sc, &r)
 }
 
 // WithAttrs returns a Handler whose records carry attrs. Before any group
@@ -118,6 +163,9 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	if len(attrs) == 0 {
 		return h
 	}
+	// Resolved once, here, for the wrapped handler, the nested copy and the
+	// span events alike.
+	attrs = appendResolved(nil, attrs)
 	h2 := *h
 	if len(h.groups) == 0 {
 		h2.next = h.next.WithAttrs(attrs)
@@ -125,18 +173,16 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 		for _, a := range attrs {
 			h2.preset |= rootKeys(a)
 		}
+		h2.static = newStatic(h.cfg, h2.next, h2.preset)
 	} else {
 		h2.plain = h.plain.WithAttrs(attrs)
 		h2.groups = slices.Clone(h.groups)
 		last := &h2.groups[len(h2.groups)-1]
-		last.attrs = slices.Clip(last.attrs)
-		for _, a := range attrs {
-			a.Value = a.Value.Resolve()
-			last.attrs = append(last.attrs, a)
-		}
+		last.attrs = append(slices.Clip(last.attrs), attrs...)
 	}
-	if h.cfg.eventLevel != nil {
-		h2.events = appendAttrs(slices.Clip(h.events), h.prefix, attrs)
+	h2.events = appendAttrs(slices.Clip(h.events), h.prefix, attrs)
+	if h2.err == nil {
+		h2.err = findError(slices.Values(attrs))
 	}
 	return &h2
 }
@@ -154,84 +200,145 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 	return &h2
 }
 
+// appendResolved appends attrs to dst with their values resolved, in groups
+// too, and without the empty attributes and empty groups slog handlers
+// drop, as slog's own handlers do once in WithAttrs.
+func appendResolved(dst, attrs []slog.Attr) []slog.Attr {
+	for _, a := range attrs {
+		a.Value = a.Value.Resolve()
+		if a.Value.Kind() == slog.KindGroup {
+			members := appendResolved(nil, a.Value.Group())
+			if len(members) == 0 {
+				continue
+			}
+			a.Value = slog.GroupValue(members...)
+		} else if a.Equal(slog.Attr{}) {
+			continue
+		}
+		dst = append(dst, a)
+	}
+	return dst
+}
+
 // rootKeys returns the keys of this package that a sets at the root of a
-// record, looking into inlined (empty-key) groups.
+// record, looking into inlined (empty-key) groups, LogValuers resolved.
 func rootKeys(a slog.Attr) keySet {
 	if a.Key != "" {
 		return keyBit(a.Key)
 	}
 	var ks keySet
-	if a.Value.Kind() == slog.KindGroup {
-		for _, ga := range a.Value.Group() {
+	if v := a.Value.Resolve(); v.Kind() == slog.KindGroup {
+		for _, ga := range v.Group() {
 			ks |= rootKeys(ga)
 		}
 	}
 	return ks
 }
 
-// frame holds, in one allocation, the attributes of a correlated record and
-// the bytes of its ID strings.
-type frame struct {
-	attrs [frameAttrs]slog.Attr
-	ids   [maxIDBytes]byte
+// Frames hold, in one allocation, the attributes of a correlated record and
+// the bytes of its ID strings. There are two sizes, so that a small record
+// does not pay for zeroing a large frame; larger records take two
+// allocations.
+type (
+	smallFrame struct {
+		attrs [8]slog.Attr
+		ids   [maxIDBytes]byte
+	}
+	largeFrame struct {
+		attrs [14]slog.Attr
+		ids   [maxIDBytes]byte
+	}
+)
+
+// slogFrontAttrs is how many attributes a slog.Record stores inline: up to
+// that many, adding attributes to a copy of a record allocates nothing.
+const slogFrontAttrs = 5
+
+// idBits are the ID keys c writes.
+func (c *config) idBits() keySet {
+	if c.otelKeys {
+		return keyTraceID | keySpanID | keyOTelTraceID | keyOTelSpanID | keyOTelTraceFlags
+	}
+	return keyTraceID | keySpanID
 }
 
-// frameAttrs is how many attributes fit in a frame: the IDs, the record's
-// attributes and one per open group. It keeps a frame in a 512-byte size
-// class; larger records take two allocations.
-const frameAttrs = 10
-
-// correlate returns a record with r's time, level, message, PC and
-// attributes, and the correlation keys at its root. Every attribute goes in
-// a single inlined (empty-key) group, so that the new record needs no
-// storage beyond the frame, and the open groups are nested in that group.
-func (h *Handler) correlate(sc trace.SpanContext, r slog.Record) slog.Record {
+// correlate forwards r, with the correlation keys at its root, to the
+// wrapped handler.
+//
+// Without open groups, a record with room left in its inline attributes
+// gets the keys appended to it; their strings are the only allocation.
+// Otherwise a new record gets every attribute in a single inlined
+// (empty-key) group, with the open groups nested in it, so that it needs
+// no storage beyond one frame. The static keys are pre-formatted in
+// h.static, unless the record sets one of them itself.
+func (h *Handler) correlate(ctx context.Context, sc trace.SpanContext, r *slog.Record) error {
 	c := h.cfg
-	var want keySet
-	if sc.IsValid() {
-		want = keyTraceID | keySpanID | c.staticKeys
-		if c.otelKeys {
-			want |= keyOTelTraceID | keyOTelSpanID | keyOTelTraceFlags
-		}
-		want &^= h.preset
+	want := c.idBits() &^ h.preset
+	static := c.staticKeys &^ h.preset
+	var seen keySet
+	if len(h.groups) == 0 && r.NumAttrs() > 0 {
+		r.Attrs(func(a slog.Attr) bool {
+			seen |= rootKeys(a)
+			return true
+		})
+		want &^= seen
+	}
+	next := h.next
+	if static != 0 && seen&static == 0 {
+		next = h.static.handler()
+		static = 0
+	}
+	want |= static &^ seen
+
+	if want == 0 && len(h.groups) == 0 {
+		return next.Handle(ctx, *r)
+	}
+	k := bits.OnesCount8(uint8(want))
+	if len(h.groups) == 0 && r.NumAttrs()+k <= slogFrontAttrs {
+		var buf [maxIDBytes]byte
+		var add [numIDKeys + 3]slog.Attr
+		ids, ends := c.appendIDs(buf[:0], sc, want)
+		n := h.idAttrs(add[:], string(ids), &ends, want)
+		// r holds all its attributes inline, so this copy shares no
+		// storage with the caller's record.
+		r.AddAttrs(add[:n]...)
+		return next.Handle(ctx, *r)
 	}
 
-	if len(h.groups) == 0 && r.NumAttrs()+bits.OnesCount8(uint8(want)) <= slogFrontAttrs {
-		return h.correlateSmall(sc, r, want)
-	}
-
-	total := r.NumAttrs() + numIDKeys + len(c.static)
+	total := r.NumAttrs() + k
 	for _, g := range h.groups {
 		total += len(g.attrs) + 1
 	}
-	var (
-		all []slog.Attr
-		f   *frame
-	)
-	if total <= frameAttrs {
-		f = new(frame)
+	var all []slog.Attr
+	var ids string
+	var ends [numIDKeys]int
+	switch {
+	case total <= len(smallFrame{}.attrs):
+		f := new(smallFrame)
 		all = f.attrs[:]
-	} else {
+		ids, ends = c.frameIDs(f.ids[:0], sc, want)
+	case total <= len(largeFrame{}.attrs):
+		f := new(largeFrame)
+		all = f.attrs[:]
+		ids, ends = c.frameIDs(f.ids[:0], sc, want)
+	default:
 		all = make([]slog.Attr, total)
+		var buf [maxIDBytes]byte
+		b, e := c.appendIDs(buf[:0], sc, want)
+		ids, ends = string(b), e
 	}
 
 	// The innermost segment first: the innermost group's attributes and
 	// the record's, then each enclosing group, then the root.
-	pos := 0
-	start := 0
+	pos, start := 0, 0
 	if n := len(h.groups); n > 0 {
-		pos += copy(all[pos:], h.groups[n-1].attrs)
+		pos += copy(all, h.groups[n-1].attrs)
 	}
-	var seen keySet
 	r.Attrs(func(a slog.Attr) bool {
 		all[pos] = a
 		pos++
-		if len(h.groups) == 0 {
-			seen |= rootKeys(a)
-		}
 		return true
 	})
-	want &^= seen
 	for i := len(h.groups) - 1; i >= 0; i-- {
 		inner := all[start:pos]
 		start = pos
@@ -243,77 +350,39 @@ func (h *Handler) correlate(sc trace.SpanContext, r slog.Record) slog.Record {
 			pos++
 		}
 	}
-
-	if want != 0 {
-		var ends [numIDKeys]int
-		var ids string
-		if f != nil {
-			b := c.appendIDs(f.ids[:0], sc, want, &ends)
-			// f.ids is never written again, and the strings keep f alive.
-			ids = unsafe.String(unsafe.SliceData(b), len(b))
-		} else {
-			var buf [maxIDBytes]byte
-			ids = string(c.appendIDs(buf[:0], sc, want, &ends))
-		}
-		from := 0
-		for i, k := range idKeys {
-			if want&k.bit != 0 {
-				all[pos] = slog.String(k.key, ids[from:ends[i]])
-				pos++
-			}
-			from = ends[i]
-		}
-		for _, a := range c.static {
-			if want&keyBit(a.Key) != 0 {
-				all[pos] = a
-				pos++
-			}
-		}
-	}
+	pos += h.idAttrs(all[pos:], ids, &ends, want)
 
 	nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
 	if root := all[start:pos]; len(root) > 0 {
 		nr.AddAttrs(slog.Attr{Value: slog.GroupValue(root...)})
 	}
-	return nr
+	return next.Handle(ctx, nr)
 }
 
-// slogFrontAttrs is how many attributes a slog.Record stores inline: up to
-// that many, adding attributes to a copy of a record allocates nothing.
-const slogFrontAttrs = 5
+// frameIDs writes the ID values into a frame's bytes and returns them as a
+// string that shares the frame's memory: the bytes are never written again,
+// and the string keeps the frame alive.
+func (c *config) frameIDs(dst []byte, sc trace.SpanContext, want keySet) (string, [numIDKeys]int) {
+	b, ends := c.appendIDs(dst, sc, want)
+	return unsafe.String(unsafe.SliceData(b), len(b)), ends
+}
 
-// correlateSmall is correlate for a record with no open group and few
-// attributes: the IDs are appended to a copy of r, and their strings are the
-// only allocation.
-func (h *Handler) correlateSmall(sc trace.SpanContext, r slog.Record, want keySet) slog.Record {
-	r.Attrs(func(a slog.Attr) bool {
-		want &^= rootKeys(a)
-		return true
-	})
-	if want == 0 {
-		return r
-	}
-	c := h.cfg
-	var ends [numIDKeys]int
-	var buf [maxIDBytes]byte
-	ids := string(c.appendIDs(buf[:0], sc, want, &ends))
-	var add [numIDKeys + 3]slog.Attr
+// idAttrs writes the attributes of the keys in want to dst, their values
+// cut from ids at ends, and returns how many it wrote.
+func (h *Handler) idAttrs(dst []slog.Attr, ids string, ends *[numIDKeys]int, want keySet) int {
 	n, from := 0, 0
 	for i, k := range idKeys {
 		if want&k.bit != 0 {
-			add[n] = slog.String(k.key, ids[from:ends[i]])
+			dst[n] = slog.String(k.key, ids[from:ends[i]])
 			n++
 		}
 		from = ends[i]
 	}
-	for _, a := range c.static {
+	for _, a := range h.cfg.static {
 		if want&keyBit(a.Key) != 0 {
-			add[n] = a
+			dst[n] = a
 			n++
 		}
 	}
-	// r holds all its attributes inline (see the caller), so the copy
-	// shares no storage with the caller's record.
-	r.AddAttrs(add[:n]...)
-	return r
+	return n
 }

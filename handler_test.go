@@ -174,13 +174,13 @@ func TestIDs(t *testing.T) {
 		},
 		{
 			name: "128-bit from the environment",
-			env:  map[string]string{envTraceID128Lg: "true"},
+			env:  map[string]string{envTraceID128Logging: "true"},
 			ctx:  spanCtx(traceID128, true),
 			want: map[string]any{TraceIDKey: traceID128Hex, SpanIDKey: spanIDDec},
 		},
 		{
 			name: "malformed 128-bit variable falls back to decimal",
-			env:  map[string]string{envTraceID128Lg: "yes please"},
+			env:  map[string]string{envTraceID128Logging: "yes please"},
 			ctx:  spanCtx(traceID128, true),
 			want: map[string]any{TraceIDKey: "72057594037927938", SpanIDKey: spanIDDec},
 		},
@@ -380,17 +380,34 @@ func TestConcurrentUse(t *testing.T) {
 			t.Errorf("span has %d events, want %d", n, perG)
 		}
 	}
+	// Each span's lines and events all carry its own goroutine's "g".
+	gOf := map[string]float64{}
 	perSpan := map[string]int{}
 	for _, m := range lines {
 		sid, _ := m[SpanIDKey].(string)
-		if _, ok := spanOf[sid]; !ok {
-			t.Fatalf("line with unknown span ID %q: %v", sid, m)
+		g, _ := m["req"].(map[string]any)["g"].(float64)
+		if prev, ok := gOf[sid]; ok && prev != g {
+			t.Fatalf("span %s has lines of goroutines %v and %v", sid, prev, g)
 		}
+		gOf[sid] = g
 		perSpan[sid]++
+	}
+	if len(gOf) != goroutines {
+		t.Errorf("lines of %d spans, want %d", len(gOf), goroutines)
 	}
 	for sid, n := range perSpan {
 		if n != perG {
 			t.Errorf("span %s has %d lines, want %d", sid, n, perG)
+		}
+	}
+	for _, s := range rec.Ended() {
+		sid := strconv.FormatUint(uint64FromSpanID(s.SpanContext().SpanID()), 10)
+		for _, e := range s.Events() {
+			for _, kv := range e.Attributes {
+				if kv.Key == "req.g" && float64(kv.Value.AsInt64()) != gOf[sid] {
+					t.Fatalf("span %s: event with req.g=%d, lines say %v", sid, kv.Value.AsInt64(), gOf[sid])
+				}
+			}
 		}
 	}
 }
@@ -428,7 +445,7 @@ func TestMalformedEnvIsReported(t *testing.T) {
 	t.Cleanup(func() { otel.SetErrorHandler(prev) })
 
 	cfg := newConfig(nil, func(k string) (string, bool) {
-		if k == envTraceID128Lg {
+		if k == envTraceID128Logging {
 			return "sometimes", true
 		}
 		return "", false

@@ -106,7 +106,7 @@ func recorder(t testing.TB) (*tracetest.SpanRecorder, trace.Tracer) {
 
 // clearEnv unsets the variables NewHandler reads, for the test's duration.
 func clearEnv(t *testing.T) {
-	for _, v := range []string{envService, envEnv, envVersion, envTraceID128Lg} {
+	for _, v := range []string{envService, envEnv, envVersion, envTraceID128Logging} {
 		t.Setenv(v, "")
 	}
 }

@@ -3,6 +3,7 @@ package ddslog
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log"
 	"log/slog"
 	"reflect"
@@ -11,11 +12,18 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel"
 )
 
-// installMu serialises SetDefault, so that two concurrent calls cannot both
-// wrap the same default handler.
-var installMu sync.Mutex
+var (
+	// installMu serialises SetDefault, so that two concurrent calls cannot
+	// both wrap the same default handler.
+	installMu sync.Mutex
+	// builtinHandler is slog's built-in default handler as the program
+	// started with it, without attributes or groups.
+	builtinHandler = slog.Default().Handler()
+)
 
 // SetDefault makes the default slog logger correlate: slog.InfoContext(ctx,
 // ...) anywhere in the program then writes the IDs of the span in ctx and
@@ -37,7 +45,17 @@ func SetDefault(opts *HandlerOptions) {
 	cur := slog.Default().Handler()
 	builtin := isBuiltinDefault(cur)
 	if builtin {
+		if cur != builtinHandler {
+			otel.Handle(errBuiltinAttrs)
+		}
 		cur = newLogHandler(cur)
+	} else if h, ok := cur.(*Handler); ok {
+		if lh, ok := h.next.(*logHandler); ok && lh.out.file {
+			// slog.SetDefault captures the caller of log.Print only when
+			// the log package's flags ask for a file name; the first
+			// install cleared them.
+			log.SetFlags(log.Lshortfile)
+		}
 	}
 	slog.SetDefault(slog.New(NewHandler(cur, opts)))
 	if builtin {
@@ -46,6 +64,10 @@ func SetDefault(opts *HandlerOptions) {
 		log.SetPrefix("")
 	}
 }
+
+// errBuiltinAttrs reports what SetDefault cannot carry over.
+var errBuiltinAttrs = errors.New("ddslog: SetDefault: the attributes and groups added to slog's built-in default handler " +
+	"(slog.SetDefault(slog.Default().With(...))) are not kept; add them after SetDefault")
 
 // isBuiltinDefault reports whether h is slog's built-in default handler,
 // whose type is not exported.
@@ -71,6 +93,9 @@ type logOut struct {
 	file, long bool // log.Lshortfile / log.Llongfile were set
 	head       []byte
 }
+
+// maxHeadBytes caps the line buffer logOut keeps between records.
+const maxHeadBytes = 4 << 10
 
 // textPrefix is what the text handler writes first for a record with a
 // zero time, level INFO and an empty message; logOut drops it.
@@ -132,5 +157,8 @@ func (o *logOut) Write(p []byte) (int, error) {
 	p = bytes.TrimPrefix(p, []byte(textPrefix))
 	line := append(o.head, p...) // p is empty or starts with a space
 	o.head = line
+	if cap(o.head) > maxHeadBytes {
+		o.head = nil // keep no huge buffer for the life of the program
+	}
 	return n, o.logger.Output(2, string(line))
 }

@@ -74,7 +74,7 @@ func TestSetDefaultOverBuiltin(t *testing.T) {
 
 	want := "app: INFO from slog k=\"v w\" dd.trace_id=" + traceID64Dec + " dd.span_id=" + spanIDDec + "\n" +
 		"app: INFO from log\n" +
-		"app: WARN again a=1 g.b=2 dd.trace_id=" + traceID64Dec + " dd.span_id=" + spanIDDec + " dd.service=svc\n" +
+		"app: WARN again a=1 dd.service=svc g.b=2 dd.trace_id=" + traceID64Dec + " dd.span_id=" + spanIDDec + "\n" +
 		"app: INFO from log 2\n"
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("output (-want +got):\n%s", diff)

@@ -64,10 +64,10 @@ type HandlerOptions struct {
 
 // Environment variables read by NewHandler when the matching option is unset.
 const (
-	envService      = "DD_SERVICE"
-	envEnv          = "DD_ENV"
-	envVersion      = "DD_VERSION"
-	envTraceID128Lg = "DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED"
+	envService           = "DD_SERVICE"
+	envEnv               = "DD_ENV"
+	envVersion           = "DD_VERSION"
+	envTraceID128Logging = "DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED"
 )
 
 // config is the resolved, immutable configuration shared by a Handler and
@@ -96,7 +96,7 @@ func newConfig(opts *HandlerOptions, lookup func(string) (string, bool)) *config
 		otelKeys:   opts.OTelKeys,
 		addSource:  opts.AddSource,
 		stackTrace: opts.StackTrace,
-		traceID128: opts.TraceID128 || envBool(lookup, envTraceID128Lg),
+		traceID128: opts.TraceID128 || envBool(lookup, envTraceID128Logging),
 	}
 	if !opts.DisableEvents {
 		c.eventLevel = opts.EventLevel

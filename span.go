@@ -22,16 +22,19 @@ const (
 	CodeLineKey     = "code.line.number"
 )
 
-// toSpan records r on span, a recording span.
-func (h *Handler) toSpan(span trace.Span, r slog.Record) {
-	c := h.cfg
-	if c.eventLevel != nil && r.Level >= c.eventLevel.Level() {
+// toSpan records r on span, a recording span: as an event, and as an error.
+func (h *Handler) toSpan(span trace.Span, r slog.Record, event, isErr bool) {
+	if event {
 		h.addEvent(span, r)
 	}
-	if c.errorLevel != nil && r.Level >= c.errorLevel.Level() {
+	if isErr {
 		span.SetStatus(codes.Error, r.Message)
-		if err := findError(r.Attrs); err != nil {
-			recordError(span, err, r.Time, c.stackTrace, nil)
+		err := findError(r.Attrs)
+		if err == nil {
+			err = h.err
+		}
+		if err != nil {
+			recordError(span, err, r.Time, h.cfg.stackTrace, nil)
 		}
 	}
 }
