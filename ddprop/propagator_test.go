@@ -106,9 +106,21 @@ func TestPropagatorExtract(t *testing.T) {
 			want:    scView{TraceID: trace64, SpanID: span1, Sampled: true, Remote: true, TraceState: "dd=s:2;o:rum"},
 			wantErr: "extract_max_size",
 		},
+		{
+			name: "same trace, Datadog without priority: no decision is made up", styles: defaultStyles[:],
+			headers: map[string]string{"x-datadog-trace-id": ddTrace128, "x-datadog-parent-id": "255",
+				"x-datadog-tags": "_dd.p.tid=" + tid128, "traceparent": w3cSame, "tracestate": "dd=s:1,rojo=1"},
+			want: scView{TraceID: trace128, SpanID: span2, Remote: true, TraceState: "dd=p:" + span1 + ",rojo=1"},
+		},
+		{
+			name: "same trace, W3C rejected for its t.tid: Datadog alone", styles: defaultStyles[:],
+			headers: ddHeaders("traceparent", w3cSame, "tracestate", "dd=s:1;t.tid:0000000000000001,rojo=1"),
+			want:    dd,
+		},
 		{name: "datadog only style ignores W3C", styles: []Style{StyleDatadog}, headers: map[string]string{"traceparent": w3cSame}},
 		{name: "tracecontext only style ignores Datadog", styles: []Style{StyleTraceContext}, headers: ddHeaders()},
 		{name: "none", styles: []Style{}, headers: ddHeaders("traceparent", w3cSame)},
+		{name: "baggage only", styles: []Style{StyleBaggage}, headers: ddHeaders("traceparent", w3cSame)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
