@@ -412,6 +412,8 @@ func (e *encoder) collect(attrs []attribute.KeyValue) {
 		k := string(kv.Key)
 		if s, ok := slotOf(k); ok {
 			e.sp.set(s, kv.Value)
+			// The one looked-up key the mapping also writes itself.
+			fixed = fixed || s == sRPCGRPCStatusCode
 		} else if !fixed && isFixedKey(k) {
 			fixed = true
 		}

@@ -1046,3 +1046,79 @@ func TestMapping(t *testing.T) {
 		}
 	}
 }
+
+// TestNoDuplicateKeys gives a span, its resource, its scope and the tags
+// an attribute of every key the mapping looks up or writes, as a string and
+// as a number, and checks that every map of the payload has unique keys
+// (the strict decoder rejects duplicates).
+func TestNoDuplicateKeys(t *testing.T) {
+	keys := []string{
+		"otel.trace_id", "_dd.p.tid", "events", "_dd.span_events.has_exception", "_dd.span_links",
+		"otel.scope.name", "otel.library.name", "otel.scope.version", "otel.library.version",
+		"otel.status_code", "otel.status_description", "span.kind", "rpc.grpc.status_code",
+		"w3c.tracestate", "error.message", "error.type", "error.stack", "_dd.p.dm", "_dd.origin",
+		"env", "version", "db.name", "http.status_code", "_dd.measured", "_sampling_priority_v1",
+		"sampling.priority", "_sample_rate", "_dd1.sr.eausr", "analytics.event",
+		"http.method", "http.request.method", "http.url", "url.full", "http.request.headers.x",
+		"http.request.header.x", "http.referrer", "http.request.header.referrer",
+	}
+	// Every looked-up key, from the slot table.
+	for _, k := range []string{"service.name", "operation.name", "resource.name", "span.type",
+		"deployment.environment.name", "deployment.environment", "service.version", "http.route",
+		"url.template", "db.system.name", "db.system", "db.statement", "db.query.text", "db.namespace",
+		"messaging.system", "messaging.operation", "messaging.destination", "messaging.destination.name",
+		"rpc.system", "rpc.system.name", "rpc.service", "rpc.method", "faas.invoked_provider",
+		"faas.invoked_name", "faas.trigger", "graphql.operation.type", "graphql.operation.name",
+		"network.protocol.name", "http.response.status_code", "grpc.code", "rpc.grpc.status.code",
+		"grpc.status.code", "rpc.response.status_code"} {
+		if _, ok := slotOf(k); !ok {
+			t.Fatalf("%s is not a looked-up key", k)
+		}
+		keys = append(keys, k)
+	}
+	ts, err := trace.ParseTraceState("dd=s:2;o:rum;t.dm:-4,ot=th:8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		for _, v := range []attribute.Value{attribute.StringValue("1"), attribute.IntValue(1)} {
+			kv := attribute.KeyValue{Key: attribute.Key(k), Value: v}
+			for _, where := range []string{"span", "resource", "scope", "tag", "event", "link"} {
+				s := eventsAndLinks()
+				s.SpanContext = s.SpanContext.WithTraceState(ts)
+				s.Status = sdktrace.Status{Code: codes.Error, Description: "d"}
+				s.Events = append(s.Events, sdktrace.Event{Name: "exception", Attributes: attrs(
+					attribute.String("exception.type", "T"), attribute.String("exception.stacktrace", "S"))})
+				cfg := mapConfig{env: "e", version: "v", tags: []tag{{"team", "t"}}}
+				switch where {
+				case "span":
+					s.Attributes = append(s.Attributes, kv)
+				case "resource":
+					s.Resource = resource.NewSchemaless(attribute.String("service.name", "svc"), kv)
+				case "scope":
+					s.InstrumentationScope.Attributes = attribute.NewSet(kv)
+				case "tag":
+					cfg.tags = append(cfg.tags, tag{k, "1"})
+				case "event":
+					s.Events[0].Attributes = append(s.Events[0].Attributes, kv, kv)
+				case "link":
+					s.Links[0].Attributes = append(s.Links[0].Attributes, kv, kv)
+				}
+				for _, c := range []struct {
+					v      APIVersion
+					native bool
+				}{{V04, false}, {V04, true}, {V05, false}} {
+					e := newEncoder(c.v, &cfg)
+					body := e.encode(e.chunks([]sdktrace.ReadOnlySpan{s.Snapshot()}), c.native)
+					dec := decodeV04
+					if c.v == V05 {
+						dec = decodeV05
+					}
+					if _, err := dec(body); err != nil {
+						t.Errorf("%s %v on the %s, %v native=%v: %v", k, v.Type(), where, c.v, c.native, err)
+					}
+				}
+			}
+		}
+	}
+}
