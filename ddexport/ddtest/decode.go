@@ -45,6 +45,28 @@ func newDecoder(body []byte) *decoder {
 // of span maps.
 func decodeV04(body []byte) ([]chunk, error) {
 	d := newDecoder(body)
+	chunks, err := d.payloadV04()
+	return chunks, d.locate(err)
+}
+
+// decodeV05 decodes a /v0.5/traces body: [ [strings...], [ [span...], ... ] ]
+// where each span is an array of exactly 12 elements.
+func decodeV05(body []byte) ([]chunk, error) {
+	d := newDecoder(body)
+	chunks, err := d.payloadV05()
+	return chunks, d.locate(err)
+}
+
+// locate adds to err where in the body the decoder stopped: at the value
+// found wrong, or just after it when it was wrong once read.
+func (d *decoder) locate(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w (at byte offset %d of %d)", err, len(d.body)-d.r.Len(), len(d.body))
+}
+
+func (d *decoder) payloadV04() ([]chunk, error) {
 	n, err := d.arrayLen("an array of chunks")
 	if err != nil {
 		return nil, err
@@ -63,10 +85,7 @@ func decodeV04(body []byte) ([]chunk, error) {
 	return chunks, nil
 }
 
-// decodeV05 decodes a /v0.5/traces body: [ [strings...], [ [span...], ... ] ]
-// where each span is an array of exactly 12 elements.
-func decodeV05(body []byte) ([]chunk, error) {
-	d := newDecoder(body)
+func (d *decoder) payloadV05() ([]chunk, error) {
 	n, err := d.arrayLen("an array of 2 (string table, chunks)")
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package ddtest
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"net/http"
 	"runtime"
@@ -294,6 +295,29 @@ func TestLengthClaimsDoNotAllocate(t *testing.T) {
 			runtime.ReadMemStats(&after)
 			if got := after.TotalAlloc - before.TotalAlloc; got > 1<<20 {
 				t.Errorf("decoding allocated %d bytes, want under 1 MiB", got)
+			}
+		})
+	}
+}
+
+// TestErrorOffset: a refusal says where in the body the decoder stopped.
+func TestErrorOffset(t *testing.T) {
+	valid := v04(span())
+	boolErr := v04(span(kv{"error", boolean(true)}))
+	tests := []struct {
+		name string
+		body []byte
+		want string
+	}{
+		{"at the bad value", boolErr, fmt.Sprintf("(at byte offset %d of %d)", len(boolErr)-1, len(boolErr))},
+		{"after the payload", append(valid, 0xc0, 0xc0), fmt.Sprintf("2 bytes of trailing garbage after the payload (at byte offset %d of %d)", len(valid), len(valid)+2)},
+		{"at the end", valid[:len(valid)-1], fmt.Sprintf("(at byte offset %d of %d)", len(valid)-1, len(valid)-1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decodeV04(tt.body)
+			if err == nil || !strings.HasSuffix(err.Error(), tt.want) {
+				t.Errorf("error = %v\nwant it to end with %q", err, tt.want)
 			}
 		})
 	}

@@ -22,11 +22,13 @@ func Example() {
 	defer agent.Close()
 
 	send := func(chunks [][]map[string]any) {
-		body, err := msgpack.Marshal(chunks)
-		if err != nil {
+		var body bytes.Buffer
+		enc := msgpack.NewEncoder(&body)
+		enc.SetSortMapKeys(true)
+		if err := enc.Encode(chunks); err != nil {
 			log.Fatal(err)
 		}
-		resp, err := http.Post(agent.URL()+"/v0.4/traces", "application/msgpack", bytes.NewReader(body))
+		resp, err := http.Post(agent.URL()+"/v0.4/traces", "application/msgpack", &body)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -63,7 +65,7 @@ func Example() {
 	// 200 OK
 	// shop http.server.request GET /cart 42 prod 1
 	// 400 Bad Request
-	// decoding /v0.4/traces payload: chunk 0: span 0: "span_events": nil is refused (the Agent reads a map or array header here): leave span_events out when it is empty
+	// decoding /v0.4/traces payload: chunk 0: span 0: "span_events": nil is refused (the Agent reads a map or array header here): leave span_events out when it is empty (at byte offset 15 of 35)
 }
 
 // FailNext makes the agent answer the next requests with an error status,
