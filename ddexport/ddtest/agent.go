@@ -3,6 +3,7 @@ package ddtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net"
@@ -101,7 +102,6 @@ var ErrClosed = errors.New("ddtest: agent closed")
 type Agent struct {
 	cfg config
 
-	ln   net.Listener
 	srv  *http.Server
 	url  string
 	done chan struct{} // closed when Serve returns
@@ -109,7 +109,7 @@ type Agent struct {
 	closing   chan struct{} // closed by Close; ends delays and waits
 	closeOnce sync.Once
 	closeErr  error
-	handlers  sync.WaitGroup // trace requests being handled; Add under mu while !closed
+	handlers  sync.WaitGroup // requests being handled; Add under mu while !closed
 
 	mu         sync.Mutex
 	closed     bool
@@ -148,11 +148,10 @@ func Start(opts ...Option) (*Agent, error) {
 		}
 	}
 	if err != nil {
-		return nil, errors.Join(errors.New("ddtest: listen"), err)
+		return nil, fmt.Errorf("ddtest: listen: %w", err)
 	}
 	a := &Agent{
 		cfg:        cfg,
-		ln:         ln,
 		url:        url,
 		done:       make(chan struct{}),
 		closing:    make(chan struct{}),
@@ -222,7 +221,7 @@ func (a *Agent) Close() error {
 			// A client is stalling in the middle of a body.
 		}
 		if err := a.srv.Close(); err != nil {
-			a.closeErr = errors.Join(errors.New("ddtest: close"), err)
+			a.closeErr = fmt.Errorf("ddtest: close: %w", err)
 		}
 		<-a.done
 		<-idle
