@@ -91,8 +91,9 @@ func injectDatadog(ctx context.Context, sc trace.SpanContext, st State, carrier 
 
 // Extract reads Datadog headers from carrier and returns ctx with the remote
 // span context they describe. When they describe none, or a malformed one,
-// ctx is returned unchanged: a missing, non-numeric or zero trace or parent
-// ID, a non-numeric sampling priority, or a _dd.p.tid that is not 16
+// ctx is returned unchanged: a missing or non-numeric trace or parent ID, a
+// zero parent ID, a zero trace ID (low 64 bits zero and no non-zero
+// _dd.p.tid), a non-numeric sampling priority, or a _dd.p.tid that is not 16
 // lowercase hexadecimal digits.
 //
 // The trace is kept but its propagated tags are dropped when x-datadog-tags
@@ -138,7 +139,7 @@ func extractDatadog(carrier propagation.TextMapCarrier) (trace.SpanContext, stri
 		return trace.SpanContext{}, ""
 	}
 	parent, ok := parseDecimalID(carrier.Get(parentIDHeader))
-	if !ok {
+	if !ok || parent == 0 {
 		return trace.SpanContext{}, ""
 	}
 	binary.BigEndian.PutUint64(cfg.TraceID[8:], low)
@@ -167,6 +168,11 @@ func extractDatadog(carrier propagation.TextMapCarrier) (trace.SpanContext, stri
 		}
 		st.Tags = tags
 	}
+	// A zero low half is valid only under a non-zero _dd.p.tid: the trace
+	// ID as a whole must not be zero.
+	if !cfg.TraceID.IsValid() {
+		return trace.SpanContext{}, ""
+	}
 	if st.HasPriority && st.Priority > 0 {
 		cfg.TraceFlags = trace.FlagsSampled
 	}
@@ -177,9 +183,9 @@ func extractDatadog(carrier propagation.TextMapCarrier) (trace.SpanContext, stri
 	return trace.NewSpanContext(cfg), perr
 }
 
-// parseDecimalID parses a non-zero 64-bit ID written in decimal. A negative
-// number is read as its two's complement, as Datadog tracers accept from
-// tracers that use signed IDs.
+// parseDecimalID parses a 64-bit ID written in decimal. A negative number is
+// read as its two's complement, as Datadog tracers accept from tracers that
+// use signed IDs.
 func parseDecimalID(s string) (uint64, bool) {
 	if s == "" {
 		return 0, false
@@ -198,7 +204,7 @@ func parseDecimalID(s string) (uint64, bool) {
 		}
 		id = n
 	}
-	return id, id != 0
+	return id, true
 }
 
 func isLowerHex(s string, n int) bool {

@@ -232,6 +232,11 @@ func TestDatadogExtract(t *testing.T) {
 			want:    sc(trace64, true, "dd=s:1"),
 		},
 		{
+			name:    "zero low half under a tid",
+			headers: with("x-datadog-trace-id", "0", "x-datadog-sampling-priority", "1", "x-datadog-tags", "_dd.p.tid="+tid128),
+			want:    sc("640cfd8d000000000000000000000000", true, "dd=s:1"),
+		},
+		{
 			name:    "negative IDs are two's complement",
 			headers: with("x-datadog-trace-id", "-2", "x-datadog-parent-id", "-1", "x-datadog-sampling-priority", "1"),
 			want:    scView{TraceID: "0000000000000000fffffffffffffffe", SpanID: "ffffffffffffffff", Sampled: true, Remote: true, TraceState: "dd=s:1"},
@@ -273,6 +278,8 @@ func TestDatadogExtract(t *testing.T) {
 		{name: "trace ID with space", headers: with("x-datadog-trace-id", " 258")},
 		{name: "trace ID overflow", headers: with("x-datadog-trace-id", "18446744073709551616")},
 		{name: "zero trace ID", headers: with("x-datadog-trace-id", "0")},
+		{name: "zero trace ID, zero tid", headers: with("x-datadog-trace-id", "0", "x-datadog-tags", "_dd.p.tid=0000000000000000")},
+		{name: "zero trace ID, tid dropped with oversized tags", headers: with("x-datadog-trace-id", "0", "x-datadog-tags", "_dd.p.tid="+tid128+","+longTagHeader(600))},
 		{name: "non-numeric parent ID", headers: with("x-datadog-parent-id", "1.5")},
 		{name: "zero parent ID", headers: with("x-datadog-parent-id", "0")},
 		{name: "non-numeric priority", headers: with("x-datadog-sampling-priority", "keep")},

@@ -373,6 +373,7 @@ func TestMalformedDatadogHeadersAlike(t *testing.T) {
 		{name: "valid"},
 		{name: "non-numeric trace ID", set: map[string]string{"x-datadog-trace-id": "abc"}},
 		{name: "zero trace ID", set: map[string]string{"x-datadog-trace-id": "0"}},
+		{name: "zero low half under a tid", set: map[string]string{"x-datadog-trace-id": "0", "x-datadog-tags": "_dd.p.tid=640cfd8d00000000"}},
 		{name: "trace ID overflow", set: map[string]string{"x-datadog-trace-id": "18446744073709551616"}},
 		{name: "negative trace ID", set: map[string]string{"x-datadog-trace-id": "-5"}},
 		{name: "non-numeric parent ID", set: map[string]string{"x-datadog-parent-id": "x1"}},
