@@ -127,9 +127,22 @@ func (d *decoder) str() (string, error) {
 		return "", err
 	}
 	if !utf8.Valid(b) {
-		return string(bytes.ToValidUTF8(b, []byte("\uFFFD"))), nil
+		return repairUTF8(b), nil
 	}
 	return string(b), nil
+}
+
+// repairUTF8 replaces each byte that is not part of valid UTF-8 with U+FFFD,
+// one per byte as the Agent does (bytes.ToValidUTF8 would merge a run of
+// them into one).
+func repairUTF8(b []byte) string {
+	out := make([]byte, 0, len(b)+8)
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		out = utf8.AppendRune(out, r) // RuneError for an invalid byte
+		b = b[n:]
+	}
+	return string(out)
 }
 
 // bin reads a bin value (meta_struct values); nil and str are refused.
