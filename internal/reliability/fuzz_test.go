@@ -2,6 +2,7 @@ package reliability
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -112,6 +113,27 @@ func FuzzExportSpan(f *testing.F) {
 			if v := got.Meta["fuzz.str"]; v != sval {
 				t.Errorf("meta fuzz.str = %q, want %q", v, sval)
 			}
+		}
+		// The event: native (v0.4 with an agent that says so), else meta JSON.
+		switch {
+		case len(got.SpanEvents) == 1:
+			ev := got.SpanEvents[0]
+			if utf8.ValidString(evName) && ev.Name != evName {
+				t.Errorf("event name %q, want %q", ev.Name, evName)
+			}
+			if v := ev.Attributes["f"]; key != "f" && (v.Type != ddtest.DoubleType || !(v.DoubleValue == fval || math.IsNaN(v.DoubleValue) && math.IsNaN(fval))) {
+				t.Errorf("event attribute f = %+v, want double %v", v, fval)
+			}
+			if ev.TimeUnixNano != uint64(start.UnixNano()) {
+				t.Errorf("event time %d, want %d", ev.TimeUnixNano, start.UnixNano())
+			}
+		case got.Meta["events"] != "":
+			var evs []map[string]any
+			if err := json.Unmarshal([]byte(got.Meta["events"]), &evs); err != nil || len(evs) != 1 {
+				t.Errorf("meta events %q: %v, %d events", got.Meta["events"], err, len(evs))
+			}
+		default:
+			t.Errorf("the event was lost: %+v", got)
 		}
 	})
 }
