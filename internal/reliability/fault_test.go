@@ -162,6 +162,42 @@ func TestAgentSlowerThanTimeout(t *testing.T) {
 	}
 }
 
+// TestProcessorExportTimeout: the Agent hangs and the exporter's own
+// limits are long (30 s request timeout, 30 s retry budget), but the batch
+// processor gives each export 200 ms. Each export returns by then, its
+// spans counted as Canceled; when the Agent answers again, spans flow.
+func TestProcessorExportTimeout(t *testing.T) {
+	noLeaks(t)
+	agent := ddtest.New(t)
+	agent.SetDelay(30 * time.Second)
+	r := newRig(t, rigConfig{
+		url:           agent.URL(),
+		exportTimeout: 200 * time.Millisecond,
+		exporter:      []ddexport.Option{ddexport.WithTimeout(30 * time.Second), fastRetry(30 * time.Second)},
+	})
+	r.produce(100, time.Second)
+	start := time.Now()
+	r.flush()
+	// At most two batches (the batch timer may cut the 100 spans in two).
+	if d := time.Since(start); d > 2*200*time.Millisecond+2*time.Second {
+		t.Errorf("flush took %v: an export outlived the processor's 200 ms timeout", d)
+	}
+	s := r.exp.Stats()
+	wantDropped(t, ddexport.DropReasons{Canceled: 100}, s)
+	if !strings.Contains(s.LastError, "processor export timeout") {
+		t.Errorf("LastError = %q, want the processor's timeout as the cause", s.LastError)
+	}
+
+	agent.SetDelay(0)
+	r.produce(100, time.Second)
+	r.flush()
+	s = r.accountTimedOut(agent) // a request cut short may still have been taken
+	wantDropped(t, ddexport.DropReasons{Canceled: 100}, s)
+	if s.SpansExported != 100 {
+		t.Errorf("exported %d spans after the agent came back, want 100", s.SpansExported)
+	}
+}
+
 // TestConnectionClosedMidRequest: the Agent closes the connection of three
 // requests without answering. The exporter retries on a new connection and
 // loses nothing.
