@@ -82,8 +82,8 @@ type rigConfig struct {
 	queueSize int // MaxQueueSize; 0: 20000, more than any test produces
 	// exportTimeout is the processor's ExportTimeout; 0: 30 s.
 	exportTimeout time.Duration
-	exporter  []ddexport.Option
-	provider  []sdktrace.TracerProviderOption
+	exporter      []ddexport.Option
+	provider      []sdktrace.TracerProviderOption
 }
 
 // newRig builds a rig sending to c.url. The batch processor's queue holds
