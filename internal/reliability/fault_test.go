@@ -124,14 +124,10 @@ func TestAgentRestart(t *testing.T) {
 
 // TestAgentSlowerThanTimeout: the Agent holds every request for 30 s while
 // the request timeout is 100 ms. Payloads are dropped as Failed after their
-// retries; when the Agent is fast again, the rest is delivered.
-//
-// A timed-out request is not proof that the Agent did not take the payload:
-// here the fake Agent, woken by the client going away, still reads the body
-// and keeps the payload when it arrived whole (and refuses it, 400, when it
-// did not), so spans counted as Failed can arrive, once per attempt. The
-// accounting is exact on the exporter's side; on the Agent's side it is
-// "exported ⊆ received ⊆ exported + failed": at least once.
+// retries; when the Agent is fast again, the rest is delivered. The fake
+// Agent drops a payload whose client has gone, so the accounting is exact
+// (a real Agent that had already read it might still keep it: see
+// docs/RELIABILITY.md).
 func TestAgentSlowerThanTimeout(t *testing.T) {
 	noLeaks(t)
 	agent := ddtest.New(t)
@@ -148,18 +144,14 @@ func TestAgentSlowerThanTimeout(t *testing.T) {
 	r.produce(100, time.Second)
 	r.flush()
 
-	s := r.accountTimedOut(agent)
+	s := r.account(agent)
 	if s.SpansExported < 100 || s.Dropped.Failed == 0 || s.Dropped.Failed != s.SpansDropped {
 		t.Errorf("want some spans exported and the rest dropped as Failed; got %+v", s)
 	}
 	if !strings.Contains(s.LastError, "deadline") && !strings.Contains(s.LastError, "Timeout") {
 		t.Errorf("LastError = %q, want a timeout", s.LastError)
 	}
-	for _, rej := range agent.Rejections() {
-		if !strings.HasPrefix(rej.Reason, "reading body") {
-			t.Errorf("the agent refused a payload that the exporter finished sending: %+v", rej)
-		}
-	}
+	noRejections(t, agent)
 }
 
 // TestProcessorExportTimeout: the Agent hangs and the exporter's own
@@ -191,7 +183,7 @@ func TestProcessorExportTimeout(t *testing.T) {
 	agent.SetDelay(0)
 	r.produce(100, time.Second)
 	r.flush()
-	s = r.accountTimedOut(agent) // a request cut short may still have been taken
+	s = r.account(agent)
 	wantDropped(t, ddexport.DropReasons{Canceled: 100}, s)
 	if s.SpansExported != 100 {
 		t.Errorf("exported %d spans after the agent came back, want 100", s.SpansExported)
