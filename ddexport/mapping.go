@@ -1483,37 +1483,49 @@ func spanKindText(k trace.SpanKind) string {
 	return "unspecified"
 }
 
-// normalizeTagValue is the Agent's tag value normalization: lower case,
-// letters, digits and ":./-" kept, other runs of characters become one "_",
-// no trailing "_", at most 200 bytes. Already normal values cost nothing.
+// normalizeTagValue is the Agent's tag value normalization: letters lower
+// cased, letters, digits and ":./-" kept, each run of other characters
+// (invalid UTF-8 included) replaced by one "_", a trailing run dropped, at
+// most 200 characters. Already normal values cost nothing.
 func normalizeTagValue(s string) string {
 	if isNormalTagValue(s) {
 		return s
 	}
 	b := make([]byte, 0, len(s))
-	underscore := false
-	for _, r := range s {
-		if len(b) >= maxTagValueLen {
-			break
+	chars := 0
+	inRun := false // the last thing written is the "_" of a run
+	for i, r := range s {
+		width := utf8.RuneLen(r)
+		if r == utf8.RuneError {
+			_, width = utf8.DecodeRuneInString(s[i:])
+		}
+		if unicode.IsUpper(r) {
+			// Lower case, unless that changes the width (as the Agent does).
+			if low := unicode.ToLower(r); utf8.RuneLen(low) == utf8.RuneLen(r) {
+				r = low
+			}
 		}
 		switch {
-		case unicode.IsLetter(r):
-			b = utf8.AppendRune(b, unicode.ToLower(r))
-			underscore = false
-		case unicode.IsDigit(r) || r == ':' || r == '.' || r == '/' || r == '-':
+		case r == ':' || r == '.' || r == '/' || r == '-' || unicode.IsLetter(r) || unicode.IsDigit(r):
 			b = utf8.AppendRune(b, r)
-			underscore = false
-		default:
-			if !underscore && len(b) > 0 {
-				b = append(b, '_')
-			}
-			underscore = true
+			inRun = false
+		case !inRun:
+			b = append(b, '_')
+			inRun = true
+		}
+		chars++
+		if chars >= maxTagValueLen || i+width >= 2*maxTagValueLen {
+			break
 		}
 	}
-	for len(b) > 0 && b[len(b)-1] == '_' {
+	if inRun {
 		b = b[:len(b)-1]
 	}
 	return string(b)
+}
+
+func isTagValueByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == ':' || c == '.' || c == '/' || c == '-'
 }
 
 func isNormalTagValue(s string) bool {
@@ -1523,11 +1535,13 @@ func isNormalTagValue(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == ':', c == '.', c == '/', c == '-':
+		case isTagValueByte(c):
 		case c == '_':
-			if i+1 == len(s) || s[i+1] == '_' || i == 0 {
+			// Only before a character that is itself valid.
+			if i+1 == len(s) || !isTagValueByte(s[i+1]) {
 				return false
 			}
+			i++
 		default:
 			return false
 		}
