@@ -147,7 +147,8 @@ func TestEncodeAllocs(t *testing.T) {
 }
 
 // TestEncodeAllocsRarerPaths covers what realistic batches do not: W3C
-// tracestate with a Datadog member, links, errors with exception events.
+// tracestate with a Datadog member, links, errors with exception events,
+// gRPC with a numeric status code.
 func TestEncodeAllocsRarerPaths(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
@@ -161,6 +162,13 @@ func TestEncodeAllocsRarerPaths(t *testing.T) {
 		s := fxStub()
 		s.SpanContext = s.SpanContext.WithTraceState(ts).WithSpanID(trace.SpanID{7: byte(i + 1)})
 		s.Status = sdktrace.Status{Code: codes.Error, Description: "failed"}
+		s.SpanKind = trace.SpanKindClient
+		s.Attributes = attrs(
+			attribute.String("rpc.system", "grpc"),
+			attribute.String("rpc.service", "shop.Cart"),
+			attribute.String("rpc.method", "Add"),
+			attribute.Int("rpc.grpc.status_code", 14),
+		)
 		s.Events = []sdktrace.Event{{Name: "exception", Time: fxStart, Attributes: attrs(
 			attribute.String("exception.type", "E"), attribute.String("exception.message", "m"),
 			attribute.String("exception.stacktrace", "s"), attribute.Int("n", 1), attribute.Bool("b", true),

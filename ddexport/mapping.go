@@ -909,8 +909,13 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs
 		e.fixedMeta("otel.status_description", status.Description)
 	}
 	e.fixedMeta("span.kind", spanKindText(kind))
-	if g := e.grpcStatusCode(); g != "" {
-		e.fixedMeta("rpc.grpc.status_code", g)
+	if g, ok := e.grpcStatusCode(); ok {
+		if g.Type() == attribute.STRING {
+			e.fixedMeta("rpc.grpc.status_code", g.AsString())
+		} else {
+			e.scratch = appendValueText(e.scratch[:0], g)
+			e.fixedMetaBytes("rpc.grpc.status_code", e.scratch)
+		}
 	}
 	if ts := sc.TraceState(); ts.Len() > 0 {
 		e.scratch = e.scratch[:0]
@@ -1000,15 +1005,42 @@ func (e *encoder) errorMeta(description string) {
 }
 
 // grpcStatusCode looks up the gRPC status code as the Agent does.
-func (e *encoder) grpcStatusCode() string {
-	if v := e.look(sRPCGRPCStatusCode, sGRPCCode, sRPCGRPCStatusCodeDotted, sGRPCStatusCode); v != "" {
-		return v
+func (e *encoder) grpcStatusCode() (attribute.Value, bool) {
+	if v, ok := e.lookValue(sRPCGRPCStatusCode, sGRPCCode, sRPCGRPCStatusCodeDotted, sGRPCStatusCode); ok {
+		return v, true
 	}
 	name := e.look(sRPCSystemName)
 	if name == "grpc" || (name == "" && e.look(sRPCSystem) == "grpc") {
-		return e.look(sRPCResponseStatusCode)
+		return e.lookValue(sRPCResponseStatusCode)
 	}
-	return ""
+	return attribute.Value{}, false
+}
+
+// lookValue is look returning the value itself, so that numbers need not
+// become strings.
+func (e *encoder) lookValue(keys ...slot) (attribute.Value, bool) {
+	for _, s := range keys {
+		if e.anySlots&(1<<s) == 0 {
+			continue
+		}
+		for _, src := range [...]*attrSlots{&e.sp, &e.res.slots} {
+			if v, ok := src.get(s); ok && !emptyText(v) {
+				return v, true
+			}
+		}
+	}
+	return attribute.Value{}, false
+}
+
+// emptyText reports whether v's text is empty.
+func emptyText(v attribute.Value) bool {
+	switch v.Type() {
+	case attribute.STRING, attribute.BYTESLICE:
+		return v.AsString() == ""
+	case attribute.EMPTY:
+		return true
+	}
+	return false
 }
 
 // httpStatusCode looks up the HTTP status code as an integer: numeric
