@@ -12,7 +12,7 @@
 //
 // writes
 //
-//	{"time":"...","level":"INFO","msg":"charged card","amount":42,"dd.trace_id":"5577006791947779410","dd.span_id":"8674665223082153551"}
+//	{"time":"...","level":"INFO","msg":"charged card","dd.trace_id":"5577006791947779410","dd.span_id":"8674665223082153551","amount":42}
 //
 // and adds a "charged card" event, with amount=42 and level=INFO, to the span.
 // Or call SetDefault once, and every slog.InfoContext(ctx, ...) in the

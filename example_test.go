@@ -40,8 +40,8 @@ func ExampleNewHandler() {
 	logger.WithGroup("req").InfoContext(ctx, "grouped", "id", 7)
 	logger.Info("no span, no IDs")
 	// Output:
-	// {"level":"INFO","msg":"charged card","dd.service":"checkout","amount":42,"dd.trace_id":"11803532876627986230","dd.span_id":"67667974448284343"}
-	// {"level":"INFO","msg":"grouped","dd.service":"checkout","req":{"id":7},"dd.trace_id":"11803532876627986230","dd.span_id":"67667974448284343"}
+	// {"level":"INFO","msg":"charged card","dd.service":"checkout","dd.trace_id":"11803532876627986230","dd.span_id":"67667974448284343","amount":42}
+	// {"level":"INFO","msg":"grouped","dd.service":"checkout","dd.trace_id":"11803532876627986230","dd.span_id":"67667974448284343","req":{"id":7}}
 	// {"level":"INFO","msg":"no span, no IDs"}
 }
 

@@ -265,8 +265,9 @@ func (c *config) idBits() keySet {
 // correlate forwards r, with the correlation keys at its root, to the
 // wrapped handler.
 //
-// Without open groups, a record with room left in its inline attributes
-// gets the keys appended to it; their strings are the only allocation.
+// The keys go before the record's attributes. Without open groups, when
+// the keys and the record's attributes fit in a record's inline storage, a
+// new record holds them all and the keys' strings are the only allocation.
 // Otherwise a new record gets every attribute in a single inlined
 // (empty-key) group, with the open groups nested in it, so that it needs
 // no storage beyond one frame. The static keys are pre-formatted in
@@ -296,13 +297,17 @@ func (h *Handler) correlate(ctx context.Context, sc trace.SpanContext, r *slog.R
 	k := bits.OnesCount8(uint8(want))
 	if len(h.groups) == 0 && r.NumAttrs()+k <= slogFrontAttrs {
 		var buf [maxIDBytes]byte
-		var add [numIDKeys + 3]slog.Attr
+		var add [slogFrontAttrs]slog.Attr
 		ids, ends := c.appendIDs(buf[:0], sc, want)
 		n := h.idAttrs(add[:], string(ids), &ends, want)
-		// r holds all its attributes inline, so this copy shares no
-		// storage with the caller's record.
-		r.AddAttrs(add[:n]...)
-		return next.Handle(ctx, *r)
+		r.Attrs(func(a slog.Attr) bool {
+			add[n] = a
+			n++
+			return true
+		})
+		nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+		nr.AddAttrs(add[:n]...) // all inline: no allocation
+		return next.Handle(ctx, nr)
 	}
 
 	total := r.NumAttrs() + k
@@ -328,11 +333,15 @@ func (h *Handler) correlate(ctx context.Context, sc trace.SpanContext, r *slog.R
 		ids, ends = string(b), e
 	}
 
-	// The innermost segment first: the innermost group's attributes and
-	// the record's, then each enclosing group, then the root.
+	// The keys come first, before the record's attributes, as they would
+	// from WithAttrs. The innermost segment is built first: the innermost
+	// group's attributes and the record's, then each enclosing group, then
+	// the root.
 	pos, start := 0, 0
 	if n := len(h.groups); n > 0 {
 		pos += copy(all, h.groups[n-1].attrs)
+	} else {
+		pos += h.idAttrs(all, ids, &ends, want)
 	}
 	r.Attrs(func(a slog.Attr) bool {
 		all[pos] = a
@@ -344,13 +353,14 @@ func (h *Handler) correlate(ctx context.Context, sc trace.SpanContext, r *slog.R
 		start = pos
 		if i > 0 {
 			pos += copy(all[pos:], h.groups[i-1].attrs)
+		} else {
+			pos += h.idAttrs(all[pos:], ids, &ends, want)
 		}
 		if len(inner) > 0 { // slog handlers drop empty groups
 			all[pos] = slog.Attr{Key: h.groups[i].name, Value: slog.GroupValue(inner...)}
 			pos++
 		}
 	}
-	pos += h.idAttrs(all[pos:], ids, &ends, want)
 
 	nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
 	if root := all[start:pos]; len(root) > 0 {

@@ -72,9 +72,9 @@ func TestSetDefaultOverBuiltin(t *testing.T) {
 		log.Printf("from log %d", 2)
 	})
 
-	want := "app: INFO from slog k=\"v w\" dd.trace_id=" + traceID64Dec + " dd.span_id=" + spanIDDec + "\n" +
+	want := "app: INFO from slog dd.trace_id=" + traceID64Dec + " dd.span_id=" + spanIDDec + " k=\"v w\"\n" +
 		"app: INFO from log\n" +
-		"app: WARN again a=1 dd.service=svc g.b=2 dd.trace_id=" + traceID64Dec + " dd.span_id=" + spanIDDec + "\n" +
+		"app: WARN again a=1 dd.service=svc dd.trace_id=" + traceID64Dec + " dd.span_id=" + spanIDDec + " g.b=2\n" +
 		"app: INFO from log 2\n"
 	if diff := cmp.Diff(want, out.String()); diff != "" {
 		t.Errorf("output (-want +got):\n%s", diff)
