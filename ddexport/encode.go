@@ -99,7 +99,9 @@ func (e *encoder) chunks(spans []sdktrace.ReadOnlySpan) [][]sdktrace.ReadOnlySpa
 	e.chunkOf = e.chunkOf[:0]
 	e.counts = e.counts[:0]
 	for _, s := range spans {
-		if s == nil {
+		// A zero trace or span ID would make the Agent drop the whole
+		// chunk: such a span is left out, and counted invalid.
+		if s == nil || !s.SpanContext().IsValid() {
 			e.chunkOf = append(e.chunkOf, -1)
 			continue
 		}

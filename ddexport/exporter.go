@@ -160,7 +160,7 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	chunks := enc.chunks(spans)
 	r := run{e: e, enc: enc, native: native}
 	if n := len(spans) - countSpans(chunks); n > 0 {
-		r.drop(&e.stats.invalid, n, errors.New("nil span"))
+		r.drop(&e.stats.invalid, n, errors.New("nil span, or zero trace or span ID"))
 	}
 	r.deliver(ctx, chunks)
 	if r.dropped > 0 {
@@ -500,7 +500,8 @@ type DropReasons struct {
 	// Failed: connection errors, timeouts, 408, 429 or 5xx went on past the
 	// retry policy or the context's deadline.
 	Failed uint64
-	// Invalid: nil entries in the spans slice.
+	// Invalid: nil entries in the spans slice, and spans with a zero trace
+	// or span ID (the Agent would drop their whole trace).
 	Invalid uint64
 }
 
