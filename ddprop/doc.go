@@ -78,6 +78,7 @@
 //   - A tracestate that is not valid W3C (a dd= member over 256 bytes, for
 //     instance) is dropped whole by the W3C parser; dd-trace-go keeps the
 //     other vendors' members.
+//   - p:0000000000000000 is read as no last parent.
 //   - baggage is accepted in OTEL_PROPAGATORS too.
 //   - b3, b3multi, DD_TRACE_PROPAGATION_EXTRACT_FIRST,
 //     DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT and

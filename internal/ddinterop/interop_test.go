@@ -419,3 +419,33 @@ func TestMalformedDatadogHeadersAlike(t *testing.T) {
 		})
 	}
 }
+
+// A traceparent's sampled flag and the dd= member's s: can disagree (a
+// non-Datadog hop made its own decision): ddprop settles priority and
+// decision maker as dd-trace-go does.
+func TestTraceContextPrioritySettledAlike(t *testing.T) {
+	for _, flags := range []string{"00", "01"} {
+		for _, s := range []string{"", "s:-1;", "s:0;", "s:1;", "s:2;", "s:x;"} {
+			for _, dm := range []string{"", "t.dm:-4;"} {
+				tracestate := strings.TrimSuffix("dd="+s+"o:rum;"+dm, ";") + ",rojo=00f067aa0ba902b7"
+				headers := map[string]string{
+					"traceparent": "00-00000000000000008a3c1e5f00b2d4e6-00000000000001c8-" + flags,
+					"tracestate":  tracestate,
+				}
+				t.Run(flags+"/"+tracestate, func(t *testing.T) {
+					sc, err := ddPropagator("tracecontext").Extract(tracer.TextMapCarrier(headers))
+					if err != nil {
+						t.Fatal(err)
+					}
+					theirs := resultOfDD(t, sc)
+					ours := resultOfOTel(trace.SpanContextFromContext(
+						ddprop.TraceContext{}.Extract(context.Background(), propagation.MapCarrier(headers))))
+					theirs.LastParent, ours.LastParent = "", ""
+					if diff := cmp.Diff(theirs, ours); diff != "" {
+						t.Errorf("(-dd-trace-go +ddprop):\n%s", diff)
+					}
+				})
+			}
+		}
+	}
+}
