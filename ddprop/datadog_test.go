@@ -21,10 +21,9 @@ func longTagHeader(n int) string {
 
 func TestDatadogInject(t *testing.T) {
 	tests := []struct {
-		name    string
-		sc      trace.SpanContext
-		want    map[string]string
-		wantErr string // _dd.propagation_error on the span
+		name string
+		sc   trace.SpanContext
+		want map[string]string
 	}{
 		{
 			name: "invalid span context",

@@ -177,8 +177,9 @@ func mergeTraceContext(dd, w3c trace.SpanContext) trace.SpanContext {
 	}
 	if w3c.SpanID() != dd.SpanID() {
 		cfg.SpanID = w3c.SpanID()
-		if lp, ok := LastParent(w3c); ok {
-			st.LastParent = lp
+		// The W3C side's own last Datadog parent, else the Datadog one.
+		if w3cState, _ := ParseState(w3c.TraceState()); w3cState.LastParent.IsValid() {
+			st.LastParent = w3cState.LastParent
 		} else {
 			st.LastParent = dd.SpanID()
 		}
