@@ -2,10 +2,12 @@ package ddexport
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -48,7 +50,9 @@ func TestFakeAgentAgrees(t *testing.T) {
 				t.Fatal(err)
 			}
 			agent.Reset()
-			req, err := http.NewRequest(http.MethodPost, agent.URL()+c.path, bytes.NewReader(body))
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, agent.URL()+c.path, bytes.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
 			}
