@@ -54,8 +54,12 @@ func FuzzExportSpan(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, v05 bool, traceHi, traceLo, sid uint64, name, service, key, sval string, ival int64, fval float64, evName string, dur int64) {
 		agent.Reset()
+		// Zero IDs are left out and counted invalid: TestZeroSpanIDAccounted.
 		if sid == 0 {
-			sid = 1 // a zero span ID is a known accounting gap: see TestZeroSpanIDAccounted
+			sid = 1
+		}
+		if traceHi == 0 && traceLo == 0 {
+			traceLo = 1
 		}
 		var tid trace.TraceID
 		var spanID trace.SpanID
