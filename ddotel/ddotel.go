@@ -264,7 +264,7 @@ func resolve(c *config, lookup func(string) (string, bool)) (*settings, error) {
 		s.rate = r
 	}
 	if s.rate >= 0 {
-		s.sampler = sdktrace.ParentBased(sdktrace.TraceIDRatioBased(s.rate))
+		s.sampler = parentBased(sdktrace.TraceIDRatioBased(s.rate))
 		return s, nil
 	}
 	s.sampler, s.rate, err = otelSampler(get)
@@ -289,23 +289,48 @@ func otelSampler(get func(string) string) (sdktrace.Sampler, float64, error) {
 	}
 	switch name {
 	case "", "parentbased_always_on":
-		return sdktrace.ParentBased(sdktrace.AlwaysSample()), -1, nil
+		return parentBased(sdktrace.AlwaysSample()), -1, nil
 	case "always_on":
 		return sdktrace.AlwaysSample(), -1, nil
 	case "always_off":
 		return sdktrace.NeverSample(), -1, nil
 	case "parentbased_always_off":
-		return sdktrace.ParentBased(sdktrace.NeverSample()), -1, nil
+		return parentBased(sdktrace.NeverSample()), -1, nil
 	case "traceidratio":
 		r, err := ratio()
 		return sdktrace.TraceIDRatioBased(r), r, err
 	case "parentbased_traceidratio":
 		r, err := ratio()
-		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(r)), r, err
+		return parentBased(sdktrace.TraceIDRatioBased(r)), r, err
 	default:
 		return nil, -1, badVar(envOTelSampler, get(envOTelSampler),
 			"always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio")
 	}
+}
+
+// parentBased follows the caller's decision, as sdktrace.ParentBased does,
+// except where the caller left it open: Datadog headers without
+// x-datadog-sampling-priority (a remote, unsampled parent whose tracestate
+// has no dd= priority) defer the decision to the callee, as Datadog's
+// tracers do, so root decides as for a new trace.
+func parentBased(root sdktrace.Sampler) sdktrace.Sampler {
+	return sdktrace.ParentBased(root, sdktrace.WithRemoteParentNotSampled(deferred{root}))
+}
+
+// deferred samples remote, unsampled parents: it drops those that carry a
+// Datadog sampling priority (a decision) and lets root decide for the others.
+type deferred struct{ root sdktrace.Sampler }
+
+func (d deferred) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	psc := trace.SpanContextFromContext(p.ParentContext)
+	if _, decided := ddprop.SamplingPriority(psc); decided {
+		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: psc.TraceState()}
+	}
+	return d.root.ShouldSample(p)
+}
+
+func (d deferred) Description() string {
+	return "DeferredToLocal{" + d.root.Description() + "}"
 }
 
 func validRate(r float64) bool { return r >= 0 && r <= 1 }
@@ -353,8 +378,11 @@ func cmpOr(a, b string) string {
 type sampleRateProcessor struct{ rate float64 }
 
 func (p sampleRateProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
-	if psc := trace.SpanContextFromContext(parent); psc.IsValid() {
-		return // not a new trace: the caller's rate applies
+	psc := trace.SpanContextFromContext(parent)
+	if psc.IsValid() {
+		if _, decided := ddprop.SamplingPriority(psc); decided || !psc.IsRemote() || psc.IsSampled() {
+			return // the caller decided: its rate applies
+		}
 	}
 	s.SetAttributes(attribute.Float64(SampleRateKey, p.rate))
 }

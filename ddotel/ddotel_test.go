@@ -289,3 +289,45 @@ func TestStartUnreachableAgent(t *testing.T) {
 		t.Errorf("shutdown took %v with a 300ms deadline", d)
 	}
 }
+
+func TestStartDecisionlessDatadogHeaders(t *testing.T) {
+	clearEnv(t)
+	restoreGlobals(t)
+	agent := ddtest.New(t)
+	t.Setenv("DD_TRACE_SAMPLE_RATE", "1")
+	shutdown, err := Start(context.Background(), WithoutLogs(), WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	extract := func(headers map[string]string) context.Context {
+		carrier := propagation.HeaderCarrier(http.Header{})
+		for k, v := range headers {
+			carrier.Set(k, v)
+		}
+		return otel.GetTextMapPropagator().Extract(context.Background(), carrier)
+	}
+	// No priority: the caller left the decision to us, and we keep it.
+	_, open := otel.Tracer("test").Start(extract(map[string]string{"x-datadog-trace-id": "11", "x-datadog-parent-id": "12"}), "open")
+	open.End()
+	// Priority 0: the caller decided to drop.
+	_, rejected := otel.Tracer("test").Start(extract(map[string]string{
+		"x-datadog-trace-id": "21", "x-datadog-parent-id": "22", "x-datadog-sampling-priority": "0"}), "rejected")
+	rejected.End()
+	// W3C, not sampled: a decision too.
+	_, w3c := otel.Tracer("test").Start(extract(map[string]string{
+		"traceparent": "00-00000000000000000000000000000031-0000000000000032-00"}), "w3c")
+	w3c.End()
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	for _, s := range agent.Spans() {
+		got = append(got, s.TraceID)
+		if s.Metrics[SampleRateKey] != 1 {
+			t.Errorf("decided locally, but %s = %v", SampleRateKey, s.Metrics[SampleRateKey])
+		}
+	}
+	if diff := cmp.Diff([]uint64{11}, got); diff != "" {
+		t.Errorf("traces kept (-want +got):\n%s", diff)
+	}
+}
