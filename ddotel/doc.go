@@ -33,7 +33,9 @@
 //
 // A sample rate (WithSampleRate, DD_TRACE_SAMPLE_RATE or a traceidratio
 // sampler) applies to the traces this service starts; traces continued from
-// a caller keep the caller's decision. The rate is recorded on each new
+// a caller keep the caller's decision — except when Datadog headers carry
+// no x-datadog-sampling-priority: the caller then left the decision open,
+// and this service makes it as for a new trace, as Datadog's tracers do. The rate is recorded on each new
 // trace's root span as the metric _sample_rate, which the Datadog Agent uses
 // to scale the APM metrics it computes from the kept traces.
 //
