@@ -78,6 +78,19 @@ func BenchmarkHandler(b *testing.B) {
 			})
 		}
 	}
+	// The floor: the bare JSON handler writing the same two ID attributes,
+	// their strings made in advance. What ddslog costs above this is its
+	// own work; the rest is the cost of the output the contract asks for.
+	b.Run("case=span/handler=bare+ids", func(b *testing.B) {
+		l := benchLoggers(nil)["bare"]
+		ctx := nonRecordingCtx(b)
+		traceID, spanID, _ := Correlation(ctx)
+		attrs := append([]slog.Attr{slog.String(TraceIDKey, traceID), slog.String(SpanIDKey, spanID)}, benchAttrs...)
+		b.ReportAllocs()
+		for b.Loop() {
+			l.LogAttrs(ctx, slog.LevelInfo, "request handled", attrs...)
+		}
+	})
 }
 
 // BenchmarkEvent compares a record becoming a span event (output disabled)
