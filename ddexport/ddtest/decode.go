@@ -445,26 +445,29 @@ func (d *decoder) metaStruct() (map[string][]byte, error) {
 	return m, nil
 }
 
-func (d *decoder) spanLinks() ([]SpanLink, error) {
+func (d *decoder) spanLinks() ([]SpanLink, error) { return skipNilArray(d, "link", d.spanLink) }
+
+// skipNilArray decodes an array of elements, skipping nil ones as the Agent
+// does; what names an element in errors.
+func skipNilArray[T any](d *decoder, what string, elem func() (T, error)) ([]T, error) {
 	n, err := d.arrayLen("an array")
 	if err != nil {
 		return nil, err
 	}
-	var links []SpanLink
+	var out []T
 	for i := 0; i < n; i++ {
-		// The Agent accepts a nil link and ignores it.
 		if isNil, err := d.skipNil(); err != nil {
-			return nil, fmt.Errorf("link %d: %w", i, err)
+			return nil, fmt.Errorf("%s %d: %w", what, i, err)
 		} else if isNil {
 			continue
 		}
-		l, err := d.spanLink()
+		v, err := elem()
 		if err != nil {
-			return nil, fmt.Errorf("link %d: %w", i, err)
+			return nil, fmt.Errorf("%s %d: %w", what, i, err)
 		}
-		links = append(links, l)
+		out = append(out, v)
 	}
-	return links, nil
+	return out, nil
 }
 
 func (d *decoder) spanLink() (SpanLink, error) {
@@ -503,27 +506,7 @@ func (d *decoder) spanLink() (SpanLink, error) {
 	return l, nil
 }
 
-func (d *decoder) spanEvents() ([]SpanEvent, error) {
-	n, err := d.arrayLen("an array")
-	if err != nil {
-		return nil, err
-	}
-	var events []SpanEvent
-	for i := 0; i < n; i++ {
-		// The Agent accepts a nil event and ignores it.
-		if isNil, err := d.skipNil(); err != nil {
-			return nil, fmt.Errorf("event %d: %w", i, err)
-		} else if isNil {
-			continue
-		}
-		e, err := d.spanEvent()
-		if err != nil {
-			return nil, fmt.Errorf("event %d: %w", i, err)
-		}
-		events = append(events, e)
-	}
-	return events, nil
-}
+func (d *decoder) spanEvents() ([]SpanEvent, error) { return skipNilArray(d, "event", d.spanEvent) }
 
 func (d *decoder) spanEvent() (SpanEvent, error) {
 	var e SpanEvent
