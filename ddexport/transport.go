@@ -315,6 +315,9 @@ func (d *discovery) run(ctx context.Context) {
 			}
 			return
 		}
+		// The gap before an early re-check counts from here, before anyone
+		// hears of this check's outcome.
+		last := d.now()
 		if err == nil {
 			d.native.Store(on)
 		}
@@ -331,7 +334,6 @@ func (d *discovery) run(ctx context.Context) {
 		if err != nil {
 			wait = d.retryAfter
 		}
-		last := d.now()
 		timer := d.after(wait)
 	waiting:
 		for {
