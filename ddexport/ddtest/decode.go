@@ -318,49 +318,12 @@ func (d *decoder) index(dict []string) (string, error) {
 }
 
 func (d *decoder) indexMap(dict []string) (map[string]string, error) {
-	n, err := d.mapLen("a map")
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return nil, nil
-	}
-	m := make(map[string]string, prealloc(n))
-	for i := 0; i < n; i++ {
-		k, err := d.index(dict)
-		if err != nil {
-			return nil, fmt.Errorf("key %d: %w", i, err)
-		}
-		v, err := d.index(dict)
-		if err != nil {
-			return nil, fmt.Errorf("value of %q: %w", k, err)
-		}
-		m[k] = v
-	}
-	return m, nil
+	index := func() (string, error) { return d.index(dict) }
+	return decodeMap(d, index, index)
 }
 
 func (d *decoder) indexMetrics(dict []string) (map[string]float64, error) {
-	n, err := d.mapLen("a map")
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return nil, nil
-	}
-	m := make(map[string]float64, prealloc(n))
-	for i := 0; i < n; i++ {
-		k, err := d.index(dict)
-		if err != nil {
-			return nil, fmt.Errorf("key %d: %w", i, err)
-		}
-		v, err := d.float64()
-		if err != nil {
-			return nil, fmt.Errorf("value of %q: %w", k, err)
-		}
-		m[k] = v
-	}
-	return m, nil
+	return decodeMap(d, func() (string, error) { return d.index(dict) }, d.float64)
 }
 
 // stringMap reads a map[string]string; nil is an empty map when nilOK.
@@ -370,26 +333,7 @@ func (d *decoder) stringMap(nilOK bool) (map[string]string, error) {
 			return nil, err
 		}
 	}
-	n, err := d.mapLen("a map")
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return nil, nil
-	}
-	m := make(map[string]string, prealloc(n))
-	for i := 0; i < n; i++ {
-		k, err := d.str()
-		if err != nil {
-			return nil, fmt.Errorf("key %d: %w", i, err)
-		}
-		v, err := d.str()
-		if err != nil {
-			return nil, fmt.Errorf("value of %q: %w", k, err)
-		}
-		m[k] = v
-	}
-	return m, nil
+	return decodeMap(d, d.str, d.str)
 }
 
 func (d *decoder) metrics(nilOK bool) (map[string]float64, error) {
@@ -398,31 +342,17 @@ func (d *decoder) metrics(nilOK bool) (map[string]float64, error) {
 			return nil, err
 		}
 	}
-	n, err := d.mapLen("a map")
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return nil, nil
-	}
-	m := make(map[string]float64, prealloc(n))
-	for i := 0; i < n; i++ {
-		k, err := d.str()
-		if err != nil {
-			return nil, fmt.Errorf("key %d: %w", i, err)
-		}
-		v, err := d.float64()
-		if err != nil {
-			return nil, fmt.Errorf("value of %q: %w", k, err)
-		}
-		m[k] = v
-	}
-	return m, nil
+	return decodeMap(d, d.str, d.float64)
 }
 
 // metaStruct reads meta_struct: a map of string to bin. nil is rejected,
 // like the Agent does.
 func (d *decoder) metaStruct() (map[string][]byte, error) {
+	return decodeMap(d, d.str, d.bin)
+}
+
+// decodeMap reads a map with key and value decoders; an empty map is nil.
+func decodeMap[V any](d *decoder, key func() (string, error), value func() (V, error)) (map[string]V, error) {
 	n, err := d.mapLen("a map")
 	if err != nil {
 		return nil, err
@@ -430,13 +360,13 @@ func (d *decoder) metaStruct() (map[string][]byte, error) {
 	if n == 0 {
 		return nil, nil
 	}
-	m := make(map[string][]byte, prealloc(n))
+	m := make(map[string]V, prealloc(n))
 	for i := 0; i < n; i++ {
-		k, err := d.str()
+		k, err := key()
 		if err != nil {
 			return nil, fmt.Errorf("key %d: %w", i, err)
 		}
-		v, err := d.bin()
+		v, err := value()
 		if err != nil {
 			return nil, fmt.Errorf("value of %q: %w", k, err)
 		}
