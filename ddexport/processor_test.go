@@ -561,5 +561,3 @@ func spanCtx(tid trace.TraceID, id uint64) trace.SpanContext {
 	binary.BigEndian.PutUint64(sid[:], id)
 	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled})
 }
-
-
