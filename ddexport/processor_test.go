@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -560,4 +562,61 @@ func spanCtx(tid trace.TraceID, id uint64) trace.SpanContext {
 	var sid trace.SpanID
 	binary.BigEndian.PutUint64(sid[:], id)
 	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled})
+}
+
+// BenchmarkProcessor compares the cost of tracing 10-span traces (start,
+// attributes, end) through this span processor and through the SDK's batch
+// processor, both exporting to an in-memory agent; each iteration is one
+// trace, and the export of every trace is included (a final flush is timed).
+// Compare with `benchstat -col /proc`.
+func BenchmarkProcessor(b *testing.B) {
+	for _, name := range []string{"ddexport", "batch"} {
+		b.Run("proc="+name, func(b *testing.B) {
+			e, err := newExporter(fakeEnv(nil, false, ""), WithAgentURL("http://agent.invalid:8126"),
+				WithService("bench"), WithHTTPClient(&http.Client{Transport: sinkTransport{}}))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var sp sdktrace.SpanProcessor
+			if name == "ddexport" {
+				sp = newSpanProcessor(e, fakeEnv(nil, false, ""))
+			} else {
+				sp = sdktrace.NewBatchSpanProcessor(e)
+			}
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sp), sdktrace.WithSampler(sdktrace.AlwaysSample()))
+			tr := tp.Tracer("bench")
+			ctx := context.Background()
+			traceOnce := func() {
+				rctx, root := tr.Start(ctx, "GET /orders/{id}", trace.WithSpanKind(trace.SpanKindServer),
+					trace.WithAttributes(attribute.String("http.request.method", "GET"), attribute.String("http.route", "/orders/{id}")))
+				for i := range 9 {
+					kind := trace.SpanKindInternal
+					if i%3 == 2 {
+						kind = trace.SpanKindClient
+					}
+					_, s := tr.Start(rctx, "step", trace.WithSpanKind(kind), trace.WithAttributes(attribute.Int("step", i)))
+					s.End()
+				}
+				root.End()
+			}
+			traceOnce()
+			if err := tp.ForceFlush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				traceOnce()
+			}
+			if err := tp.ForceFlush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			if err := tp.Shutdown(ctx); err != nil {
+				b.Fatal(err)
+			}
+			s := e.Stats()
+			b.ReportMetric(float64(s.SpansDropped), "dropped")
+		})
+	}
 }
