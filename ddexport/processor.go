@@ -3,6 +3,7 @@ package ddexport
 import (
 	"context"
 	"errors"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,9 @@ const (
 	DefaultMaxTraceAge = 10 * time.Minute
 	// DefaultExportTimeout bounds one export of the processor.
 	DefaultExportTimeout = 30 * time.Second
+	// DefaultExportWorkers is how many exports the processor runs at once
+	// at most.
+	DefaultExportWorkers = 1
 )
 
 // Environment variables read by NewSpanProcessor; options beat them.
@@ -73,6 +77,7 @@ type processorConfig struct {
 	maxTraceSpans    int
 	maxTraceAge      time.Duration
 	exportTimeout    time.Duration
+	workers          int
 	ticks            <-chan time.Time // tests only: replaces the flush ticker
 	disableFlushLoop bool             // tests only
 }
@@ -125,6 +130,14 @@ func WithMaxTraceAge(d time.Duration) ProcessorOption {
 	return processorOptionFunc(func(c *processorConfig) { c.maxTraceAge = d })
 }
 
+// WithExportWorkers sets how many exports the processor runs at once at
+// most (default DefaultExportWorkers). More than one lets export use more
+// than one core when the queue grows faster than one export drains it. A
+// non-positive value restores the default.
+func WithExportWorkers(n int) ProcessorOption {
+	return processorOptionFunc(func(c *processorConfig) { c.workers = n })
+}
+
 // WithExportTimeout bounds each export of the processor (default
 // DefaultExportTimeout). A non-positive value restores the default.
 func WithExportTimeout(d time.Duration) ProcessorOption {
@@ -158,18 +171,21 @@ type SpanProcessor struct {
 	// now is a coarse clock, in unix nanoseconds, set by the flush loop at
 	// every tick: the age of a trace needs no finer resolution.
 	now       atomic.Int64
-	lastSweep int64 // flush loop only
+	lastSweep int64 // control loop only
 
 	qmu     sync.Mutex
 	queue   []*liveTrace // chunks waiting for export
 	queued  int          // spans in queue
 	qclosed bool         // Shutdown took the queue: later chunks are dropped
-	spare   []*liveTrace // flush loop only: the queue's other buffer
 
-	wake     chan struct{} // capacity 1: the queue holds a batch
-	flushReq chan chan struct{}
-	stop     chan struct{}
-	done     chan struct{} // closed when the flush loop has returned
+	wake        chan struct{} // capacity 1: the queue holds a batch
+	flushReq    chan chan struct{}
+	work        chan job // from the control loop to the export workers
+	finished    chan job // back; never blocks a worker (capacity: workers)
+	stop        chan struct{}
+	loopDone    chan struct{} // closed when the control loop has returned
+	leftover    []job         // jobs the loop had not handed out when it stopped
+	workersDone sync.WaitGroup
 
 	shutdownOnce sync.Once
 	closed       atomic.Bool
@@ -236,6 +252,9 @@ func newSpanProcessor(exp *Exporter, env environment, opts ...ProcessorOption) *
 	if c.exportTimeout <= 0 {
 		c.exportTimeout = DefaultExportTimeout
 	}
+	if c.workers <= 0 {
+		c.workers = DefaultExportWorkers
+	}
 	if !c.partialSet {
 		c.partialMin = partialFlushFromEnv(env)
 	}
@@ -245,8 +264,10 @@ func newSpanProcessor(exp *Exporter, env environment, opts ...ProcessorOption) *
 		partialAt: c.maxTraceSpans,
 		wake:      make(chan struct{}, 1),
 		flushReq:  make(chan chan struct{}),
+		work:      make(chan job),
+		finished:  make(chan job, c.workers),
 		stop:      make(chan struct{}),
-		done:      make(chan struct{}),
+		loopDone:  make(chan struct{}),
 	}
 	if c.partialMin > 0 {
 		p.partialAt = min(p.partialAt, c.partialMin)
@@ -267,14 +288,18 @@ func newSpanProcessor(exp *Exporter, env environment, opts ...ProcessorOption) *
 		}
 		p.qclosed = true
 		p.closed.Store(true)
-		close(p.done)
+		close(p.loopDone)
 		return p
 	}
 	if c.disableFlushLoop {
-		close(p.done)
+		close(p.loopDone)
 		return p
 	}
 	go p.loop()
+	p.workersDone.Add(c.workers)
+	for range c.workers {
+		go p.worker()
+	}
 	return p
 }
 
@@ -477,33 +502,135 @@ func (p *SpanProcessor) enqueue(c *liveTrace) {
 	}
 }
 
-// loop is the flush loop: it exports the queue on every tick, when a batch
-// is ready and when asked to by ForceFlush, and forgets traces that are too
-// old.
+// job is a batch of chunks taken from the queue for export.
+type job struct {
+	chunks []*liveTrace
+	seq    uint64
+}
+
+// flushWaiter is a ForceFlush waiting for the jobs up to seq.
+type flushWaiter struct {
+	seq   uint64
+	reply chan struct{}
+}
+
+// loop is the control loop: on every tick it advances the clock, forgets
+// traces that are too old and takes the queue for export; it also takes the
+// queue when a batch is ready and when ForceFlush asks, and hands what it
+// took to the export workers. It never exports itself, so a stalled Agent
+// does not stop the clock or the sweep.
 func (p *SpanProcessor) loop() {
-	defer close(p.done)
+	defer close(p.loopDone)
 	ticks := p.cfg.ticks
 	if ticks == nil {
 		t := time.NewTicker(p.cfg.flushInterval)
 		defer t.Stop()
 		ticks = t.C
 	}
+	var (
+		pending  []job    // taken, waiting for a worker
+		inflight []uint64 // the jobs being exported
+		seq      uint64   // the last job taken
+		waiters  []flushWaiter
+		free     [][]*liveTrace // emptied queue slices, for reuse
+	)
+	take := func() {
+		var spare []*liveTrace
+		if n := len(free); n > 0 {
+			spare, free = free[n-1], free[:n-1]
+		}
+		p.qmu.Lock()
+		q := p.queue
+		if len(q) == 0 {
+			p.qmu.Unlock()
+			if spare != nil {
+				free = append(free, spare)
+			}
+			return
+		}
+		p.queue, p.queued = spare, 0
+		p.qmu.Unlock()
+		seq++
+		pending = append(pending, job{chunks: q, seq: seq})
+	}
+	dispatch := func() {
+		for len(pending) > 0 && len(inflight) < p.cfg.workers {
+			j := pending[0]
+			pending[0] = job{}
+			pending = pending[1:]
+			inflight = append(inflight, j.seq)
+			p.work <- j
+		}
+	}
+	// answer replies to the ForceFlush calls whose jobs are all exported.
+	answer := func() {
+		lowest := uint64(math.MaxUint64) // the oldest job not exported yet
+		if len(pending) > 0 {
+			lowest = pending[0].seq
+		}
+		for _, s := range inflight {
+			lowest = min(lowest, s)
+		}
+		kept := waiters[:0]
+		for _, w := range waiters {
+			if w.seq < lowest {
+				close(w.reply)
+			} else {
+				kept = append(kept, w)
+			}
+		}
+		clear(waiters[len(kept):])
+		waiters = kept
+	}
 	for {
 		select {
 		case now := <-ticks:
 			p.tick(now)
+			take()
+			dispatch()
 		case <-p.wake:
-			p.flushQueue(context.Background())
+			take()
+			dispatch()
 		case reply := <-p.flushReq:
-			p.flushQueue(context.Background())
-			close(reply)
+			take()
+			waiters = append(waiters, flushWaiter{seq: seq, reply: reply})
+			dispatch()
+			answer()
+		case j := <-p.finished:
+			for i, s := range inflight {
+				if s == j.seq {
+					inflight = append(inflight[:i], inflight[i+1:]...)
+					break
+				}
+			}
+			if cap(j.chunks) <= maxKeptQueue && len(free) < 2*p.cfg.workers {
+				free = append(free, j.chunks[:0])
+			}
+			dispatch()
+			answer()
 		case <-p.stop:
+			p.leftover = pending
+			close(p.work)
 			return
 		}
 	}
 }
 
-// tick advances the clock, forgets traces past their age, and exports.
+// maxKeptQueue caps the capacity of a queue slice kept for reuse.
+const maxKeptQueue = 4096
+
+// worker exports the jobs the control loop hands it.
+func (p *SpanProcessor) worker() {
+	defer p.workersDone.Done()
+	for j := range p.work {
+		p.exportAll(context.Background(), j.chunks)
+		clear(j.chunks)
+		p.finished <- j
+	}
+}
+
+// tick advances the clock and, now and then, forgets traces past their
+// age.
 func (p *SpanProcessor) tick(now time.Time) {
 	ns := now.UnixNano()
 	p.now.Store(ns)
@@ -514,7 +641,6 @@ func (p *SpanProcessor) tick(now time.Time) {
 		p.lastSweep = ns
 		p.sweep(ns)
 	}
-	p.flushQueue(context.Background())
 }
 
 // sweep forgets the traces older than the maximum age, queueing their
@@ -539,19 +665,9 @@ func (p *SpanProcessor) sweep(now int64) {
 			p.recycle(t)
 			continue
 		}
+		p.exp.stats.partialFlushes.Add(1)
 		p.enqueue(t)
 	}
-}
-
-// flushQueue exports every queued chunk, in batches.
-func (p *SpanProcessor) flushQueue(ctx context.Context) {
-	p.qmu.Lock()
-	q := p.queue
-	p.queue, p.queued = p.spare[:0], 0
-	p.qmu.Unlock()
-	p.exportAll(ctx, q)
-	clear(q)
-	p.spare = q[:0]
 }
 
 // exportAll exports chunks in batches of about cfg.batchSpans spans, and
@@ -613,13 +729,15 @@ func (p *SpanProcessor) ForceFlush(ctx context.Context) error {
 	reply := make(chan struct{})
 	select {
 	case p.flushReq <- reply:
-	case <-p.done:
+	case <-p.loopDone: // shut down: Shutdown exports what is left
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	select {
 	case <-reply:
+		return nil
+	case <-p.loopDone:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -639,16 +757,19 @@ func (p *SpanProcessor) Shutdown(ctx context.Context) error {
 
 func (p *SpanProcessor) shutdown(ctx context.Context) error {
 	if p.closed.Swap(true) {
-		return nil // never started: no exporter
+		return nil // made without an exporter
 	}
 	close(p.stop)
-	// The flush loop may be in an export: let it end within ctx.
-	var errs []error
-	select {
-	case <-p.done:
-	case <-ctx.Done():
-	}
+	<-p.loopDone // it never waits long: it does not export
 	var chunks []*liveTrace
+	for _, j := range p.leftover {
+		chunks = append(chunks, j.chunks...)
+	}
+	p.leftover = nil
+	p.qmu.Lock()
+	chunks = append(chunks, p.queue...)
+	p.queue, p.queued, p.qclosed = nil, 0, true
+	p.qmu.Unlock()
 	var open int
 	for i := range p.shards {
 		sh := &p.shards[i]
@@ -669,29 +790,14 @@ func (p *SpanProcessor) shutdown(ctx context.Context) error {
 		sh.mu.Unlock()
 	}
 	p.exp.stats.openAtShutdown.Add(uint64(open))
-	p.qmu.Lock()
-	chunks = append(p.queue, chunks...)
-	p.queue, p.queued, p.qclosed = nil, 0, true
-	p.qmu.Unlock()
-	select {
-	case <-p.done:
-		p.exportAll(ctx, chunks)
-	default:
-		// The loop is still exporting: its chunks' spans are dropped,
-		// counted, rather than exported behind its back.
-		n := 0
-		for _, c := range chunks {
-			n += len(c.spans)
-			p.recycle(c)
-		}
-		p.release(n)
-		p.exp.drop(&p.exp.stats.shutdown, n, errShutdown)
-	}
+	// Exported here, next to the workers' last exports, within ctx.
+	p.exportAll(ctx, chunks)
+	var errs []error
 	if err := p.exp.Shutdown(ctx); err != nil {
 		errs = append(errs, err)
 	}
-	// The exporter cut any running export short: the loop returns.
-	<-p.done
+	// The exporter cut any running export short: the workers return.
+	p.workersDone.Wait()
 	if err := ctx.Err(); err != nil && len(errs) == 0 {
 		errs = append(errs, err)
 	}

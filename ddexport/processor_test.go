@@ -540,12 +540,12 @@ func TestProcessorAllocations(t *testing.T) {
 	}
 }
 
-// flushQueueTo empties the queue into f, as the flush loop would, without
-// exporting.
+// flushQueueTo empties the queue into f, as the control loop would, and
+// recycles what it held, without exporting.
 func (p *SpanProcessor) flushQueueTo(f func([]*liveTrace)) {
 	p.qmu.Lock()
 	q := p.queue
-	p.queue, p.queued = p.spare[:0], 0
+	p.queue, p.queued = p.queue[len(q):], 0
 	p.qmu.Unlock()
 	f(q)
 	n := 0
@@ -555,7 +555,9 @@ func (p *SpanProcessor) flushQueueTo(f func([]*liveTrace)) {
 	}
 	p.release(n)
 	clear(q)
-	p.spare = q[:0]
+	p.qmu.Lock()
+	p.queue = q[:0]
+	p.qmu.Unlock()
 }
 
 func spanCtx(tid trace.TraceID, id uint64) trace.SpanContext {
