@@ -31,7 +31,8 @@ const discoveryWait = 200 * time.Millisecond
 
 // Exporter is an OpenTelemetry SDK SpanExporter that sends spans to the
 // Datadog Agent. It is safe for concurrent use. Use it behind
-// sdktrace.WithBatcher in production; sdktrace.WithSyncer works too.
+// NewSpanProcessor in production; the SDK's batch and simple processors
+// work too (see the package documentation for what they lose).
 type Exporter struct {
 	version    APIVersion
 	cfg        *mapConfig
