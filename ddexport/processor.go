@@ -792,12 +792,21 @@ func (p *SpanProcessor) shutdown(ctx context.Context) error {
 	p.exp.stats.openAtShutdown.Add(uint64(open))
 	// Exported here, next to the workers' last exports, within ctx.
 	p.exportAll(ctx, chunks)
+	workersDone := make(chan struct{})
+	go func() {
+		p.workersDone.Wait()
+		close(workersDone)
+	}()
+	select {
+	case <-workersDone:
+	case <-ctx.Done():
+	}
 	var errs []error
 	if err := p.exp.Shutdown(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	// The exporter cut any running export short: the workers return.
-	p.workersDone.Wait()
+	<-workersDone
 	if err := ctx.Err(); err != nil && len(errs) == 0 {
 		errs = append(errs, err)
 	}
