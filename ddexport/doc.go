@@ -8,14 +8,47 @@
 //
 // # Use
 //
-// Put the exporter behind the SDK's batch processor:
+// Put the exporter behind [NewSpanProcessor], which sends whole local traces:
 //
 //	exp, err := ddexport.New(ddexport.WithService("checkout"))
 //	if err != nil {
 //		return err
 //	}
-//	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
+//	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(ddexport.NewSpanProcessor(exp)))
 //	defer tp.Shutdown(context.Background())
+//
+// Datadog's APM works per trace: the processor holds the spans of a trace
+// until its last open local span ends and sends them as one chunk, local
+// root first, as Datadog's tracers do. It sends every recording span,
+// sampled or not: a trace that a sampler dropped but recorded (RecordOnly)
+// reaches the Agent as a priority-0 chunk, which the Agent counts in its APM
+// stats and its sampling rates. The SDK's batch processor, by contrast,
+// discards unsampled spans and cuts traces at arbitrary batch boundaries;
+// the exporter works behind it too (sdktrace.WithBatcher), and marks
+// top-level spans itself so that split traces keep correct APM stats, but
+// priority-0 traces are then lost to the Agent.
+//
+// The processor exports in the background, never on the goroutine that
+// ends a span: every flush interval (1s), or as soon as a batch (1000
+// spans) is queued. Its memory is bounded:
+//
+//   - at most 50,000 finished spans are held, in live traces and in the
+//     export queue together (WithMaxBufferedSpans); past that, the trace of
+//     a span that ends is dropped whole, and counted;
+//   - partial flush (off by default, as in dd-trace-go): with
+//     DD_TRACE_PARTIAL_FLUSH_ENABLED=true (or WithPartialFlush), a live trace
+//     holding DD_TRACE_PARTIAL_FLUSH_MIN_SPANS finished spans (1000) sends
+//     them ahead as a chunk; a trace reaching 10,000 finished spans does so
+//     whatever the setting (WithMaxTraceSpans);
+//   - a trace still open after 10 minutes (WithMaxTraceAge) — a span that is
+//     never ended — has its finished spans sent as a partial chunk and is
+//     forgotten; its spans that end later are sent as chunks of their own.
+//
+// A partial chunk carries the trace's sampling priority, propagated _dd.p.*
+// tags and _dd.p.tid like any chunk. [SpanProcessor.ForceFlush] exports
+// every complete chunk and waits; [SpanProcessor.Shutdown] also sends the
+// finished spans of incomplete traces, counts the spans still open, and
+// shuts the exporter down.
 //
 // Behind sdktrace.WithSyncer each span's End waits for its delivery, and the
 // SDK gives that export no deadline: while the Agent is unreachable, retries
@@ -24,8 +57,10 @@
 //
 // [New] reads the environment once and does not contact the Agent: it is
 // fast, and succeeds when the Agent is down. [Exporter.Stats] counts what
-// was sent and what was dropped, and why. [Exporter.SampleRates] holds the
-// Agent's latest sampling rates. Package ddtest is a fake Agent for tests.
+// was sent and what was dropped, and why: every span that ended through
+// the processor is exported or dropped, once the processor is shut down.
+// [Exporter.SampleRates] holds the Agent's latest sampling rates. Package
+// ddtest is a fake Agent for tests.
 //
 // # Configuration
 //

@@ -142,6 +142,46 @@ func (e *encoder) chunks(spans []sdktrace.ReadOnlySpan) [][]sdktrace.ReadOnlySpa
 	return e.chunkOut
 }
 
+// validChunks returns chunks without their nil spans and spans with a zero
+// trace or span ID (the Agent would drop their whole chunk), and without
+// the chunks left empty. When every span is valid, which is the rule, chunks
+// itself is returned; otherwise the result reuses the encoder's memory, as
+// for chunks.
+func (e *encoder) validChunks(chunks [][]sdktrace.ReadOnlySpan) [][]sdktrace.ReadOnlySpan {
+	valid := func(s sdktrace.ReadOnlySpan) bool { return s != nil && s.SpanContext().IsValid() }
+	clean := true
+	for _, c := range chunks {
+		for _, s := range c {
+			clean = clean && valid(s)
+		}
+		clean = clean && len(c) > 0
+	}
+	if clean {
+		return chunks
+	}
+	e.spans = e.spans[:0]
+	e.counts = e.counts[:0]
+	for _, c := range chunks {
+		n := int32(0)
+		for _, s := range c {
+			if valid(s) {
+				e.spans = append(e.spans, s)
+				n++
+			}
+		}
+		if n > 0 {
+			e.counts = append(e.counts, n)
+		}
+	}
+	e.chunkOut = e.chunkOut[:0]
+	start := int32(0)
+	for _, n := range e.counts {
+		e.chunkOut = append(e.chunkOut, e.spans[start:start+n:start+n])
+		start += n
+	}
+	return e.chunkOut
+}
+
 // encode converts and encodes the given chunks into one request body for
 // e.version. nativeEvents selects native span_events/span_links (v0.4 only,
 // when the Agent's /info says it understands them); otherwise events and

@@ -31,7 +31,8 @@ const discoveryWait = 200 * time.Millisecond
 
 // Exporter is an OpenTelemetry SDK SpanExporter that sends spans to the
 // Datadog Agent. It is safe for concurrent use. Use it behind
-// sdktrace.WithBatcher in production; sdktrace.WithSyncer works too.
+// NewSpanProcessor in production; the SDK's batch and simple processors
+// work too (see the package documentation for what they lose).
 type Exporter struct {
 	version    APIVersion
 	cfg        *mapConfig
@@ -68,7 +69,12 @@ type Exporter struct {
 type counters struct {
 	exported                                                  atomic.Uint64
 	shutdown, canceled, tooLarge, rejected, failed, invalid   atomic.Uint64
+	bufferFull                                                atomic.Uint64
 	requests, sent, retries, splits, rejections, droppedCalls atomic.Uint64
+
+	// Kept by a SpanProcessor exporting through this exporter.
+	ended, tracesShed, partialFlushes, tracesExpired, openAtShutdown atomic.Uint64
+	buffered                                                         atomic.Int64
 }
 
 // New returns an exporter configured by opts, then by the DD_* environment
@@ -132,19 +138,32 @@ func jitter(d time.Duration) time.Duration {
 // It returns an error when any span was dropped (see Stats for why), and
 // after Shutdown. It does not keep spans.
 func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
-	if len(spans) == 0 {
+	return e.export(ctx, spans, nil)
+}
+
+// exportChunks is ExportSpans for spans already cut into chunks, by the
+// span processor: each chunk is sent as one, as it is.
+func (e *Exporter) exportChunks(ctx context.Context, chunks [][]sdktrace.ReadOnlySpan) error {
+	return e.export(ctx, nil, chunks)
+}
+
+// export sends spans grouped by trace ID, or chunks as they are (one of the
+// two is empty), and accounts for every span.
+func (e *Exporter) export(ctx context.Context, spans []sdktrace.ReadOnlySpan, chunks [][]sdktrace.ReadOnlySpan) error {
+	total := len(spans) + countSpans(chunks)
+	if total == 0 {
 		return nil
 	}
 	if !e.begin() {
-		e.drop(&e.stats.shutdown, len(spans), errShutdown)
+		e.drop(&e.stats.shutdown, total, errShutdown)
 		e.stats.droppedCalls.Add(1)
 		return errShutdown
 	}
 	defer e.end()
 	if err := ctx.Err(); err != nil {
-		e.drop(&e.stats.canceled, len(spans), err)
+		e.drop(&e.stats.canceled, total, err)
 		e.stats.droppedCalls.Add(1)
-		return fmt.Errorf("ddexport: dropped %d of %d spans: %w", len(spans), len(spans), err)
+		return fmt.Errorf("ddexport: dropped %d of %d spans: %w", total, total, err)
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -157,15 +176,19 @@ func (e *Exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 		enc.release()
 		e.encoders.Put(enc)
 	}()
-	chunks := enc.chunks(spans)
+	if len(spans) > 0 {
+		chunks = enc.chunks(spans)
+	} else {
+		chunks = enc.validChunks(chunks)
+	}
 	r := run{e: e, enc: enc, native: native}
-	if n := len(spans) - countSpans(chunks); n > 0 {
+	if n := total - countSpans(chunks); n > 0 {
 		r.drop(&e.stats.invalid, n, errors.New("nil span, or zero trace or span ID"))
 	}
 	r.deliver(ctx, chunks)
 	if r.dropped > 0 {
 		e.stats.droppedCalls.Add(1)
-		return fmt.Errorf("ddexport: dropped %d of %d spans: %w", r.dropped, len(spans), r.err)
+		return fmt.Errorf("ddexport: dropped %d of %d spans: %w", r.dropped, total, r.err)
 	}
 	return nil
 }
@@ -483,6 +506,29 @@ type Stats struct {
 
 	// LastError describes the most recent drop, or is empty.
 	LastError string
+
+	// Kept by a SpanProcessor exporting through this exporter. Once the
+	// processor is shut down, SpansEnded == SpansExported + SpansDropped;
+	// before, SpansBuffered more are waiting.
+
+	// SpansEnded counts spans the processor was given as they ended.
+	SpansEnded uint64
+	// SpansBuffered is the number of ended spans the processor holds now,
+	// in live traces and in its export queue.
+	SpansBuffered uint64
+	// TracesShed counts traces dropped whole because the processor's
+	// buffer was full (their spans are in Dropped.BufferFull).
+	TracesShed uint64
+	// PartialFlushes counts chunks sent before their trace was complete:
+	// partial flush, the per-trace cap, a trace past its maximum age, or
+	// Shutdown.
+	PartialFlushes uint64
+	// TracesExpired counts traces forgotten for their age, with spans
+	// still open (their finished spans were sent as a partial chunk).
+	TracesExpired uint64
+	// SpansOpenAtShutdown counts spans started but not ended when the
+	// processor was shut down (never ended, so never exported).
+	SpansOpenAtShutdown uint64
 }
 
 // DropReasons counts dropped spans by reason.
@@ -503,10 +549,13 @@ type DropReasons struct {
 	// Invalid: nil entries in the spans slice, and spans with a zero trace
 	// or span ID (the Agent would drop their whole trace).
 	Invalid uint64
+	// BufferFull: the span processor held its maximum of spans, so the
+	// span's whole trace was dropped.
+	BufferFull uint64
 }
 
 func (d DropReasons) total() uint64 {
-	return d.Shutdown + d.Canceled + d.TooLarge + d.Rejected + d.Failed + d.Invalid
+	return d.Shutdown + d.Canceled + d.TooLarge + d.Rejected + d.Failed + d.Invalid + d.BufferFull
 }
 
 // Stats returns the exporter's counters.
@@ -515,12 +564,13 @@ func (e *Exporter) Stats() Stats {
 	s := Stats{
 		SpansExported: c.exported.Load(),
 		Dropped: DropReasons{
-			Shutdown: c.shutdown.Load(),
-			Canceled: c.canceled.Load(),
-			TooLarge: c.tooLarge.Load(),
-			Rejected: c.rejected.Load(),
-			Failed:   c.failed.Load(),
-			Invalid:  c.invalid.Load(),
+			Shutdown:   c.shutdown.Load(),
+			Canceled:   c.canceled.Load(),
+			TooLarge:   c.tooLarge.Load(),
+			Rejected:   c.rejected.Load(),
+			Failed:     c.failed.Load(),
+			Invalid:    c.invalid.Load(),
+			BufferFull: c.bufferFull.Load(),
 		},
 		Requests:      c.requests.Load(),
 		PayloadsSent:  c.sent.Load(),
@@ -528,6 +578,13 @@ func (e *Exporter) Stats() Stats {
 		Splits:        c.splits.Load(),
 		Rejections:    c.rejections.Load(),
 		FailedExports: c.droppedCalls.Load(),
+
+		SpansEnded:          c.ended.Load(),
+		SpansBuffered:       uint64(max(c.buffered.Load(), 0)),
+		TracesShed:          c.tracesShed.Load(),
+		PartialFlushes:      c.partialFlushes.Load(),
+		TracesExpired:       c.tracesExpired.Load(),
+		SpansOpenAtShutdown: c.openAtShutdown.Load(),
 	}
 	s.SpansDropped = s.Dropped.total()
 	if p := e.lastErr.Load(); p != nil {

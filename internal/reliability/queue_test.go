@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/seed03c8c003/ddslog/ddexport"
 	"github.com/seed03c8c003/ddslog/ddexport/ddtest"
@@ -94,4 +95,87 @@ func TestAgentHangsMemoryBounded(t *testing.T) {
 	}
 	t.Logf("%d spans ended; %d handed to the exporter (%d dropped there at shutdown); %d dropped by the SDK's full queue",
 		n, got, s.SpansDropped, n-got)
+}
+
+// TestProcessorStalledAgentLeakedSpans: through ddexport.NewSpanProcessor,
+// with an Agent that holds every request and one trace in five leaking a
+// span that is never ended, an application ending tens of thousands of
+// spans is not held up, its heap stays bounded (the processor's buffer cap,
+// and the maximum trace age that forgets leaked traces), and once the
+// processor is shut down every span that ended is exported or dropped,
+// counted.
+func TestProcessorStalledAgentLeakedSpans(t *testing.T) {
+	noLeaks(t)
+	agent := ddtest.New(t)
+	agent.SetDelay(30 * time.Second)
+	exp, err := ddexport.New(ddexport.WithAgentURL(agent.URL()), ddexport.WithContainerID(""),
+		ddexport.WithTimeout(30*time.Second), fastRetry(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const maxBuffered = 5000
+	proc := ddexport.NewSpanProcessor(exp,
+		ddexport.WithMaxBufferedSpans(maxBuffered),
+		ddexport.WithFlushInterval(10*time.Millisecond),
+		ddexport.WithMaxTraceAge(100*time.Millisecond))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(proc))
+	tracer := tp.Tracer("reliability")
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	const traces = 10000
+	var leaked []trace.Span
+	start := time.Now()
+	for i := range traces {
+		ctx, root := tracer.Start(context.Background(), "request")
+		_, child := tracer.Start(ctx, "work")
+		child.SetAttributes(attribute.Int("i", i))
+		child.End()
+		if i%5 == 0 {
+			_, l := tracer.Start(ctx, "leaked") // never ended
+			leaked = append(leaked, l)
+		}
+		root.End()
+	}
+	if d, limit := time.Since(start), 2*time.Second*slowdown; d > limit {
+		t.Errorf("%d traces took %v (limit %v) while the agent hangs", traces, d, limit)
+	}
+	// The leaked traces are forgotten once they are too old.
+	deadline := time.Now().Add(waitLimit)
+	for exp.Stats().TracesExpired < traces/5 && time.Now().Before(deadline) {
+		time.Sleep(pollEvery)
+	}
+	s := exp.Stats()
+	if s.TracesExpired != traces/5 {
+		t.Errorf("%d traces expired, want the %d with a leaked span", s.TracesExpired, traces/5)
+	}
+	if s.SpansBuffered > maxBuffered {
+		t.Errorf("%d spans buffered, over the cap of %d", s.SpansBuffered, maxBuffered)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	const limit = 32 << 20
+	if grown := int64(after.HeapAlloc) - int64(before.HeapAlloc); grown > limit {
+		t.Errorf("heap grew by %d bytes while the agent hangs, over %d", grown, limit)
+	} else {
+		t.Logf("heap after GC while the agent hangs: %d → %d bytes", before.HeapAlloc, after.HeapAlloc)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_ = tp.Shutdown(ctx) // cut short: the agent never answers
+	s = exp.Stats()
+	if s.SpansBuffered != 0 || s.SpansEnded != s.SpansExported+s.SpansDropped {
+		t.Errorf("after shutdown: %d ended != %d exported + %d dropped (%d buffered); stats %+v",
+			s.SpansEnded, s.SpansExported, s.SpansDropped, s.SpansBuffered, s)
+	}
+	if want := uint64(2 * traces); s.SpansEnded != want {
+		t.Errorf("%d spans ended, want %d", s.SpansEnded, want)
+	}
+	if s.Dropped.BufferFull == 0 || s.TracesShed == 0 {
+		t.Errorf("stats %+v: want whole traces shed for the full buffer while the agent hangs", s)
+	}
+	t.Logf("%d spans ended: %d exported, %d dropped (%+v); %d traces shed, %d expired; %d leaked spans still open",
+		s.SpansEnded, s.SpansExported, s.SpansDropped, s.Dropped, s.TracesShed, s.TracesExpired, len(leaked))
 }
