@@ -206,8 +206,20 @@ func WithRetry(rc RetryConfig) Option {
 	return optionFunc(func(c config) config { c.retry = rc; return c })
 }
 
-// WithContainerID sets the Datadog-Container-ID header instead of detecting
-// it from /proc/self/cgroup. An empty id sends no header.
+// WithContainerID sets the container ID sent to the Agent, which tags the
+// spans with the container's and pod's tags, instead of detecting it. An
+// empty id sends none.
+//
+// The ID goes out as Datadog-Container-ID, and as Datadog-Entity-ID
+// "ci-<id>". Without this option it is detected on Linux as Datadog's
+// tracers detect it: from /proc/self/cgroup (cgroup v1, or v2 in the host's
+// cgroup namespace), else from /proc/self/mountinfo (the files a container
+// runtime mounts from the container's directory, such as
+// /var/lib/docker/containers/<id>/hostname). When neither names it and the
+// process has a cgroup namespace of its own, Datadog-Entity-ID alone
+// carries "in-<inode>", the inode of the process's cgroup node under
+// /sys/fs/cgroup (the memory controller's on cgroup v1, the unified
+// hierarchy's on v2), from which the Agent finds the container.
 func WithContainerID(id string) Option {
 	return optionFunc(func(c config) config { c.containerID = &id; return c })
 }

@@ -77,8 +77,10 @@ func TestNoContainerIDHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range agent.Payloads() {
-		if v, ok := p.Header["Datadog-Container-Id"]; ok {
-			t.Errorf("Datadog-Container-ID = %q, want no header", v)
+		for _, k := range []string{"Datadog-Container-Id", "Datadog-Entity-Id"} {
+			if v, ok := p.Header[k]; ok {
+				t.Errorf("%s = %q, want no header", k, v)
+			}
 		}
 	}
 }
@@ -888,6 +890,57 @@ func TestContainerIDDetected(t *testing.T) {
 	}
 	if got := agent.Payloads()[0].Header.Get("Datadog-Container-ID"); got != id {
 		t.Errorf("Datadog-Container-ID = %q, want %q", got, id)
+	}
+}
+
+// The container as the Agent's origin detection reads it: the container ID
+// in both headers when it is known, else the cgroup node's inode in
+// Datadog-Entity-ID alone.
+func TestContainerHeaders(t *testing.T) {
+	const id = "3726184226f5d3147c25fdeab5b60097e378e8a720503a5e19ecfdf29f869860"
+	for _, tc := range []struct {
+		name  string
+		files containerFiles
+		opts  []Option
+		want  map[string][]string
+	}{
+		{name: "cgroup v1", files: containerFiles{files: map[string]string{cgroupPath: "4:memory:/docker/" + id + "\n"}},
+			want: map[string][]string{"Datadog-Container-Id": {id}, "Datadog-Entity-Id": {"ci-" + id}}},
+		{name: "cgroup v2 in a private namespace: mountinfo",
+			files: containerFiles{files: map[string]string{cgroupPath: "0::/\n",
+				mountinfoPath: "99 98 0:1 /var/lib/docker/containers/" + id + "/hostname /etc/hostname rw - ext4 /dev/x rw\n"}},
+			want: map[string][]string{"Datadog-Container-Id": {id}, "Datadog-Entity-Id": {"ci-" + id}}},
+		{name: "cgroup v2 in a private namespace: the inode",
+			files: containerFiles{files: map[string]string{cgroupPath: "0::/\n"}, inodes: map[string]uint64{cgroupMount: 8675309}},
+			want:  map[string][]string{"Datadog-Entity-Id": {"in-8675309"}}},
+		{name: "WithContainerID", files: containerFiles{files: map[string]string{cgroupPath: "4:memory:/docker/" + id + "\n"}},
+			opts: []Option{WithContainerID("given")},
+			want: map[string][]string{"Datadog-Container-Id": {"given"}, "Datadog-Entity-Id": {"ci-given"}}},
+		{name: "WithContainerID empty: none", files: containerFiles{files: map[string]string{cgroupPath: "0::/\n"}, inodes: map[string]uint64{cgroupMount: 1}},
+			opts: []Option{WithContainerID("")}, want: map[string][]string{}},
+		{name: "not in a container", files: containerFiles{files: map[string]string{cgroupPath: "0::/user.slice\n"}},
+			want: map[string][]string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			agent := ddtest.New(t)
+			e, err := newExporter(tc.files.env(), append([]Option{WithAgentURL(agent.URL())}, tc.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Shutdown(context.Background())
+			if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][]string{}
+			for _, k := range []string{"Datadog-Container-Id", "Datadog-Entity-Id"} {
+				if v, ok := agent.Payloads()[0].Header[k]; ok {
+					got[k] = v
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("headers (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 

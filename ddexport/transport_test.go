@@ -116,7 +116,7 @@ func TestResponseBodyLimited(t *testing.T) {
 func TestInfoNotFound(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	defer srv.Close()
-	tr := newTransport(endpoint{base: srv.URL}, V04, newConfig(nil), "")
+	tr := newTransport(endpoint{base: srv.URL}, V04, newConfig(nil), containerIDs{})
 	defer tr.close()
 	on, err := tr.info(context.Background())
 	if on || err != nil {
