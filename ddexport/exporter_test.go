@@ -506,6 +506,44 @@ func TestShutdownCutsRunningExportsShort(t *testing.T) {
 	}
 }
 
+// Shutdown with a ctx that is already done, when no export is running,
+// has nothing to cut short: it returns nil, every time, whether the
+// exporter never exported or its discovery goroutine is running.
+func TestShutdownIdleWithDoneContext(t *testing.T) {
+	agent := ddtest.New(t)
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	const iterations = 300
+	for _, exported := range []bool{false, true} {
+		failed := 0
+		var firstErr error
+		for range iterations {
+			e, err := newExporter(fakeEnv(nil, false, ""), WithAgentURL(agent.URL()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if exported {
+				if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := e.Shutdown(done); err != nil {
+				failed++
+				firstErr = err
+				// Wait for the discovery goroutine, so that none outlives
+				// the test.
+				_ = e.Shutdown(context.Background())
+			}
+			if err := e.Shutdown(done); err != nil {
+				t.Fatalf("second Shutdown = %v, want nil", err)
+			}
+		}
+		if failed > 0 {
+			t.Errorf("exported %v: Shutdown(done ctx) of an idle exporter failed %d times out of %d: %v", exported, failed, iterations, firstErr)
+		}
+	}
+}
+
 func TestShutdownWaitsForRunningExports(t *testing.T) {
 	agent := ddtest.New(t)
 	e, _ := newTestExporter(t, agent)
