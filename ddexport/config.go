@@ -52,8 +52,15 @@ const (
 // succeed later: a connection error, 408, 429 or 5xx. Retries never outlast
 // the context passed to ExportSpans: a wait that would end after its
 // deadline is not started.
+//
+// Given to [WithRetry], the zero RetryConfig turns retries off, and a
+// RetryConfig with any field set turns them on, Enabled or not: one that
+// sets a bound means to retry within it (RetryConfig{MaxElapsedTime:
+// time.Minute} retries for a minute at most). Durations left zero take the
+// defaults given below.
 type RetryConfig struct {
-	// Enabled turns retries on. When false a failed request is not repeated.
+	// Enabled turns retries on. Setting any other field does too: retries
+	// are off only for the zero RetryConfig.
 	Enabled bool
 	// InitialInterval is the wait after the first failure; it doubles after
 	// each further failure, with ±50% jitter. A Retry-After header is
@@ -202,7 +209,12 @@ func WithMaxPayloadBytes(n int) Option {
 
 // WithRetry sets the retry policy. The default is enabled, 100 ms initial
 // interval, 5 s maximum interval and 30 s maximum elapsed time.
+// WithRetry(RetryConfig{}) turns retries off; a RetryConfig with any field
+// set turns them on (see [RetryConfig]).
 func WithRetry(rc RetryConfig) Option {
+	if rc != (RetryConfig{}) {
+		rc.Enabled = true
+	}
 	return optionFunc(func(c config) config { c.retry = rc; return c })
 }
 

@@ -506,6 +506,37 @@ func TestShutdownCutsRunningExportsShort(t *testing.T) {
 	}
 }
 
+// A RetryConfig that sets a bound but leaves Enabled false retries within
+// it: only the zero RetryConfig turns retries off.
+func TestWithRetryFieldsTurnRetriesOn(t *testing.T) {
+	tests := []struct {
+		name         string
+		rc           RetryConfig
+		wantRequests int
+	}{
+		{"zero: off", RetryConfig{}, 1},
+		{"Enabled false alone: off", RetryConfig{Enabled: false}, 1},
+		{"Enabled", RetryConfig{Enabled: true}, 2},
+		{"MaxElapsedTime alone", RetryConfig{MaxElapsedTime: time.Minute}, 2},
+		{"InitialInterval alone", RetryConfig{InitialInterval: time.Second}, 2},
+		{"MaxInterval alone", RetryConfig{MaxInterval: time.Second}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			agent := ddtest.New(t)
+			e, _ := newTestExporter(t, agent, WithRetry(tt.rc))
+			agent.FailNext(1, http.StatusServiceUnavailable, 0)
+			err := e.ExportSpans(context.Background(), makeSpans(1, 1))
+			if got := agent.Requests(); got != tt.wantRequests {
+				t.Errorf("%d requests, want %d (ExportSpans = %v)", got, tt.wantRequests, err)
+			}
+			if retried := tt.wantRequests > 1; retried != (err == nil) {
+				t.Errorf("ExportSpans = %v with retries %v", err, retried)
+			}
+		})
+	}
+}
+
 // Shutdown with a ctx that is already done, when no export is running,
 // has nothing to cut short: it returns nil, every time, whether the
 // exporter never exported or its discovery goroutine is running.
