@@ -483,7 +483,7 @@ func blockedExport(t *testing.T, ctx context.Context, spans int) (*Exporter, <-c
 	e.t.client = &http.Client{Transport: startedTransport{next: e.t.client.Transport, started: started}}
 	done := make(chan error, 1)
 	go func() { done <- e.ExportSpans(ctx, makeSpans(1, spans)) }()
-	<-started
+	receive(t, started, "the export's request")
 	return e, done
 }
 
@@ -494,7 +494,7 @@ func TestShutdownCutsRunningExportsShort(t *testing.T) {
 	if err := e.Shutdown(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("Shutdown = %v, want context.Canceled", err)
 	}
-	if err := <-done; !errors.Is(err, errShutdown) {
+	if err := receive(t, done, "the running export's end"); !errors.Is(err, errShutdown) {
 		t.Errorf("the running export returned %v, want errShutdown", err)
 	}
 	s := checkAccounting(t, e, 2)
@@ -580,16 +580,17 @@ func TestShutdownWaitsForRunningExports(t *testing.T) {
 	e, _ := newTestExporter(t, agent)
 	started := make(chan struct{}, 1)
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	free := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(free) // a failing test must not leave the request held (cleanups run before the exporter's)
 	e.t.client = &http.Client{Transport: gateTransport{next: e.t.client.Transport, started: started, release: release}}
 	done := make(chan error, 1)
 	go func() { done <- e.ExportSpans(context.Background(), makeSpans(1, 2)) }()
-	<-started
+	receive(t, started, "the export's request")
 	shut := make(chan error, 1)
 	go func() { shut <- e.Shutdown(context.Background()) }()
 	// Shutdown must not finish while the export runs; new exports fail.
-	for !e.isClosed() {
-		runtime.Gosched()
-	}
+	waitUntil(t, e.isClosed, "Shutdown to close the exporter")
 	if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); !errors.Is(err, errShutdown) {
 		t.Errorf("ExportSpans during Shutdown = %v, want errShutdown", err)
 	}
@@ -598,11 +599,11 @@ func TestShutdownWaitsForRunningExports(t *testing.T) {
 		t.Fatalf("Shutdown returned %v while an export was running", err)
 	default:
 	}
-	close(release)
-	if err := <-done; err != nil {
+	free()
+	if err := receive(t, done, "the running export's end"); err != nil {
 		t.Errorf("running export = %v, want success", err)
 	}
-	if err := <-shut; err != nil {
+	if err := receive(t, shut, "Shutdown's end"); err != nil {
 		t.Errorf("Shutdown = %v", err)
 	}
 	s := checkAccounting(t, e, 3)
@@ -629,7 +630,11 @@ func (g gateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	case g.started <- struct{}{}:
 	default:
 	}
-	<-g.release
+	select {
+	case <-g.release:
+	case <-r.Context().Done(): // the test gave up: do not hold the request forever
+		return nil, r.Context().Err()
+	}
 	return g.next.RoundTrip(r)
 }
 
@@ -650,7 +655,7 @@ func TestCanceledContext(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		e, done := blockedExport(t, ctx, 3)
 		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
+		if err := receive(t, done, "the canceled export's end"); !errors.Is(err, context.Canceled) {
 			t.Errorf("ExportSpans = %v, want context.Canceled", err)
 		}
 		if s := checkAccounting(t, e, 3); s.Dropped.Canceled != 3 {
@@ -775,7 +780,7 @@ func TestConcurrentExports(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	waitGroup(t, &wg, "the concurrent exports")
 	s := checkAccounting(t, e, workers*rounds*4)
 	if s.SpansExported != workers*rounds*4 {
 		t.Errorf("exported %d spans, want %d", s.SpansExported, workers*rounds*4)
@@ -904,7 +909,7 @@ func TestEventsFollowDiscovery(t *testing.T) {
 				// Start discovery and wait for its answer, so that the
 				// export below does not depend on how fast /info answers.
 				e.nativeEvents(context.Background())
-				<-e.disc.known
+				receive(t, e.disc.known, "the first /info check")
 			}
 			if err := e.ExportSpans(context.Background(), spanWithEvent()); err != nil {
 				t.Fatal(err)
@@ -1031,7 +1036,7 @@ func TestShutdownRacingExports(t *testing.T) {
 	if err := e.Shutdown(context.Background()); err != nil {
 		t.Errorf("Shutdown = %v", err)
 	}
-	wg.Wait()
+	waitGroup(t, &wg, "the exports racing Shutdown")
 	s := checkAccounting(t, e, workers*rounds*2)
 	if got := uint64(len(agent.Spans())); got != s.SpansExported {
 		t.Errorf("agent holds %d spans, stats say %d exported", got, s.SpansExported)
