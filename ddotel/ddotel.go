@@ -350,9 +350,10 @@ func otelSampler(get func(string) string, warnings *[]error) (sdktrace.Sampler, 
 
 // parentBased follows the caller's decision, as sdktrace.ParentBased does,
 // except where the caller left it open: Datadog headers without
-// x-datadog-sampling-priority (a remote, unsampled parent whose tracestate
-// has no dd= priority) defer the decision to the callee, as Datadog's
-// tracers do, so root decides as for a new trace.
+// x-datadog-sampling-priority, or B3 headers without a sampling decision
+// (a remote, unsampled parent whose tracestate has no dd= priority), defer
+// the decision to the callee, as Datadog's tracers do, so root decides as
+// for a new trace.
 func parentBased(root sdktrace.Sampler) sdktrace.Sampler {
 	return sdktrace.ParentBased(root, sdktrace.WithRemoteParentNotSampled(deferred{root}))
 }

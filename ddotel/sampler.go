@@ -34,6 +34,7 @@ const (
 type ratioSampler struct {
 	threshold   uint64 // keep when randomness >= threshold
 	th          string // the threshold as a th value (no "th:")
+	thField     string // "th:" + th
 	never       bool   // rate 0: no threshold keeps nothing
 	description string
 }
@@ -48,6 +49,7 @@ func newRatioSampler(rate float64) *ratioSampler {
 	}
 	s.threshold = rejectionThreshold(rate)
 	s.th = thresholdValue(s.threshold)
+	s.thField = thPrefix + s.th
 	return s
 }
 
@@ -83,7 +85,7 @@ func (s *ratioSampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Samp
 	ts := trace.SpanContextFromContext(p.ParentContext).TraceState()
 	ot := ts.Get(otKey)
 	if !s.never && randomness(p.TraceID, ot) >= s.threshold {
-		return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: withThreshold(ts, ot, s.th)}
+		return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: withThreshold(ts, ot, s.thField)}
 	}
 	return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: withThreshold(ts, ot, "")}
 }
@@ -103,21 +105,25 @@ func randomness(id trace.TraceID, ot string) uint64 {
 	return binary.BigEndian.Uint64(id[8:]) & maxThreshold
 }
 
-// withThreshold returns ts with the th sub-key of its ot member set to th,
-// or removed when th is "", the ot member's other sub-keys kept and the
-// member moved first as the W3C specification asks of an updated one. ot is
-// the member's current value. When the result would not be a valid
-// tracestate (an ot member over 256 bytes), th alone replaces the member.
-func withThreshold(ts trace.TraceState, ot, th string) trace.TraceState {
-	if th == "" && !strings.HasPrefix(ot, thPrefix) && !strings.Contains(ot, ";"+thPrefix) {
+// withThreshold returns ts with the th sub-key of its ot member set as
+// thField ("th:<hex>"), or removed when thField is "", the ot member's other
+// sub-keys kept and the member moved first as the W3C specification asks of
+// an updated one. ot is the member's current value. When the result would
+// not be a valid tracestate (an ot member over 256 bytes), thField alone
+// replaces the member.
+func withThreshold(ts trace.TraceState, ot, thField string) trace.TraceState {
+	if thField == "" && !strings.HasPrefix(ot, thPrefix) && !strings.Contains(ot, ";"+thPrefix) {
 		return ts // nothing to remove
 	}
-	var b strings.Builder
-	b.Grow(len(thPrefix) + len(th) + 1 + len(ot))
-	if th != "" {
-		b.WriteString(thPrefix)
-		b.WriteString(th)
+	if ot == "" {
+		if out, err := ts.Insert(otKey, thField); err == nil {
+			return out
+		}
+		return ts
 	}
+	var b strings.Builder
+	b.Grow(len(thField) + 1 + len(ot))
+	b.WriteString(thField)
 	for field := range strings.SplitSeq(ot, ";") {
 		if field == "" || strings.HasPrefix(field, thPrefix) {
 			continue
@@ -133,10 +139,10 @@ func withThreshold(ts trace.TraceState, ot, th string) trace.TraceState {
 	if out, err := ts.Insert(otKey, b.String()); err == nil {
 		return out
 	}
-	if th == "" {
+	if thField == "" {
 		return ts.Delete(otKey)
 	}
-	if out, err := ts.Insert(otKey, thPrefix+th); err == nil {
+	if out, err := ts.Insert(otKey, thField); err == nil {
 		return out
 	}
 	return ts

@@ -12,6 +12,7 @@ import (
 	"github.com/seed03c8c003/ddslog/ddexport"
 	"github.com/seed03c8c003/ddslog/ddexport/ddtest"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -294,6 +295,68 @@ func TestNoSampleRateWithoutARatio(t *testing.T) {
 			}
 			if diff := cmp.Diff([]float64(nil), rates); diff != "" {
 				t.Errorf("%s set (-want +got):\n%s", SampleRateKey, diff)
+			}
+		})
+	}
+}
+
+// B3 headers without a decision leave it to this service, as Datadog
+// headers without a priority do: the rate decides, and records itself.
+func TestStartDecisionlessB3Headers(t *testing.T) {
+	clearEnv(t)
+	restoreGlobals(t)
+	agent := ddtest.New(t)
+	t.Setenv("DD_TRACE_PROPAGATION_STYLE", "b3multi")
+	shutdown, err := Start(context.Background(), WithoutLogs(), WithSampleRate(1),
+		WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	extract := func(headers map[string]string) context.Context {
+		return otel.GetTextMapPropagator().Extract(context.Background(), propagation.MapCarrier(headers))
+	}
+	_, open := otel.Tracer("test").Start(extract(map[string]string{
+		"x-b3-traceid": "000000000000000b", "x-b3-spanid": "000000000000000c"}), "open")
+	open.End()
+	_, dropped := otel.Tracer("test").Start(extract(map[string]string{
+		"x-b3-traceid": "0000000000000015", "x-b3-spanid": "0000000000000016", "x-b3-sampled": "0"}), "dropped")
+	dropped.End()
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var got []uint64
+	for _, s := range agent.Spans() {
+		got = append(got, s.TraceID)
+		if s.Metrics[SampleRateKey] != 1 {
+			t.Errorf("decided locally, but %s = %v", SampleRateKey, s.Metrics[SampleRateKey])
+		}
+	}
+	if diff := cmp.Diff([]uint64{11}, got); diff != "" {
+		t.Errorf("traces kept (-want +got):\n%s", diff)
+	}
+}
+
+func BenchmarkRatioSampler(b *testing.B) {
+	ts, err := trace.ParseTraceState("dd=s:1;o:rum;t.dm:-0,rojo=00f067aa0ba902b7")
+	if err != nil {
+		b.Fatal(err)
+	}
+	parent := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{1}, TraceState: ts, Remote: true})
+	for _, bc := range []struct {
+		name string
+		ctx  context.Context
+	}{
+		{"root", context.Background()},
+		{"remote parent with tracestate", trace.ContextWithRemoteSpanContext(context.Background(), parent)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s := newRatioSampler(0.5)
+			p := sdktrace.SamplingParameters{ParentContext: bc.ctx, Name: "op"}
+			p.TraceID[15] = 0xff
+			p.TraceID[9] = 0xff // kept
+			b.ReportAllocs()
+			for b.Loop() {
+				s.ShouldSample(p)
 			}
 		})
 	}
