@@ -52,8 +52,15 @@ const (
 // succeed later: a connection error, 408, 429 or 5xx. Retries never outlast
 // the context passed to ExportSpans: a wait that would end after its
 // deadline is not started.
+//
+// Given to [WithRetry], the zero RetryConfig turns retries off, and a
+// RetryConfig with any field set turns them on, Enabled or not: one that
+// sets a bound means to retry within it (RetryConfig{MaxElapsedTime:
+// time.Minute} retries for a minute at most). Durations left zero take the
+// defaults given below.
 type RetryConfig struct {
-	// Enabled turns retries on. When false a failed request is not repeated.
+	// Enabled turns retries on. Setting any other field does too: retries
+	// are off only for the zero RetryConfig.
 	Enabled bool
 	// InitialInterval is the wait after the first failure; it doubles after
 	// each further failure, with ±50% jitter. A Retry-After header is
@@ -202,12 +209,29 @@ func WithMaxPayloadBytes(n int) Option {
 
 // WithRetry sets the retry policy. The default is enabled, 100 ms initial
 // interval, 5 s maximum interval and 30 s maximum elapsed time.
+// WithRetry(RetryConfig{}) turns retries off; a RetryConfig with any field
+// set turns them on (see [RetryConfig]).
 func WithRetry(rc RetryConfig) Option {
+	if rc != (RetryConfig{}) {
+		rc.Enabled = true
+	}
 	return optionFunc(func(c config) config { c.retry = rc; return c })
 }
 
-// WithContainerID sets the Datadog-Container-ID header instead of detecting
-// it from /proc/self/cgroup. An empty id sends no header.
+// WithContainerID sets the container ID sent to the Agent, which tags the
+// spans with the container's and pod's tags, instead of detecting it. An
+// empty id sends none.
+//
+// The ID goes out as Datadog-Container-ID, and as Datadog-Entity-ID
+// "ci-<id>". Without this option it is detected on Linux as Datadog's
+// tracers detect it: from /proc/self/cgroup (cgroup v1, or v2 in the host's
+// cgroup namespace), else from /proc/self/mountinfo (the files a container
+// runtime mounts from the container's directory, such as
+// /var/lib/docker/containers/<id>/hostname). When neither names it and the
+// process has a cgroup namespace of its own, Datadog-Entity-ID alone
+// carries "in-<inode>", the inode of the process's cgroup node under
+// /sys/fs/cgroup (the memory controller's on cgroup v1, the unified
+// hierarchy's on v2), from which the Agent finds the container.
 func WithContainerID(id string) Option {
 	return optionFunc(func(c config) config { c.containerID = &id; return c })
 }

@@ -49,7 +49,7 @@ func TestOptions(t *testing.T) {
 			want: config{
 				agentURL: "http://a:1", apiVersion: V05, service: "s", env: "e", version: "v",
 				tags: map[string]string{"k": "v"}, client: client, timeout: time.Second, maxPayload: 1000,
-				retry: RetryConfig{MaxInterval: time.Minute}, containerID: &id,
+				retry: RetryConfig{Enabled: true, MaxInterval: time.Minute}, containerID: &id,
 			},
 		},
 		{

@@ -76,7 +76,7 @@
 //	env                WithEnv               DD_ENV                     none
 //	version            WithVersion           DD_VERSION                 none
 //	extra tags         WithTags              DD_TAGS                    none
-//	container ID       WithContainerID       (from /proc/self/cgroup)   detected, else none
+//	container ID       WithContainerID       (from /proc/self/...)      detected, else none
 //	wire format        WithAPIVersion        -                          V04
 //	request timeout    WithTimeout           -                          10s (DefaultTimeout)
 //	payload size cap   WithMaxPayloadBytes   -                          10 MiB (DefaultMaxPayloadBytes)
@@ -110,7 +110,8 @@
 // Datadog-Meta-Lang-Version, Datadog-Meta-Tracer-Version ([Version]),
 // X-Datadog-Trace-Count, Datadog-Send-Real-Http-Status: true (so an
 // overloaded Agent answers 429 instead of dropping silently) and, when known,
-// Datadog-Container-ID. Datadog-Client-Computed-Stats is never sent: the
+// Datadog-Container-ID and Datadog-Entity-ID ([WithContainerID]).
+// Datadog-Client-Computed-Stats is never sent: the
 // Agent computes the APM metrics.
 //
 // The /info check runs in one background goroutine, started by the first

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,7 +18,22 @@ const (
 	defaultAgentHost   = "localhost"
 	defaultAgentPort   = "8126"
 	defaultAgentSocket = "/var/run/datadog/apm.socket"
-	cgroupPath         = "/proc/self/cgroup"
+)
+
+// Where the container is identified from (Linux), as Datadog's tracers do.
+const (
+	cgroupPath    = "/proc/self/cgroup"
+	mountinfoPath = "/proc/self/mountinfo"
+	// cgroupNSPath's inode tells the host's cgroup namespace from a
+	// private one.
+	cgroupNSPath = "/proc/self/ns/cgroup"
+	cgroupMount  = "/sys/fs/cgroup"
+	// hostCgroupNSInode is the inode of the host's cgroup namespace, fixed
+	// by the Linux kernel (PROC_CGROUP_INIT_INO).
+	hostCgroupNSInode = 0xEFFFFFFB
+	// cgroupV1Controller is the cgroup v1 controller whose node identifies
+	// the container; on cgroup v2 it is the unified hierarchy's ("").
+	cgroupV1Controller = "memory"
 )
 
 // environment is what New reads from the process's surroundings. It is a
@@ -26,6 +42,8 @@ type environment struct {
 	lookup   func(key string) (string, bool)
 	exists   func(path string) bool
 	readFile func(path string) ([]byte, error)
+	// inode returns the inode number of a file, false when it cannot.
+	inode func(path string) (uint64, bool)
 }
 
 func osEnvironment() environment {
@@ -36,18 +54,20 @@ func osEnvironment() environment {
 			return err == nil
 		},
 		readFile: readFileLimited,
+		inode:    fileInode,
 	}
 }
 
-// readFileLimited reads at most 64 KiB of a file: /proc/self/cgroup is far
-// smaller, and a surprise must not cost memory.
+// readFileLimited reads at most 1 MiB of a file: /proc/self/cgroup and a
+// container's /proc/self/mountinfo are far smaller, and a surprise must not
+// cost memory.
 func readFileLimited(p string) ([]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, 64<<10))
+	return io.ReadAll(io.LimitReader(f, 1<<20))
 }
 
 // get returns the value of an environment variable, "" when unset.
@@ -75,9 +95,21 @@ type endpoint struct {
 // settings is the exporter configuration after options and environment
 // were merged.
 type settings struct {
-	endpoint    endpoint
-	mapping     mapConfig
-	containerID string
+	endpoint endpoint
+	mapping  mapConfig
+	// containerID identifies the container to the Agent.
+	containerID containerIDs
+}
+
+// containerIDs are the values of the headers by which the Agent finds the
+// container a payload comes from, to tag its spans (container and pod
+// tags); "" sends no header.
+type containerIDs struct {
+	// container is the container ID (Datadog-Container-ID).
+	container string
+	// entity is "ci-<container ID>", or "in-<inode>" of the process's
+	// cgroup node when the container ID is unknown (Datadog-Entity-ID).
+	entity string
 }
 
 // resolve merges the options with the environment: options beat
@@ -98,13 +130,69 @@ func resolve(c config, env environment) (settings, error) {
 		if !validHeaderValue(*c.containerID) {
 			return s, fmt.Errorf("ddexport: WithContainerID: %q is not a valid HTTP header value", *c.containerID)
 		}
-		s.containerID = *c.containerID
-	case env.readFile != nil:
-		if b, err := env.readFile(cgroupPath); err == nil {
-			s.containerID = parseContainerID(string(b))
+		if id := *c.containerID; id != "" {
+			s.containerID = containerIDs{container: id, entity: "ci-" + id}
 		}
+	default:
+		s.containerID = detectContainer(env)
 	}
 	return s, nil
+}
+
+// detectContainer identifies the container the process runs in, as
+// Datadog's tracers and DogStatsD client do:
+//
+//  1. the container ID in /proc/self/cgroup (cgroup v1, or v2 in the host's
+//     cgroup namespace);
+//  2. else the container ID in /proc/self/mountinfo (cgroup v2 in a
+//     private cgroup namespace, which hides it from /proc/self/cgroup:
+//     Docker, ECS, containerd);
+//  3. else, unless the process is in the host's cgroup namespace, the
+//     inode of its cgroup node: /sys/fs/cgroup/memory/<path> of the memory
+//     controller's line of /proc/self/cgroup (cgroup v1), else
+//     /sys/fs/cgroup/<path> of the unified hierarchy's line (cgroup v2). The
+//     Agent maps it back to the container.
+//
+// A container ID gives both headers, an inode Datadog-Entity-ID alone.
+// Files that are missing or hold nothing recognizable give nothing.
+func detectContainer(env environment) containerIDs {
+	if env.readFile == nil {
+		return containerIDs{}
+	}
+	var cgroup string
+	if b, err := env.readFile(cgroupPath); err == nil {
+		cgroup = string(b)
+	}
+	id := parseContainerID(cgroup)
+	if id == "" {
+		if b, err := env.readFile(mountinfoPath); err == nil {
+			id = parseMountinfoContainerID(string(b))
+		}
+	}
+	if id != "" {
+		return containerIDs{container: id, entity: "ci-" + id}
+	}
+	if env.inode == nil {
+		return containerIDs{}
+	}
+	if ino, ok := env.inode(cgroupNSPath); ok && ino == hostCgroupNSInode {
+		return containerIDs{} // the cgroup file would have named the container
+	}
+	nodes := cgroupNodePaths(cgroup)
+	for _, controller := range [...]string{cgroupV1Controller, ""} {
+		node, ok := nodes[controller]
+		if !ok {
+			continue
+		}
+		p := path.Join(cgroupMount, controller, node)
+		if p != cgroupMount && !strings.HasPrefix(p, cgroupMount+"/") {
+			continue // a path that climbs out of the cgroup mount
+		}
+		if ino, ok := env.inode(p); ok {
+			return containerIDs{entity: "in-" + strconv.FormatUint(ino, 10)}
+		}
+	}
+	return containerIDs{}
 }
 
 // resolveEndpoint finds the Agent: WithAgentURL > DD_TRACE_AGENT_URL >
@@ -273,6 +361,89 @@ func parseContainerID(cgroup string) string {
 		}
 	}
 	return ""
+}
+
+// cgroupNodePaths returns the cgroup node paths of the memory controller
+// (cgroup v1) and of the unified hierarchy (cgroup v2, the controller "")
+// in the contents of /proc/self/cgroup, keyed by controller. Lines are
+// "hierarchy:controllers:path"; one with another number of colons is
+// skipped, and a later line wins.
+func cgroupNodePaths(cgroup string) map[string]string {
+	nodes := make(map[string]string, 2)
+	for line := range strings.Lines(cgroup) {
+		line = strings.TrimRight(line, "\r\n")
+		if strings.Count(line, ":") != 2 {
+			continue
+		}
+		_, rest, _ := strings.Cut(line, ":")
+		controller, node, _ := strings.Cut(rest, ":")
+		if controller == cgroupV1Controller || controller == "" {
+			nodes[controller] = node
+		}
+	}
+	return nodes
+}
+
+// parseMountinfoContainerID returns the container ID found in the contents
+// of /proc/self/mountinfo, or "". A container runtime mounts the
+// container's own files (its hostname file, among others) from a directory
+// named after it, such as /var/lib/docker/containers/<ID>/hostname: in
+// each line, the rightmost path segment that is a 64-hex container ID or an
+// ECS task ID (32 hex, a dash, digits), after a non-empty segment and
+// followed, in the same field, by a path containing "hostname", names the
+// container; unless the segment before it is "sandboxes" (a containerd pod
+// sandbox, not the container), which makes the line name none. The first
+// line that names one wins.
+func parseMountinfoContainerID(mountinfo string) string {
+	for line := range strings.Lines(mountinfo) {
+		if id, ok := mountinfoLineID(line); ok {
+			return id
+		}
+	}
+	return ""
+}
+
+// mountinfoLineID returns the container ID one mountinfo line names, and
+// whether it names one. It runs in time linear in the line's length.
+func mountinfoLineID(line string) (string, bool) {
+	fields := strings.Fields(line)
+	for f := len(fields) - 1; f >= 0; f-- {
+		field := fields[f]
+		host := strings.LastIndex(field, "hostname")
+		if host < 0 {
+			continue
+		}
+		// The ID is field[a+1:b] and its directory field[c+1:a], between
+		// slashes c < a < b, b before the last "hostname"; the rightmost
+		// such pair wins.
+		for b := strings.LastIndexByte(field[:host], '/'); b > 0; {
+			a := strings.LastIndexByte(field[:b], '/')
+			if a < 0 {
+				break
+			}
+			c := strings.LastIndexByte(field[:a], '/')
+			if c < 0 {
+				break
+			}
+			if dir, id := field[c+1:a], field[a+1:b]; dir != "" && isMountinfoID(id) {
+				if dir == "sandboxes" {
+					return "", false
+				}
+				return id, true
+			}
+			b = a
+		}
+	}
+	return "", false
+}
+
+// isMountinfoID reports whether s is a 64-hex container ID or an ECS task
+// ID (32 hex, a dash, digits).
+func isMountinfoID(s string) bool {
+	if len(s) == 64 {
+		return isHex(s)
+	}
+	return len(s) > 33 && s[32] == '-' && isHex(s[:32]) && allDigits(s[33:])
 }
 
 func containerIDSuffix(path string) string {

@@ -3,6 +3,8 @@ package ddexport
 import (
 	"errors"
 	"net/http"
+	"path"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -266,12 +268,14 @@ func TestResolveContainerID(t *testing.T) {
 		name   string
 		opts   []Option
 		cgroup string
-		want   string
+		want   containerIDs
 	}{
-		{"detected", nil, cg, "3726184226f5d3147c25fdeab5b60097e378e8a720503a5e19ecfdf29f869860"},
-		{"no cgroup file", nil, "", ""},
-		{"option beats detection", []Option{WithContainerID("abc")}, cg, "abc"},
-		{"empty option disables detection", []Option{WithContainerID("")}, cg, ""},
+		{"detected", nil, cg, containerIDs{
+			container: "3726184226f5d3147c25fdeab5b60097e378e8a720503a5e19ecfdf29f869860",
+			entity:    "ci-3726184226f5d3147c25fdeab5b60097e378e8a720503a5e19ecfdf29f869860"}},
+		{"no cgroup file", nil, "", containerIDs{}},
+		{"option beats detection", []Option{WithContainerID("abc")}, cg, containerIDs{container: "abc", entity: "ci-abc"}},
+		{"empty option disables detection", []Option{WithContainerID("")}, cg, containerIDs{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -279,11 +283,198 @@ func TestResolveContainerID(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if s.containerID != tt.want {
-				t.Errorf("container ID = %q, want %q", s.containerID, tt.want)
+			if diff := cmp.Diff(tt.want, s.containerID, cmp.AllowUnexported(containerIDs{})); diff != "" {
+				t.Errorf("container IDs (-want +got):\n%s", diff)
 			}
 		})
 	}
+}
+
+// containerFiles is what detectContainer may read: file contents by path
+// and inode numbers by path.
+type containerFiles struct {
+	files  map[string]string
+	inodes map[string]uint64
+}
+
+func (f containerFiles) env() environment {
+	return environment{
+		readFile: func(p string) ([]byte, error) {
+			s, ok := f.files[p]
+			if !ok {
+				return nil, errors.New("no such file")
+			}
+			return []byte(s), nil
+		},
+		inode: func(p string) (uint64, bool) {
+			ino, ok := f.inodes[p]
+			return ino, ok
+		},
+	}
+}
+
+// Mountinfo lines as container runtimes write them.
+const (
+	dockerID     = "0cfa82bf3ab29da271548d6a044e95c948c6fd2f7578fb41833a44ca23da425f"
+	sandboxID    = "2b6b5a4d8e3bc6ab3c7b0b21a07a6e1cbe1f1d2c5a5d7a8a9a1b2c3d4e5f6a7b"
+	ecsTaskID    = "5a0d5ceddf6c44c1ad4f2b8a3e0a1b2c-1234567890"
+	dockerMounts = `1381 1372 0:92 / / rw,relatime master:359 - overlay overlay rw,lowerdir=/var/lib/docker/overlay2/l/ABC
+1384 1381 0:95 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw
+1391 1381 254:1 /docker/containers/` + dockerID + `/resolv.conf /etc/resolv.conf rw,relatime - ext4 /dev/vda1 rw
+1392 1381 254:1 /docker/containers/` + dockerID + `/hostname /etc/hostname rw,relatime - ext4 /dev/vda1 rw
+1393 1381 254:1 /docker/containers/` + dockerID + `/hosts /etc/hosts rw,relatime - ext4 /dev/vda1 rw
+`
+	containerdMounts = `2066 2048 0:311 / / rw,relatime - overlay overlay rw
+2086 2066 259:1 /var/lib/containerd/io.containerd.grpc.v1.cri/sandboxes/` + sandboxID + `/hostname /etc/hostname rw - ext4 /dev/root rw
+2087 2066 259:1 /var/lib/kubelet/pods/8d6f7d3e-1d2b-4f0a-9a5b-6e6f7a8b9c0d/etc-hosts /etc/hosts rw - ext4 /dev/root rw
+`
+)
+
+func TestParseMountinfoContainerID(t *testing.T) {
+	tests := []struct {
+		name, mountinfo, want string
+	}{
+		{"empty", "", ""},
+		{"docker", dockerMounts, dockerID},
+		{"a containerd pod sandbox is not the container", containerdMounts, ""},
+		{"a sandbox line does not hide a later container line", containerdMounts +
+			"2088 2066 259:1 /var/lib/containerd/io.containerd.grpc.v1.cri/containers/" + dockerID + "/hostname /etc/hostname rw - ext4 /dev/root rw\n", dockerID},
+		{"ECS task ID", "22 1 0:1 /ecs/" + ecsTaskID + "/hostname /etc/hostname rw - ext4 /dev/x rw\n", ecsTaskID},
+		{"no hostname after the ID", "22 1 0:1 /docker/containers/" + dockerID + "/hosts /etc/hosts rw - ext4 /dev/x rw\n", ""},
+		{"hostname deeper under the ID", "22 1 0:1 /c/" + dockerID + "/etc/my-hostname /etc/hostname rw\n", dockerID},
+		{"the rightmost ID of a line", "22 1 0:1 /c/" + sandboxID + "/x/" + dockerID + "/hostname /etc/hostname rw\n", dockerID},
+		{"the rightmost field of a line", "22 1 0:1 /a/" + sandboxID + "/hostname /b/" + dockerID + "/hostname rw\n", dockerID},
+		{"an ID in a later field without hostname: the earlier one", "22 1 0:1 /a/" + sandboxID + "/hostname /b/" + dockerID + "/hosts rw\n", sandboxID},
+		{"the ID must be a whole segment", "22 1 0:1 /docker/containers/x" + dockerID + "/hostname /etc/hostname rw\n", ""},
+		{"a directory must precede the ID", "22 1 0:1 /" + dockerID + "/hostname /etc/hostname rw\n", ""},
+		{"nor an empty one", "22 1 0:1 //" + dockerID + "/hostname /etc/hostname rw\n", ""},
+		{"uppercase hex is not an ID", "22 1 0:1 /c/" + strings.ToUpper(dockerID) + "/hostname /etc/hostname rw\n", ""},
+		{"an ECS task ID needs digits", "22 1 0:1 /ecs/" + ecsTaskID[:33] + "x/hostname /etc/hostname rw\n", ""},
+		{"the first line that names one", "1 1 0:1 /a/" + sandboxID + "/hostname x\n2 1 0:1 /b/" + dockerID + "/hostname x\n", sandboxID},
+		{"windows line endings, tabs", "1\t1 0:1 /a/" + dockerID + "/hostname\tx\r\n", dockerID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := parseMountinfoContainerID(tt.mountinfo); got != tt.want {
+				t.Errorf("parseMountinfoContainerID = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDetectContainer(t *testing.T) {
+	const (
+		cgroupV1 = "12:memory:/kubepods/burstable/pod1234/" + dockerID + "\n11:cpu:/kubepods\n"
+		// cgroup v2 in a private namespace: the path is the namespace's root.
+		cgroupV2Private = "0::/\n"
+		// cgroup v1 without an ID: a memory controller line, and others.
+		cgroupV1NoID = "12:memory:/system.slice/app.service\n1:name=systemd:/system.slice/app.service\n"
+		// cgroup v2 in the host namespace, outside any container.
+		cgroupV2Host = "0::/system.slice/app.service\n"
+	)
+	tests := []struct {
+		name  string
+		files containerFiles
+		want  containerIDs
+	}{
+		{"nothing to read", containerFiles{}, containerIDs{}},
+		{"the cgroup file names the container", containerFiles{files: map[string]string{
+			cgroupPath: cgroupV1, mountinfoPath: containerdMounts}},
+			containerIDs{container: dockerID, entity: "ci-" + dockerID}},
+		{"cgroup v2, private namespace: mountinfo names it", containerFiles{
+			files:  map[string]string{cgroupPath: cgroupV2Private, mountinfoPath: dockerMounts},
+			inodes: map[string]uint64{cgroupMount: 4242}},
+			containerIDs{container: dockerID, entity: "ci-" + dockerID}},
+		{"cgroup v2, private namespace, a pod sandbox in mountinfo: the unified node's inode", containerFiles{
+			files:  map[string]string{cgroupPath: cgroupV2Private, mountinfoPath: containerdMounts},
+			inodes: map[string]uint64{cgroupNSPath: 4026532338, cgroupMount: 4242}},
+			containerIDs{entity: "in-4242"}},
+		{"no mountinfo either: the inode", containerFiles{
+			files:  map[string]string{cgroupPath: cgroupV2Private},
+			inodes: map[string]uint64{cgroupMount: 4242}},
+			containerIDs{entity: "in-4242"}},
+		{"the host's cgroup namespace: no inode", containerFiles{
+			files:  map[string]string{cgroupPath: cgroupV2Host},
+			inodes: map[string]uint64{cgroupNSPath: hostCgroupNSInode, cgroupMount + "/system.slice/app.service": 4242}},
+			containerIDs{}},
+		{"cgroup v1: the memory controller's node first", containerFiles{
+			files: map[string]string{cgroupPath: cgroupV1NoID + "0::/unified\n"},
+			inodes: map[string]uint64{
+				cgroupMount + "/memory/system.slice/app.service": 77,
+				cgroupMount + "/unified":                         88}},
+			containerIDs{entity: "in-77"}},
+		{"cgroup v1 memory node missing: the unified one", containerFiles{
+			files:  map[string]string{cgroupPath: cgroupV1NoID + "0::/unified\n"},
+			inodes: map[string]uint64{cgroupMount + "/unified": 88}},
+			containerIDs{entity: "in-88"}},
+		{"no node to stat", containerFiles{
+			files: map[string]string{cgroupPath: "1:name=systemd:/x\n"}, inodes: map[string]uint64{cgroupMount: 1}},
+			containerIDs{}},
+		{"a node path that climbs out of the cgroup mount is not read", containerFiles{
+			files:  map[string]string{cgroupPath: "0::/../../../etc/passwd\n"},
+			inodes: map[string]uint64{"/etc/passwd": 99}},
+			containerIDs{}},
+		{"a node path with colons is skipped", containerFiles{
+			files:  map[string]string{cgroupPath: "0::/a:b\n"},
+			inodes: map[string]uint64{cgroupMount + "/a:b": 99}},
+			containerIDs{}},
+		{"the last line of a controller wins", containerFiles{
+			files:  map[string]string{cgroupPath: "0::/first\n0::/second\n"},
+			inodes: map[string]uint64{cgroupMount + "/first": 1, cgroupMount + "/second": 2}},
+			containerIDs{entity: "in-2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := detectContainer(tt.files.env())
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(containerIDs{})); diff != "" {
+				t.Errorf("container IDs (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// FuzzDetectContainer feeds arbitrary /proc/self/cgroup and mountinfo
+// contents to the container detection: it never panics, and what it finds
+// is taken from the input, sendable as a header, and in the form the Agent
+// reads (ci-<ID> or in-<inode>).
+func FuzzDetectContainer(f *testing.F) {
+	f.Add("0::/\n", dockerMounts, uint64(7), false)
+	f.Add("0::/\n", containerdMounts, uint64(7), false)
+	f.Add("12:memory:/a\n0::/b\n", "", uint64(8), true)
+	f.Add("0::/../x\n", "1 1 0:1 //"+dockerID+"/hostname", uint64(0), false)
+	f.Fuzz(func(t *testing.T, cgroup, mountinfo string, ino uint64, hostNS bool) {
+		files := containerFiles{
+			files:  map[string]string{cgroupPath: cgroup, mountinfoPath: mountinfo},
+			inodes: map[string]uint64{},
+		}
+		if hostNS {
+			files.inodes[cgroupNSPath] = hostCgroupNSInode
+		}
+		for _, n := range cgroupNodePaths(cgroup) {
+			for _, c := range []string{"", cgroupV1Controller} {
+				files.inodes[path.Join(cgroupMount, c, n)] = ino
+			}
+		}
+		got := detectContainer(files.env())
+		if got.container != "" {
+			if !strings.Contains(cgroup, got.container) && !strings.Contains(mountinfo, got.container) {
+				t.Errorf("container ID %q is not in the input", got.container)
+			}
+			if got.entity != "ci-"+got.container {
+				t.Errorf("entity ID %q for container ID %q", got.entity, got.container)
+			}
+		}
+		if rest, ok := strings.CutPrefix(got.entity, "in-"); ok {
+			if got.container != "" || hostNS || rest != strconv.FormatUint(ino, 10) {
+				t.Errorf("entity ID %q (container %q, host namespace %v, inode %d)", got.entity, got.container, hostNS, ino)
+			}
+		} else if got.entity != "" && !strings.HasPrefix(got.entity, "ci-") {
+			t.Errorf("entity ID %q is neither ci- nor in-", got.entity)
+		}
+		if !validHeaderValue(got.container) || !validHeaderValue(got.entity) {
+			t.Errorf("%+v is not sendable as headers", got)
+		}
+	})
 }
 
 func FuzzForEachTag(f *testing.F) {

@@ -445,8 +445,12 @@ func (e *Exporter) reportOnce(err error) {
 // Shutdown stops the exporter: later ExportSpans calls fail at once, the
 // background /info discovery stops, and running exports are given until
 // ctx is done to finish, then cut short (their spans counted as dropped at
-// shutdown). It is safe to call more than once; later calls return nil
-// once the first has finished.
+// shutdown). It returns ctx's error when it had to cut exports short, and
+// nil otherwise — also with a ctx that is already done, when no export was
+// running. The discovery goroutine is waited for until ctx is done; it
+// returns at once when cancelled (or when its cancelled /info request
+// does), so it is never a reason for an error. It is safe to call more
+// than once; later calls return nil once the first has finished.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	e.mu.Lock()
 	if !e.closed {
@@ -462,22 +466,37 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 		discCancel()
 	}
 	var err error
-	select {
-	case <-e.idle:
-	case <-ctx.Done():
+	if !closedBefore(ctx, e.idle) {
 		e.cancelStop(errShutdown)
 		err = ctx.Err()
 	}
 	if discCancel != nil {
-		// Cancelled above; the goroutine only has to return.
-		select {
-		case <-e.disc.done:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
+		closedBefore(ctx, e.disc.done)
 	}
 	e.t.close()
 	return err
+}
+
+// closedBefore waits until ch is closed or ctx is done, and reports whether
+// ch was closed. A ch already closed counts whatever ctx's state: select
+// alone would pick between the two at random.
+func closedBefore(ctx context.Context, ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+	}
+	select {
+	case <-ch:
+		return true
+	case <-ctx.Done():
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
 }
 
 // Stats is a snapshot of an Exporter's counters since New. Every span given

@@ -77,8 +77,10 @@ func TestNoContainerIDHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range agent.Payloads() {
-		if v, ok := p.Header["Datadog-Container-Id"]; ok {
-			t.Errorf("Datadog-Container-ID = %q, want no header", v)
+		for _, k := range []string{"Datadog-Container-Id", "Datadog-Entity-Id"} {
+			if v, ok := p.Header[k]; ok {
+				t.Errorf("%s = %q, want no header", k, v)
+			}
 		}
 	}
 }
@@ -481,7 +483,7 @@ func blockedExport(t *testing.T, ctx context.Context, spans int) (*Exporter, <-c
 	e.t.client = &http.Client{Transport: startedTransport{next: e.t.client.Transport, started: started}}
 	done := make(chan error, 1)
 	go func() { done <- e.ExportSpans(ctx, makeSpans(1, spans)) }()
-	<-started
+	receive(t, started, "the export's request")
 	return e, done
 }
 
@@ -492,7 +494,7 @@ func TestShutdownCutsRunningExportsShort(t *testing.T) {
 	if err := e.Shutdown(ctx); !errors.Is(err, context.Canceled) {
 		t.Errorf("Shutdown = %v, want context.Canceled", err)
 	}
-	if err := <-done; !errors.Is(err, errShutdown) {
+	if err := receive(t, done, "the running export's end"); !errors.Is(err, errShutdown) {
 		t.Errorf("the running export returned %v, want errShutdown", err)
 	}
 	s := checkAccounting(t, e, 2)
@@ -504,21 +506,91 @@ func TestShutdownCutsRunningExportsShort(t *testing.T) {
 	}
 }
 
+// A RetryConfig that sets a bound but leaves Enabled false retries within
+// it: only the zero RetryConfig turns retries off.
+func TestWithRetryFieldsTurnRetriesOn(t *testing.T) {
+	tests := []struct {
+		name         string
+		rc           RetryConfig
+		wantRequests int
+	}{
+		{"zero: off", RetryConfig{}, 1},
+		{"Enabled false alone: off", RetryConfig{Enabled: false}, 1},
+		{"Enabled", RetryConfig{Enabled: true}, 2},
+		{"MaxElapsedTime alone", RetryConfig{MaxElapsedTime: time.Minute}, 2},
+		{"InitialInterval alone", RetryConfig{InitialInterval: time.Second}, 2},
+		{"MaxInterval alone", RetryConfig{MaxInterval: time.Second}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			agent := ddtest.New(t)
+			e, _ := newTestExporter(t, agent, WithRetry(tt.rc))
+			agent.FailNext(1, http.StatusServiceUnavailable, 0)
+			err := e.ExportSpans(context.Background(), makeSpans(1, 1))
+			if got := agent.Requests(); got != tt.wantRequests {
+				t.Errorf("%d requests, want %d (ExportSpans = %v)", got, tt.wantRequests, err)
+			}
+			if retried := tt.wantRequests > 1; retried != (err == nil) {
+				t.Errorf("ExportSpans = %v with retries %v", err, retried)
+			}
+		})
+	}
+}
+
+// Shutdown with a ctx that is already done, when no export is running,
+// has nothing to cut short: it returns nil, every time, whether the
+// exporter never exported or its discovery goroutine is running.
+func TestShutdownIdleWithDoneContext(t *testing.T) {
+	agent := ddtest.New(t)
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	const iterations = 300
+	for _, exported := range []bool{false, true} {
+		failed := 0
+		var firstErr error
+		for range iterations {
+			e, err := newExporter(fakeEnv(nil, false, ""), WithAgentURL(agent.URL()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if exported {
+				if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := e.Shutdown(done); err != nil {
+				failed++
+				firstErr = err
+				// Wait for the discovery goroutine, so that none outlives
+				// the test.
+				_ = e.Shutdown(context.Background())
+			}
+			if err := e.Shutdown(done); err != nil {
+				t.Fatalf("second Shutdown = %v, want nil", err)
+			}
+		}
+		if failed > 0 {
+			t.Errorf("exported %v: Shutdown(done ctx) of an idle exporter failed %d times out of %d: %v", exported, failed, iterations, firstErr)
+		}
+	}
+}
+
 func TestShutdownWaitsForRunningExports(t *testing.T) {
 	agent := ddtest.New(t)
 	e, _ := newTestExporter(t, agent)
 	started := make(chan struct{}, 1)
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	free := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(free) // a failing test must not leave the request held (cleanups run before the exporter's)
 	e.t.client = &http.Client{Transport: gateTransport{next: e.t.client.Transport, started: started, release: release}}
 	done := make(chan error, 1)
 	go func() { done <- e.ExportSpans(context.Background(), makeSpans(1, 2)) }()
-	<-started
+	receive(t, started, "the export's request")
 	shut := make(chan error, 1)
 	go func() { shut <- e.Shutdown(context.Background()) }()
 	// Shutdown must not finish while the export runs; new exports fail.
-	for !e.isClosed() {
-		runtime.Gosched()
-	}
+	waitUntil(t, e.isClosed, "Shutdown to close the exporter")
 	if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); !errors.Is(err, errShutdown) {
 		t.Errorf("ExportSpans during Shutdown = %v, want errShutdown", err)
 	}
@@ -527,11 +599,11 @@ func TestShutdownWaitsForRunningExports(t *testing.T) {
 		t.Fatalf("Shutdown returned %v while an export was running", err)
 	default:
 	}
-	close(release)
-	if err := <-done; err != nil {
+	free()
+	if err := receive(t, done, "the running export's end"); err != nil {
 		t.Errorf("running export = %v, want success", err)
 	}
-	if err := <-shut; err != nil {
+	if err := receive(t, shut, "Shutdown's end"); err != nil {
 		t.Errorf("Shutdown = %v", err)
 	}
 	s := checkAccounting(t, e, 3)
@@ -558,7 +630,11 @@ func (g gateTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	case g.started <- struct{}{}:
 	default:
 	}
-	<-g.release
+	select {
+	case <-g.release:
+	case <-r.Context().Done(): // the test gave up: do not hold the request forever
+		return nil, r.Context().Err()
+	}
 	return g.next.RoundTrip(r)
 }
 
@@ -579,7 +655,7 @@ func TestCanceledContext(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		e, done := blockedExport(t, ctx, 3)
 		cancel()
-		if err := <-done; !errors.Is(err, context.Canceled) {
+		if err := receive(t, done, "the canceled export's end"); !errors.Is(err, context.Canceled) {
 			t.Errorf("ExportSpans = %v, want context.Canceled", err)
 		}
 		if s := checkAccounting(t, e, 3); s.Dropped.Canceled != 3 {
@@ -704,7 +780,7 @@ func TestConcurrentExports(t *testing.T) {
 			}
 		})
 	}
-	wg.Wait()
+	waitGroup(t, &wg, "the concurrent exports")
 	s := checkAccounting(t, e, workers*rounds*4)
 	if s.SpansExported != workers*rounds*4 {
 		t.Errorf("exported %d spans, want %d", s.SpansExported, workers*rounds*4)
@@ -833,7 +909,7 @@ func TestEventsFollowDiscovery(t *testing.T) {
 				// Start discovery and wait for its answer, so that the
 				// export below does not depend on how fast /info answers.
 				e.nativeEvents(context.Background())
-				<-e.disc.known
+				receive(t, e.disc.known, "the first /info check")
 			}
 			if err := e.ExportSpans(context.Background(), spanWithEvent()); err != nil {
 				t.Fatal(err)
@@ -891,6 +967,57 @@ func TestContainerIDDetected(t *testing.T) {
 	}
 }
 
+// The container as the Agent's origin detection reads it: the container ID
+// in both headers when it is known, else the cgroup node's inode in
+// Datadog-Entity-ID alone.
+func TestContainerHeaders(t *testing.T) {
+	const id = "3726184226f5d3147c25fdeab5b60097e378e8a720503a5e19ecfdf29f869860"
+	for _, tc := range []struct {
+		name  string
+		files containerFiles
+		opts  []Option
+		want  map[string][]string
+	}{
+		{name: "cgroup v1", files: containerFiles{files: map[string]string{cgroupPath: "4:memory:/docker/" + id + "\n"}},
+			want: map[string][]string{"Datadog-Container-Id": {id}, "Datadog-Entity-Id": {"ci-" + id}}},
+		{name: "cgroup v2 in a private namespace: mountinfo",
+			files: containerFiles{files: map[string]string{cgroupPath: "0::/\n",
+				mountinfoPath: "99 98 0:1 /var/lib/docker/containers/" + id + "/hostname /etc/hostname rw - ext4 /dev/x rw\n"}},
+			want: map[string][]string{"Datadog-Container-Id": {id}, "Datadog-Entity-Id": {"ci-" + id}}},
+		{name: "cgroup v2 in a private namespace: the inode",
+			files: containerFiles{files: map[string]string{cgroupPath: "0::/\n"}, inodes: map[string]uint64{cgroupMount: 8675309}},
+			want:  map[string][]string{"Datadog-Entity-Id": {"in-8675309"}}},
+		{name: "WithContainerID", files: containerFiles{files: map[string]string{cgroupPath: "4:memory:/docker/" + id + "\n"}},
+			opts: []Option{WithContainerID("given")},
+			want: map[string][]string{"Datadog-Container-Id": {"given"}, "Datadog-Entity-Id": {"ci-given"}}},
+		{name: "WithContainerID empty: none", files: containerFiles{files: map[string]string{cgroupPath: "0::/\n"}, inodes: map[string]uint64{cgroupMount: 1}},
+			opts: []Option{WithContainerID("")}, want: map[string][]string{}},
+		{name: "not in a container", files: containerFiles{files: map[string]string{cgroupPath: "0::/user.slice\n"}},
+			want: map[string][]string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			agent := ddtest.New(t)
+			e, err := newExporter(tc.files.env(), append([]Option{WithAgentURL(agent.URL())}, tc.opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Shutdown(context.Background())
+			if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][]string{}
+			for _, k := range []string{"Datadog-Container-Id", "Datadog-Entity-Id"} {
+				if v, ok := agent.Payloads()[0].Header[k]; ok {
+					got[k] = v
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("headers (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestShutdownRacingExports(t *testing.T) {
 	agent := ddtest.New(t)
 	e, _ := newTestExporter(t, agent)
@@ -909,7 +1036,7 @@ func TestShutdownRacingExports(t *testing.T) {
 	if err := e.Shutdown(context.Background()); err != nil {
 		t.Errorf("Shutdown = %v", err)
 	}
-	wg.Wait()
+	waitGroup(t, &wg, "the exports racing Shutdown")
 	s := checkAccounting(t, e, workers*rounds*2)
 	if got := uint64(len(agent.Spans())); got != s.SpansExported {
 		t.Errorf("agent holds %d spans, stats say %d exported", got, s.SpansExported)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"net/http"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -125,4 +126,63 @@ func (s startedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	default:
 	}
 	return s.next.RoundTrip(r)
+}
+
+// waitLimit bounds every wait of a test on another goroutine, so that a
+// regression fails with a message instead of hanging until go test's own
+// timeout. It bounds nothing's speed: it is generous for a loaded machine
+// under the race detector.
+const waitLimit = 30 * time.Second
+
+// receive returns the next value of ch, or fails the test when none comes
+// within waitLimit; what says what was awaited.
+func receive[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	timer := time.NewTimer(waitLimit)
+	defer timer.Stop()
+	select {
+	case v := <-ch:
+		return v
+	case <-timer.C:
+		t.Fatalf("waited %v for %s", waitLimit, what)
+		panic("unreachable")
+	}
+}
+
+// send sends v on ch, or fails the test when nobody takes it within
+// waitLimit.
+func send[T any](t testing.TB, ch chan<- T, v T, what string) {
+	t.Helper()
+	timer := time.NewTimer(waitLimit)
+	defer timer.Stop()
+	select {
+	case ch <- v:
+	case <-timer.C:
+		t.Fatalf("waited %v to hand over %s", waitLimit, what)
+	}
+}
+
+// waitUntil polls cond, yielding between polls, until it holds; it fails
+// the test when it does not within waitLimit.
+func waitUntil(t testing.TB, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited %v for %s", waitLimit, what)
+		}
+		runtime.Gosched()
+	}
+}
+
+// waitGroup waits for wg, or fails the test when it is not done within
+// waitLimit.
+func waitGroup(t testing.TB, wg *sync.WaitGroup, what string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	receive(t, done, what)
 }

@@ -40,7 +40,7 @@ type transport struct {
 	timeout   time.Duration
 }
 
-func newTransport(ep endpoint, v APIVersion, c config, containerID string) *transport {
+func newTransport(ep endpoint, v APIVersion, c config, ids containerIDs) *transport {
 	t := &transport{
 		client:    c.client,
 		tracesURL: ep.base + v.path(),
@@ -55,8 +55,11 @@ func newTransport(ep endpoint, v APIVersion, c config, containerID string) *tran
 			"Datadog-Send-Real-Http-Status": {"true"},
 		},
 	}
-	if containerID != "" {
-		t.header["Datadog-Container-Id"] = []string{containerID}
+	if ids.container != "" {
+		t.header["Datadog-Container-Id"] = []string{ids.container}
+	}
+	if ids.entity != "" {
+		t.header["Datadog-Entity-Id"] = []string{ids.entity}
 	}
 	if t.client == nil {
 		t.client = &http.Client{Transport: newHTTPTransport(ep.socket)}

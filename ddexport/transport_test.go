@@ -116,7 +116,7 @@ func TestResponseBodyLimited(t *testing.T) {
 func TestInfoNotFound(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	defer srv.Close()
-	tr := newTransport(endpoint{base: srv.URL}, V04, newConfig(nil), "")
+	tr := newTransport(endpoint{base: srv.URL}, V04, newConfig(nil), containerIDs{})
 	defer tr.close()
 	on, err := tr.info(context.Background())
 	if on || err != nil {
@@ -164,7 +164,7 @@ func TestDiscovery(t *testing.T) {
 	if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); err != nil {
 		t.Fatal(err)
 	}
-	if c := <-checks; c != (check{native: true, ok: true}) {
+	if c := receive(t, checks, "the first check"); c != (check{native: true, ok: true}) {
 		t.Errorf("first check = %+v, want native", c)
 	}
 	if !e.disc.native.Load() {
@@ -173,8 +173,8 @@ func TestDiscovery(t *testing.T) {
 
 	// Periodic re-check: the agent changed its mind.
 	agent.SetSpanEvents(false)
-	tick <- time.Now()
-	if c := <-checks; c != (check{native: false, ok: true}) {
+	send(t, tick, time.Now(), "the periodic check's tick")
+	if c := receive(t, checks, "the periodic check"); c != (check{native: false, ok: true}) {
 		t.Errorf("periodic check = %+v, want not native", c)
 	}
 
@@ -185,7 +185,7 @@ func TestDiscovery(t *testing.T) {
 	if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); err == nil {
 		t.Fatal("export succeeded despite the 503")
 	}
-	if c := <-checks; c != (check{native: true, ok: true}) {
+	if c := receive(t, checks, "the check after a failed request"); c != (check{native: true, ok: true}) {
 		t.Errorf("check after a failed request = %+v, want native", c)
 	}
 }
@@ -197,13 +197,13 @@ func TestDiscoveryFailureKeepsTheLastAnswer(t *testing.T) {
 	if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); err != nil {
 		t.Fatal(err)
 	}
-	<-checks
+	receive(t, checks, "the first check")
 	// The agent goes away: checks fail, the last answer stands.
 	if err := agent.Close(); err != nil {
 		t.Fatal(err)
 	}
-	tick <- time.Now()
-	if c := <-checks; c.ok || !e.disc.native.Load() {
+	send(t, tick, time.Now(), "the periodic check's tick")
+	if c := receive(t, checks, "the check with the agent down"); c.ok || !e.disc.native.Load() {
 		t.Errorf("check with the agent down = %+v, native %v; want a failure keeping native", c, e.disc.native.Load())
 	}
 }

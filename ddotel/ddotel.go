@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -72,7 +73,9 @@ func WithoutLogs() Option {
 // WithSampleRate keeps this fraction of the traces this service starts,
 // from 0 to 1. It beats DD_TRACE_SAMPLE_RATE and OTEL_TRACES_SAMPLER. Traces
 // continued from a caller keep the caller's decision. A rate outside [0, 1]
-// makes Start fail.
+// makes Start fail. The decision and the rate's record follow
+// OpenTelemetry's consistent probability sampling (see the package
+// documentation).
 func WithSampleRate(rate float64) Option {
 	return optionFunc(func(c *config) { c.sampleRate = &rate })
 }
@@ -90,6 +93,7 @@ const (
 	envEnv             = "DD_ENV"
 	envVersion         = "DD_VERSION"
 	envTraceEnabled    = "DD_TRACE_ENABLED"
+	envOTelSDKDisabled = "OTEL_SDK_DISABLED"
 	envSampleRate      = "DD_TRACE_SAMPLE_RATE"
 	envLogsInjection   = "DD_LOGS_INJECTION"
 	envOTelService     = "OTEL_SERVICE_NAME"
@@ -98,9 +102,12 @@ const (
 	envOTelResourceAtt = "OTEL_RESOURCE_ATTRIBUTES"
 )
 
-// SampleRateKey is the metric Datadog tracers put on a trace's root span
-// when a sample rate chose to keep it, so that the Agent scales its APM
-// metrics by the inverse of the rate.
+// SampleRateKey is the metric by which the Datadog Agent scales the APM
+// metrics it computes from a chunk of spans: the inverse of the rate that
+// kept them, read from the chunk's root. Start's ratio samplers record
+// their rate as the OpenTelemetry threshold ot=th in the tracestate, which
+// every span of the trace inherits, and ddexport writes it back as this
+// metric on every span.
 const SampleRateKey = "_sample_rate"
 
 // Start configures OpenTelemetry tracing for Datadog in one call, from the
@@ -113,7 +120,8 @@ const SampleRateKey = "_sample_rate"
 //   - a tracer provider batching spans into a ddexport.Exporter (the Agent's
 //     address and DD_TAGS are read by ddexport.New), sampling new traces at
 //     WithSampleRate, DD_TRACE_SAMPLE_RATE or OTEL_TRACES_SAMPLER(_ARG),
-//     installed as the global provider — unless DD_TRACE_ENABLED=false;
+//     installed as the global provider — unless DD_TRACE_ENABLED=false, or
+//     OTEL_SDK_DISABLED=true with DD_TRACE_ENABLED unset;
 //   - ddprop's Datadog + W3C propagator, configured by
 //     DD_TRACE_PROPAGATION_STYLE(_INJECT/_EXTRACT) and OTEL_PROPAGATORS, as
 //     the global propagator;
@@ -121,7 +129,11 @@ const SampleRateKey = "_sample_rate"
 //     unless WithoutLogs or DD_LOGS_INJECTION=false.
 //
 // A malformed variable makes Start fail with an error naming it and its
-// value, before anything is installed. Start never contacts the Agent: an
+// value, before anything is installed. A value that other Datadog tracers or
+// OpenTelemetry SDKs accept but Start does not support (a propagation style
+// such as xray, a sampler such as parentbased_jaeger_remote) is reported
+// through otel.Handle, and Start carries on without it; see the package
+// documentation for which is which. Start never contacts the Agent: an
 // unreachable Agent does not make it fail or wait. shutdown flushes pending
 // spans and stops the exporter within its ctx; call it before the program
 // exits.
@@ -133,6 +145,9 @@ func Start(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	s, err := resolve(&c, os.LookupEnv)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range s.warnings {
+		otel.Handle(w)
 	}
 
 	prop, err := ddprop.FromEnv(nil)
@@ -168,9 +183,6 @@ func Start(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 			sdktrace.WithResource(res),
 			sdktrace.WithBatcher(exp),
 			sdktrace.WithSampler(s.sampler),
-		}
-		if s.rate >= 0 {
-			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(sampleRateProcessor{rate: s.rate}))
 		}
 		tp = sdktrace.NewTracerProvider(append(tpOpts, c.tpOpts...)...)
 		otel.SetTracerProvider(tp)
@@ -208,7 +220,9 @@ type settings struct {
 	service, env, version string
 	tracing, logs         bool
 	sampler               sdktrace.Sampler
-	rate                  float64 // the ratio sampling new traces, or -1
+	// warnings report values Start does not support and carries on
+	// without (through otel.Handle).
+	warnings []error
 }
 
 func (s *settings) resourceAttrs() []attribute.KeyValue {
@@ -238,11 +252,13 @@ func resolve(c *config, lookup func(string) (string, bool)) (*settings, error) {
 		service: cmpOr(c.service, get(envService)),
 		env:     cmpOr(c.env, get(envEnv)),
 		version: cmpOr(c.version, get(envVersion)),
-		rate:    -1,
 	}
 	var err error
 	if s.tracing, err = envBool(get, envTraceEnabled, true); err != nil {
 		return nil, err
+	}
+	if get(envTraceEnabled) == "" {
+		s.tracing = !sdkDisabled(get, &s.warnings)
 	}
 	if s.logs, err = envBool(get, envLogsInjection, true); err != nil {
 		return nil, err
@@ -254,27 +270,47 @@ func resolve(c *config, lookup func(string) (string, bool)) (*settings, error) {
 		if !validRate(*c.sampleRate) {
 			return nil, errors.New("ddotel: WithSampleRate(" + strconv.FormatFloat(*c.sampleRate, 'g', -1, 64) + "): not between 0 and 1")
 		}
-		s.rate = *c.sampleRate
+		s.sampler = parentBased(newRatioSampler(*c.sampleRate))
 	case get(envSampleRate) != "":
 		v := get(envSampleRate)
 		r, err := strconv.ParseFloat(v, 64)
 		if err != nil || !validRate(r) {
 			return nil, badVar(envSampleRate, v, "a number between 0 and 1")
 		}
-		s.rate = r
+		s.sampler = parentBased(newRatioSampler(r))
+	default:
+		if s.sampler, err = otelSampler(get, &s.warnings); err != nil {
+			return nil, err
+		}
 	}
-	if s.rate >= 0 {
-		s.sampler = parentBased(sdktrace.TraceIDRatioBased(s.rate))
-		return s, nil
-	}
-	s.sampler, s.rate, err = otelSampler(get)
-	return s, err
+	return s, nil
 }
+
+// sdkDisabled reads OTEL_SDK_DISABLED as the OpenTelemetry specification
+// defines it: "true" (in any case) disables the SDK; any other value,
+// unset and empty included, does not, and a value other than "false" is
+// reported.
+func sdkDisabled(get func(string) string, warnings *[]error) bool {
+	v := get(envOTelSDKDisabled)
+	switch strings.ToLower(v) {
+	case "true":
+		return true
+	case "", "false":
+		return false
+	}
+	*warnings = append(*warnings, errors.New("ddotel: "+envOTelSDKDisabled+"="+strconv.Quote(v)+
+		": want true or false; read as false, as OpenTelemetry specifies"))
+	return false
+}
+
+// unsupportedSamplers are OTEL_TRACES_SAMPLER values OpenTelemetry defines
+// that Start does not implement: they are reported, and the default used.
+var unsupportedSamplers = [...]string{"jaeger_remote", "parentbased_jaeger_remote", "xray"}
 
 // otelSampler reads OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG as the
 // OpenTelemetry specification defines them. The default keeps every trace
 // this service starts and follows its callers' decisions.
-func otelSampler(get func(string) string) (sdktrace.Sampler, float64, error) {
+func otelSampler(get func(string) string, warnings *[]error) (sdktrace.Sampler, error) {
 	name := strings.ToLower(get(envOTelSampler))
 	ratio := func() (float64, error) {
 		arg := get(envOTelSamplerArg)
@@ -289,30 +325,35 @@ func otelSampler(get func(string) string) (sdktrace.Sampler, float64, error) {
 	}
 	switch name {
 	case "", "parentbased_always_on":
-		return parentBased(sdktrace.AlwaysSample()), -1, nil
+		return parentBased(sdktrace.AlwaysSample()), nil
 	case "always_on":
-		return sdktrace.AlwaysSample(), -1, nil
+		return sdktrace.AlwaysSample(), nil
 	case "always_off":
-		return sdktrace.NeverSample(), -1, nil
+		return sdktrace.NeverSample(), nil
 	case "parentbased_always_off":
-		return parentBased(sdktrace.NeverSample()), -1, nil
+		return parentBased(sdktrace.NeverSample()), nil
 	case "traceidratio":
 		r, err := ratio()
-		return sdktrace.TraceIDRatioBased(r), r, err
+		return newRatioSampler(r), err
 	case "parentbased_traceidratio":
 		r, err := ratio()
-		return parentBased(sdktrace.TraceIDRatioBased(r)), r, err
-	default:
-		return nil, -1, badVar(envOTelSampler, get(envOTelSampler),
-			"always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio")
+		return parentBased(newRatioSampler(r)), err
 	}
+	if slices.Contains(unsupportedSamplers[:], name) {
+		*warnings = append(*warnings, errors.New("ddotel: "+envOTelSampler+"="+strconv.Quote(get(envOTelSampler))+
+			": not supported here; using the default, parentbased_always_on"))
+		return parentBased(sdktrace.AlwaysSample()), nil
+	}
+	return nil, badVar(envOTelSampler, get(envOTelSampler),
+		"always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio")
 }
 
 // parentBased follows the caller's decision, as sdktrace.ParentBased does,
 // except where the caller left it open: Datadog headers without
-// x-datadog-sampling-priority (a remote, unsampled parent whose tracestate
-// has no dd= priority) defer the decision to the callee, as Datadog's
-// tracers do, so root decides as for a new trace.
+// x-datadog-sampling-priority, or B3 headers without a sampling decision
+// (a remote, unsampled parent whose tracestate has no dd= priority), defer
+// the decision to the callee, as Datadog's tracers do, so root decides as
+// for a new trace.
 func parentBased(root sdktrace.Sampler) sdktrace.Sampler {
 	return sdktrace.ParentBased(root, sdktrace.WithRemoteParentNotSampled(deferred{root}))
 }
@@ -371,22 +412,3 @@ func cmpOr(a, b string) string {
 	}
 	return b
 }
-
-// sampleRateProcessor records the sample rate on the local root span of
-// every trace, where Datadog's Agent reads it (as the metric _sample_rate)
-// to scale its APM metrics.
-type sampleRateProcessor struct{ rate float64 }
-
-func (p sampleRateProcessor) OnStart(parent context.Context, s sdktrace.ReadWriteSpan) {
-	psc := trace.SpanContextFromContext(parent)
-	if psc.IsValid() {
-		if _, decided := ddprop.SamplingPriority(psc); decided || !psc.IsRemote() || psc.IsSampled() {
-			return // the caller decided: its rate applies
-		}
-	}
-	s.SetAttributes(attribute.Float64(SampleRateKey, p.rate))
-}
-
-func (sampleRateProcessor) OnEnd(sdktrace.ReadOnlySpan)      {}
-func (sampleRateProcessor) Shutdown(context.Context) error   { return nil }
-func (sampleRateProcessor) ForceFlush(context.Context) error { return nil }

@@ -7,7 +7,9 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,7 +42,7 @@ func restoreGlobals(t *testing.T) {
 // clearEnv unsets every variable Start and the packages it calls read.
 func clearEnv(t *testing.T) {
 	for _, v := range []string{
-		envService, envEnv, envVersion, envTraceEnabled, envSampleRate, envLogsInjection,
+		envService, envEnv, envVersion, envTraceEnabled, envOTelSDKDisabled, envSampleRate, envLogsInjection,
 		envOTelService, envOTelSampler, envOTelSamplerArg, envOTelResourceAtt,
 		"DD_TAGS", "DD_TRACE_AGENT_URL", "DD_AGENT_HOST", "DD_TRACE_AGENT_PORT",
 		"DD_TRACE_PROPAGATION_STYLE", "DD_TRACE_PROPAGATION_STYLE_INJECT", "DD_TRACE_PROPAGATION_STYLE_EXTRACT",
@@ -97,9 +99,9 @@ func TestStartEndToEnd(t *testing.T) {
 	for _, s := range spans {
 		got = append(got, view{s.Service, s.Meta["env"], s.Meta["version"], s.Metrics[SampleRateKey]})
 	}
-	// The child comes first in the batch: it ended first. Only the root
-	// carries the sample rate.
-	want := []view{{"checkout", "prod", "1.2.3", 0}, {"checkout", "prod", "1.2.3", 1}}
+	// The child comes first in the batch: it ended first. Both carry the
+	// sample rate, from the threshold in the tracestate they share.
+	want := []view{{"checkout", "prod", "1.2.3", 1}, {"checkout", "prod", "1.2.3", 1}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("spans (-want +got):\n%s", diff)
 	}
@@ -329,5 +331,159 @@ func TestStartDecisionlessDatadogHeaders(t *testing.T) {
 	}
 	if diff := cmp.Diff([]uint64{11}, got); diff != "" {
 		t.Errorf("traces kept (-want +got):\n%s", diff)
+	}
+}
+
+// captureOTelErrors sends what otel.Handle reports to the returned function
+// until the test ends.
+func captureOTelErrors(t *testing.T) func() []string {
+	t.Helper()
+	var (
+		mu   sync.Mutex
+		errs []string
+	)
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		mu.Lock()
+		errs = append(errs, err.Error())
+		mu.Unlock()
+	}))
+	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(errs)
+	}
+}
+
+// Values other tracers accept and Start does not support are reported, and
+// Start carries on with the rest: the supported styles, the default
+// sampler. b3 and b3multi are supported.
+func TestStartCarriesOnWithoutUnsupportedValues(t *testing.T) {
+	tests := []struct {
+		name         string
+		env          map[string]string
+		wantReported []string
+		wantHeaders  []string // written by the global propagator
+		wantSampled  bool     // a new trace
+	}{
+		{name: "b3multi among Datadog's styles",
+			env:         map[string]string{"DD_TRACE_PROPAGATION_STYLE": "datadog,tracecontext,b3multi"},
+			wantHeaders: []string{"traceparent", "tracestate", "x-b3-sampled", "x-b3-spanid", "x-b3-traceid", "x-datadog-parent-id", "x-datadog-sampling-priority", "x-datadog-tags", "x-datadog-trace-id"},
+			wantSampled: true},
+		{name: "b3 in OTEL_PROPAGATORS is the single header",
+			env:         map[string]string{"OTEL_PROPAGATORS": "tracecontext,baggage,b3"},
+			wantHeaders: []string{"b3", "traceparent", "tracestate"},
+			wantSampled: true},
+		{name: "an unsupported propagation style",
+			env:          map[string]string{"OTEL_PROPAGATORS": "tracecontext,xray"},
+			wantReported: []string{`ddprop: OTEL_PROPAGATORS="tracecontext,xray": propagation style "xray" not supported here: ignored`},
+			wantHeaders:  []string{"traceparent", "tracestate"},
+			wantSampled:  true},
+		{name: "parentbased_jaeger_remote: the default sampler",
+			env: map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_jaeger_remote", "OTEL_TRACES_SAMPLER_ARG": "endpoint=http://localhost:14250"},
+			wantReported: []string{`ddotel: OTEL_TRACES_SAMPLER="parentbased_jaeger_remote": not supported here; using the default, parentbased_always_on`,
+				// The SDK reads the variable too, and reports it in its words.
+				"unsupported sampler: parentbased_jaeger_remote"},
+			wantHeaders: []string{"traceparent", "tracestate", "x-datadog-parent-id", "x-datadog-sampling-priority", "x-datadog-tags", "x-datadog-trace-id"},
+			wantSampled: true},
+		{name: "jaeger_remote",
+			env: map[string]string{"OTEL_TRACES_SAMPLER": "jaeger_remote"},
+			wantReported: []string{`ddotel: OTEL_TRACES_SAMPLER="jaeger_remote": not supported here; using the default, parentbased_always_on`,
+				"unsupported sampler: jaeger_remote"},
+			wantHeaders: []string{"traceparent", "tracestate", "x-datadog-parent-id", "x-datadog-sampling-priority", "x-datadog-tags", "x-datadog-trace-id"},
+			wantSampled: true},
+		{name: "xray sampler and style together",
+			env: map[string]string{"OTEL_TRACES_SAMPLER": "XRay", "DD_TRACE_PROPAGATION_STYLE": "xray,datadog"},
+			wantReported: []string{
+				`ddotel: OTEL_TRACES_SAMPLER="XRay": not supported here; using the default, parentbased_always_on`,
+				`ddprop: DD_TRACE_PROPAGATION_STYLE="xray,datadog": propagation style "xray" not supported here: ignored`,
+				"unsupported sampler: xray"},
+			wantHeaders: []string{"x-datadog-parent-id", "x-datadog-sampling-priority", "x-datadog-tags", "x-datadog-trace-id"},
+			wantSampled: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			restoreGlobals(t)
+			reported := captureOTelErrors(t)
+			agent := ddtest.New(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			shutdown, err := Start(context.Background(), WithoutLogs(), WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
+			if err != nil {
+				t.Fatalf("Start: %v", err)
+			}
+			defer func() {
+				if err := shutdown(context.Background()); err != nil {
+					t.Errorf("shutdown: %v", err)
+				}
+			}()
+			if diff := cmp.Diff(tt.wantReported, reported()); diff != "" {
+				t.Errorf("reported through otel.Handle (-want +got):\n%s", diff)
+			}
+			ctx, span := otel.Tracer("test").Start(context.Background(), "op")
+			defer span.End()
+			if got := span.SpanContext().IsSampled(); got != tt.wantSampled {
+				t.Errorf("new trace sampled = %v, want %v", got, tt.wantSampled)
+			}
+			carrier := propagation.MapCarrier{}
+			otel.GetTextMapPropagator().Inject(ctx, carrier)
+			got := carrier.Keys()
+			slices.Sort(got)
+			if diff := cmp.Diff(tt.wantHeaders, got); diff != "" {
+				t.Errorf("headers injected (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// OTEL_SDK_DISABLED as OpenTelemetry defines it: "true" in any case turns
+// tracing off as DD_TRACE_ENABLED=false does, unless DD_TRACE_ENABLED says
+// otherwise; other values are read as false, and reported unless "false".
+func TestStartOTelSDKDisabled(t *testing.T) {
+	tests := []struct {
+		name         string
+		env          map[string]string
+		wantTracing  bool
+		wantReported []string
+	}{
+		{"true", map[string]string{"OTEL_SDK_DISABLED": "true"}, false, nil},
+		{"TRUE", map[string]string{"OTEL_SDK_DISABLED": "TRUE"}, false, nil},
+		{"false", map[string]string{"OTEL_SDK_DISABLED": "false"}, true, nil},
+		{"DD_TRACE_ENABLED=true wins", map[string]string{"OTEL_SDK_DISABLED": "true", "DD_TRACE_ENABLED": "true"}, true, nil},
+		{"DD_TRACE_ENABLED=false alone", map[string]string{"OTEL_SDK_DISABLED": "false", "DD_TRACE_ENABLED": "false"}, false, nil},
+		{"not a boolean: read as false, reported", map[string]string{"OTEL_SDK_DISABLED": "1"}, true,
+			[]string{`ddotel: OTEL_SDK_DISABLED="1": want true or false; read as false, as OpenTelemetry specifies`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			restoreGlobals(t)
+			reported := captureOTelErrors(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			tp := otel.GetTracerProvider()
+			shutdown, err := Start(context.Background(), WithoutLogs(),
+				WithExporterOptions(ddexport.WithAgentURL("http://127.0.0.1:1")))
+			if err != nil {
+				t.Fatalf("Start: %v", err)
+			}
+			installed := otel.GetTracerProvider() != tp
+			if err := shutdown(context.Background()); err != nil {
+				t.Errorf("shutdown: %v", err)
+			}
+			if installed != tt.wantTracing {
+				t.Errorf("tracer provider installed = %v, want %v", installed, tt.wantTracing)
+			}
+			if diff := cmp.Diff(tt.wantReported, reported()); diff != "" {
+				t.Errorf("reported through otel.Handle (-want +got):\n%s", diff)
+			}
+			if _, ok := otel.GetTextMapPropagator().(*ddprop.Propagator); !ok {
+				t.Errorf("global propagator is %T, want *ddprop.Propagator whether tracing is on or not", otel.GetTextMapPropagator())
+			}
+		})
 	}
 }

@@ -22,6 +22,7 @@
 //	OTEL_RESOURCE_ATTRIBUTES            (none)           resource attributes (service.name,
 //	                                                     deployment.environment.name, service.version, ...)
 //	DD_TRACE_ENABLED                    true             false: no tracer provider, no exporter
+//	OTEL_SDK_DISABLED                   false            true: as DD_TRACE_ENABLED=false, when that is unset
 //	DD_TRACE_SAMPLE_RATE                (keep all)       ratio of new traces kept; beats OTEL_TRACES_SAMPLER
 //	OTEL_TRACES_SAMPLER                 parentbased_always_on
 //	OTEL_TRACES_SAMPLER_ARG             1                ratio for the *traceidratio samplers
@@ -31,14 +32,44 @@
 //	DD_TRACE_AGENT_URL, DD_AGENT_HOST, DD_TRACE_AGENT_PORT, DD_TAGS
 //	                                    see ddexport     read by ddexport.New
 //
-// A sample rate (WithSampleRate, DD_TRACE_SAMPLE_RATE or a traceidratio
-// sampler) applies to the traces this service starts; traces continued from
-// a caller keep the caller's decision — except when Datadog headers carry
-// no x-datadog-sampling-priority: the caller then left the decision open,
-// and this service makes it as for a new trace, as Datadog's tracers do. The rate is recorded on each new
-// trace's root span as the metric _sample_rate, which the Datadog Agent uses
-// to scale the APM metrics it computes from the kept traces.
+// A sample rate (WithSampleRate, DD_TRACE_SAMPLE_RATE or
+// parentbased_traceidratio) applies to the traces this service starts;
+// traces continued from a caller keep the caller's decision — except when
+// Datadog or B3 headers carry no sampling decision: the caller then left
+// the decision open, and this service makes it as for a new trace, as
+// Datadog's tracers do. traceidratio applies the rate to every span.
+//
+// The ratio samplers are OpenTelemetry's consistent probability samplers:
+// with the rejection threshold th = round((1 - rate) × 2^56), a trace is
+// kept exactly when its randomness (the low 56 bits of the trace ID, or
+// the rv sub-key of the tracestate's ot member) is at or above th, and a
+// kept trace records the threshold in its tracestate as ot=th:<hex>,
+// other members (the dd= member among them) kept. Every span of the trace
+// inherits it, and ddexport turns it back into the metric _sample_rate on
+// every span, so that the Datadog Agent scales the APM metrics of every
+// chunk of the trace by the rate, whichever span the chunk's root is.
+//
+// # Malformed and unsupported values
 //
 // A malformed value makes Start fail with an error that names the variable
-// and the value; nothing is installed then. Start never contacts the Agent.
+// and the value; nothing is installed then. Malformed are: a sample rate
+// that is not a number from 0 to 1 (DD_TRACE_SAMPLE_RATE,
+// OTEL_TRACES_SAMPLER_ARG of a traceidratio sampler); DD_TRACE_ENABLED and
+// DD_LOGS_INJECTION other than a Go boolean; an OTEL_TRACES_SAMPLER or a
+// propagation style no tracer knows (a typo such as "tracecontex");
+// OTEL_RESOURCE_ATTRIBUTES that do not parse; and what ddexport.New refuses
+// (the Agent's address).
+//
+// A value that other Datadog tracers or OpenTelemetry SDKs accept but
+// Start does not support is reported through otel.Handle, and Start
+// carries on without it: the propagation styles jaeger, xray, ottrace and
+// haystack are left out of the list (the rest is used, or the defaults
+// when nothing is left); the samplers jaeger_remote,
+// parentbased_jaeger_remote and xray give way to the default,
+// parentbased_always_on. OTEL_SDK_DISABLED other than true or false is
+// read as false and reported, as the OpenTelemetry specification asks; so
+// is a malformed DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED, which the slog
+// handler reads (see ddslog.HandlerOptions).
+//
+// Start never contacts the Agent.
 package ddotel

@@ -12,6 +12,9 @@
 //     most 512 bytes).
 //   - [TraceContext] reads and writes W3C traceparent and tracestate, and in
 //     tracestate the dd= member, as Datadog tracers do.
+//   - [B3Multi] and [B3] read and write Zipkin's B3 headers (X-B3-TraceId,
+//     X-B3-SpanId, X-B3-Sampled; the single header b3) as Datadog tracers
+//     do, with 128-bit trace IDs and the sampling decision.
 //   - [Propagator] combines them with baggage and chooses styles as Datadog
 //     tracers do; [New] configures it in code and [FromEnv] from
 //     DD_TRACE_PROPAGATION_STYLE, DD_TRACE_PROPAGATION_STYLE_INJECT,
@@ -21,6 +24,12 @@
 // valid span context: that style yields nothing, and the next one is tried.
 // The one exception is Datadog tracers' own: x-datadog-tags that are too long
 // (over 512 bytes) or cannot be decoded are dropped, and the trace is kept.
+//
+// A B3 sampling decision becomes a sampling priority as in Datadog tracers
+// (keep 1, drop 0; X-B3-Sampled is read as the integer priority it holds),
+// stored in the dd= member like a Datadog one; without a decision the span
+// context is not sampled and carries no priority, which leaves the decision
+// to this service.
 //
 // # The dd= tracestate member
 //
@@ -69,8 +78,20 @@
 //
 // # Differences from dd-trace-go
 //
+//   - Headers a style cannot parse make that style yield nothing, and the
+//     next style is tried; dd-trace-go stops extracting with an error when
+//     the first style that finds its headers cannot parse them (a
+//     non-numeric x-datadog-trace-id, a non-hex X-B3-SpanId, ...).
 //   - A _dd.p.tid that is not 16 lowercase hex digits rejects the Datadog
 //     headers (dd-trace-go keeps the 64-bit trace); the next style is tried.
+//   - A B3 trace ID with a non-hex digit in its high half is rejected
+//     (dd-trace-go reads that half as zero).
+//   - X-B3-Sampled "true" and "false", which older B3 tracers send, are read
+//     as 1 and 0, and X-B3-Flags: 1 (debug) without X-B3-Sampled as 1, as
+//     the B3 specification asks; dd-trace-go rejects the former and ignores
+//     the latter.
+//   - Inject always writes the sampling decision (the sampled flag), in B3
+//     too; dd-trace-go leaves it out when its context has none.
 //   - A Datadog context without a parent ID is rejected, synthetics included:
 //     an OpenTelemetry span context needs one.
 //   - A later style with another trace ID is ignored; dd-trace-go links it
@@ -79,8 +100,11 @@
 //     instance) is dropped whole by the W3C parser; dd-trace-go keeps the
 //     other vendors' members.
 //   - p:0000000000000000 is read as no last parent.
-//   - baggage is accepted in OTEL_PROPAGATORS too.
-//   - b3, b3multi, DD_TRACE_PROPAGATION_EXTRACT_FIRST,
+//   - baggage and "b3 single header" are accepted in OTEL_PROPAGATORS too.
+//   - Spaces around the commas of DD_TRACE_PROPAGATION_STYLE* are ignored,
+//     and a style name no tracer knows is an error (see [FromEnv]);
+//     dd-trace-go warns about both and leaves the style out.
+//   - DD_TRACE_PROPAGATION_EXTRACT_FIRST,
 //     DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT and
 //     DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH are not supported: the tags limit is
 //     Datadog's default, 512 bytes.

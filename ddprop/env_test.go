@@ -8,11 +8,13 @@ import (
 
 func TestFromEnv(t *testing.T) {
 	all := []Style{StyleDatadog, StyleTraceContext, StyleBaggage}
+	const known = "(known: datadog, tracecontext, baggage, b3multi, b3, b3 single header, none)"
 	tests := []struct {
 		name                 string
 		env                  map[string]string
 		wantInject, wantExtr []Style
 		wantErr              string
+		wantReported         []string // through otel.Handle
 	}{
 		{name: "unset: defaults", env: map[string]string{}, wantInject: all, wantExtr: all},
 		{name: "empty values count as unset", env: map[string]string{
@@ -46,25 +48,64 @@ func TestFromEnv(t *testing.T) {
 			wantInject: all, wantExtr: []Style{}},
 		{name: "none within a list is ignored", env: map[string]string{"DD_TRACE_PROPAGATION_STYLE": "none,datadog"},
 			wantInject: []Style{StyleDatadog}, wantExtr: []Style{StyleDatadog}},
-		{name: "unsupported style: error, the rest kept",
-			env:        map[string]string{"DD_TRACE_PROPAGATION_STYLE": "b3multi,datadog"},
+		{name: "b3 names in Datadog's variables: b3 is the multiple headers",
+			env:        map[string]string{"DD_TRACE_PROPAGATION_STYLE_INJECT": "b3", "DD_TRACE_PROPAGATION_STYLE_EXTRACT": "B3 Single Header,b3multi"},
+			wantInject: []Style{StyleB3Multi}, wantExtr: []Style{StyleB3, StyleB3Multi}},
+		{name: "b3 names in OTEL_PROPAGATORS: b3 is the single header",
+			env:        map[string]string{"OTEL_PROPAGATORS": "tracecontext,b3,b3multi"},
+			wantInject: []Style{StyleTraceContext, StyleB3, StyleB3Multi}, wantExtr: []Style{StyleTraceContext, StyleB3, StyleB3Multi}},
+		{name: "b3 and b3multi in Datadog's variables are one style",
+			env:        map[string]string{"DD_TRACE_PROPAGATION_STYLE": "b3multi,datadog,b3"},
+			wantInject: []Style{StyleB3Multi, StyleDatadog}, wantExtr: []Style{StyleB3Multi, StyleDatadog}},
+		{name: "unsupported style: reported, the rest kept",
+			env:        map[string]string{"DD_TRACE_PROPAGATION_STYLE": "xray,datadog"},
 			wantInject: []Style{StyleDatadog}, wantExtr: []Style{StyleDatadog},
-			wantErr: `ddprop: DD_TRACE_PROPAGATION_STYLE="b3multi,datadog": unsupported propagation style "b3multi" (supported: datadog, tracecontext, baggage, none)`},
-		{name: "only unsupported styles: error, defaults",
-			env:        map[string]string{"OTEL_PROPAGATORS": "b3, xray"},
+			wantReported: []string{`ddprop: DD_TRACE_PROPAGATION_STYLE="xray,datadog": propagation style "xray" not supported here: ignored`}},
+		{name: "only unsupported styles: reported, defaults",
+			env:        map[string]string{"OTEL_PROPAGATORS": "jaeger, xray"},
 			wantInject: all, wantExtr: all,
-			wantErr: `ddprop: OTEL_PROPAGATORS="b3, xray": unsupported propagation style "b3", "xray" (supported: datadog, tracecontext, baggage, none)`},
-		{name: "two bad variables: both reported",
+			wantReported: []string{`ddprop: OTEL_PROPAGATORS="jaeger, xray": propagation styles "jaeger", "xray" not supported here: ignored`}},
+		{name: "two variables with unsupported styles: both reported",
 			env: map[string]string{
-				"DD_TRACE_PROPAGATION_STYLE_INJECT":  "jaeger",
-				"DD_TRACE_PROPAGATION_STYLE_EXTRACT": "datadog,ottrace"},
+				"DD_TRACE_PROPAGATION_STYLE_INJECT":  "Jaeger",
+				"DD_TRACE_PROPAGATION_STYLE_EXTRACT": "datadog,ottrace,haystack"},
 			wantInject: all, wantExtr: []Style{StyleDatadog},
-			wantErr: `ddprop: DD_TRACE_PROPAGATION_STYLE_INJECT="jaeger": unsupported propagation style "jaeger" (supported: datadog, tracecontext, baggage, none)` + "\n" +
-				`ddprop: DD_TRACE_PROPAGATION_STYLE_EXTRACT="datadog,ottrace": unsupported propagation style "ottrace" (supported: datadog, tracecontext, baggage, none)`},
+			wantReported: []string{
+				`ddprop: DD_TRACE_PROPAGATION_STYLE_INJECT="Jaeger": propagation style "Jaeger" not supported here: ignored`,
+				`ddprop: DD_TRACE_PROPAGATION_STYLE_EXTRACT="datadog,ottrace,haystack": propagation styles "ottrace", "haystack" not supported here: ignored`}},
+		{name: "unknown style: error, the rest kept",
+			env:        map[string]string{"DD_TRACE_PROPAGATION_STYLE": "tracecontex,datadog"},
+			wantInject: []Style{StyleDatadog}, wantExtr: []Style{StyleDatadog},
+			wantErr: `ddprop: DD_TRACE_PROPAGATION_STYLE="tracecontex,datadog": unknown propagation style "tracecontex" ` + known},
+		{name: "the single header's Datadog name is not b3single",
+			env:        map[string]string{"OTEL_PROPAGATORS": "b3single"},
+			wantInject: all, wantExtr: all,
+			wantErr: `ddprop: OTEL_PROPAGATORS="b3single": unknown propagation style "b3single" ` + known},
+		{name: "unknown and unsupported: error and report",
+			env:        map[string]string{"DD_TRACE_PROPAGATION_STYLE_EXTRACT": "pigeon,xray,smoke", "DD_TRACE_PROPAGATION_STYLE_INJECT": "datadog"},
+			wantInject: []Style{StyleDatadog}, wantExtr: all,
+			wantErr:      `ddprop: DD_TRACE_PROPAGATION_STYLE_EXTRACT="pigeon,xray,smoke": unknown propagation styles "pigeon", "smoke" ` + known,
+			wantReported: []string{`ddprop: DD_TRACE_PROPAGATION_STYLE_EXTRACT="pigeon,xray,smoke": propagation style "xray" not supported here: ignored`}},
+		{name: "two malformed variables: both in the error",
+			env: map[string]string{
+				"DD_TRACE_PROPAGATION_STYLE_INJECT":  "x",
+				"DD_TRACE_PROPAGATION_STYLE_EXTRACT": "datadog,y"},
+			wantInject: all, wantExtr: []Style{StyleDatadog},
+			wantErr: `ddprop: DD_TRACE_PROPAGATION_STYLE_INJECT="x": unknown propagation style "x" ` + known + "\n" +
+				`ddprop: DD_TRACE_PROPAGATION_STYLE_EXTRACT="datadog,y": unknown propagation style "y" ` + known},
+		{name: "one shared malformed variable: one error, one report",
+			env:        map[string]string{"DD_TRACE_PROPAGATION_STYLE": "datadog,x,xray"},
+			wantInject: []Style{StyleDatadog}, wantExtr: []Style{StyleDatadog},
+			wantErr:      `ddprop: DD_TRACE_PROPAGATION_STYLE="datadog,x,xray": unknown propagation style "x" ` + known,
+			wantReported: []string{`ddprop: DD_TRACE_PROPAGATION_STYLE="datadog,x,xray": propagation style "xray" not supported here: ignored`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			reported := captureOTelErrors(t)
 			p, err := FromEnv(func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok })
+			if diff := cmp.Diff(tt.wantReported, reported.messages()); diff != "" {
+				t.Errorf("reported through otel.Handle (-want +got):\n%s", diff)
+			}
 			gotErr := ""
 			if err != nil {
 				gotErr = err.Error()

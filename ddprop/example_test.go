@@ -67,3 +67,39 @@ func ExampleState_Insert() {
 	fmt.Println(ts)
 	// Output: dd=s:2;t.dm:-4,rojo=00f067aa0ba902b7
 }
+
+// A service traced with Zipkin's B3 headers calls this one, and this one
+// calls the next with B3 too: configured as Datadog tracers are, b3 in
+// DD_TRACE_PROPAGATION_STYLE is the multiple X-B3-* headers.
+func ExampleB3Multi() {
+	env := map[string]string{"DD_TRACE_PROPAGATION_STYLE": "datadog,tracecontext,b3"}
+	p, err := ddprop.FromEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		fmt.Println(err)
+	}
+	fmt.Println("styles:", p.ExtractStyles())
+
+	in := propagation.MapCarrier{
+		"x-b3-traceid": "640cfd8d00000000112210f47de98115",
+		"x-b3-spanid":  "000000003ade68b1",
+		"x-b3-sampled": "1",
+	}
+	ctx := p.Extract(context.Background(), in)
+	sc := trace.SpanContextFromContext(ctx)
+	priority, _ := ddprop.SamplingPriority(sc)
+	fmt.Println("trace:", sc.TraceID(), "parent:", sc.SpanID(), "sampled:", sc.IsSampled(), "priority:", priority)
+
+	out := propagation.MapCarrier{}
+	ddprop.B3Multi{}.Inject(ctx, out)
+	ddprop.B3{}.Inject(ctx, out)
+	for _, k := range []string{"x-b3-traceid", "x-b3-spanid", "x-b3-sampled", "b3"} {
+		fmt.Printf("%s: %s\n", k, out.Get(k))
+	}
+	// Output:
+	// styles: [datadog tracecontext b3multi]
+	// trace: 640cfd8d00000000112210f47de98115 parent: 000000003ade68b1 sampled: true priority: 1
+	// x-b3-traceid: 640cfd8d00000000112210f47de98115
+	// x-b3-spanid: 000000003ade68b1
+	// x-b3-sampled: 1
+	// b3: 640cfd8d00000000112210f47de98115-000000003ade68b1-1
+}

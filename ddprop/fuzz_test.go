@@ -21,12 +21,17 @@ func FuzzExtract(f *testing.F) {
 	f.Add("x", "0", "keep", "a=b;c", "_dd.p.tid=XYZ,,=", "00-zz", "dd=s:x;t.tid:1")
 	f.Add("-1", "-1", "", "o o", strings.Repeat("_dd.p.a=b,", 60), "00-"+trace64+"-"+span1+"-00", "dd=s:1")
 	f.Add("18446744073709551616", "1", "0", "", "", "00-"+trace128+"-"+span1+"-01-extra", "dd=t.tid:640cfd8d00000001")
+	f.Add(trace128, span1, "1", "1", "", "00-"+trace128+"-"+span2+"-01", "rojo=1")
+	f.Add("ABC", "0FF", "d", "", "-"+span2, "", "")
 	f.Fuzz(func(t *testing.T, traceID, parentID, priority, origin, tags, traceparent, tracestate string) {
 		carrier := propagation.MapCarrier{}
 		for k, v := range map[string]string{
 			"x-datadog-trace-id": traceID, "x-datadog-parent-id": parentID,
 			"x-datadog-sampling-priority": priority, "x-datadog-origin": origin, "x-datadog-tags": tags,
 			"traceparent": traceparent, "tracestate": tracestate,
+			// The same inputs as B3: IDs in hex, a sampling state.
+			"x-b3-traceid": traceID, "x-b3-spanid": parentID, "x-b3-sampled": priority, "x-b3-flags": origin,
+			"b3": traceID + "-" + parentID + "-" + priority + tags,
 		} {
 			if v != "" {
 				carrier[k] = v
@@ -37,6 +42,9 @@ func FuzzExtract(f *testing.F) {
 			"tracecontext": TraceContext{},
 			"default":      New(),
 			"w3c first":    New(WithExtractStyles(StyleTraceContext, StyleDatadog)),
+			"b3":           B3{},
+			"b3multi":      B3Multi{},
+			"b3 first":     New(WithExtractStyles(StyleB3, StyleB3Multi, StyleTraceContext, StyleDatadog)),
 		} {
 			ctx := p.Extract(context.Background(), carrier)
 			sc := trace.SpanContextFromContext(ctx)
@@ -72,7 +80,7 @@ func checkValid(t *testing.T, name string, sc trace.SpanContext) {
 		t.Fatalf("%s: sampled without a priority", name)
 	}
 	ctx := trace.ContextWithRemoteSpanContext(context.Background(), sc)
-	for _, p := range []propagation.TextMapPropagator{Datadog{}, TraceContext{}, New()} {
+	for _, p := range []propagation.TextMapPropagator{Datadog{}, TraceContext{}, New(), B3{}, B3Multi{}} {
 		out := propagation.MapCarrier{}
 		p.Inject(ctx, out)
 		again := trace.SpanContextFromContext(p.Extract(context.Background(), out))

@@ -3,10 +3,43 @@ package ddprop
 import (
 	"context"
 	"encoding/hex"
+	"sync"
 	"testing"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
 )
+
+// otelErrors collects what is reported through otel.Handle.
+type otelErrors struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (e *otelErrors) messages() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, err := range e.errs {
+		out = append(out, err.Error())
+	}
+	return out
+}
+
+// captureOTelErrors sends what otel.Handle reports to the returned
+// collector until the test ends.
+func captureOTelErrors(t *testing.T) *otelErrors {
+	t.Helper()
+	c := &otelErrors{}
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		c.mu.Lock()
+		c.errs = append(c.errs, err)
+		c.mu.Unlock()
+	}))
+	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+	return c
+}
 
 // scView is a span context as tests compare it.
 type scView struct {

@@ -20,9 +20,15 @@ const (
 	StyleTraceContext
 	// StyleBaggage is the W3C baggage header ([propagation.Baggage]).
 	StyleBaggage
+	// StyleB3Multi is the B3 multiple headers X-B3-TraceId, X-B3-SpanId and
+	// X-B3-Sampled ([B3Multi]).
+	StyleB3Multi
+	// StyleB3 is the B3 single header b3 ([B3]).
+	StyleB3
 )
 
-// String returns the style's name in DD_TRACE_PROPAGATION_STYLE.
+// String returns the style's name in DD_TRACE_PROPAGATION_STYLE:
+// "datadog", "tracecontext", "baggage", "b3multi" or "b3 single header".
 func (s Style) String() string {
 	switch s {
 	case StyleDatadog:
@@ -31,6 +37,10 @@ func (s Style) String() string {
 		return "tracecontext"
 	case StyleBaggage:
 		return "baggage"
+	case StyleB3Multi:
+		return "b3multi"
+	case StyleB3:
+		return "b3 single header"
 	}
 	return "unknown"
 }
@@ -47,11 +57,16 @@ var defaultStyles = [...]Style{StyleDatadog, StyleTraceContext, StyleBaggage}
 //
 //   - its tracestate's other vendors' members are kept, with the dd= member
 //     made from the winning style's data;
-//   - when its parent span ID differs, it becomes the parent, and the
-//     Datadog parent is kept as the dd= member's p: (the traceparent's own
-//     p: when it has one), which Datadog records as _dd.parent_id.
+//   - when its parent span ID differs and the Datadog headers (datadog
+//     being an extract style) hold a valid context, the traceparent's
+//     parent becomes the parent, and the Datadog parent is kept as the dd=
+//     member's p: (the traceparent's own p: when it has one), which Datadog
+//     records as _dd.parent_id. When the winning style is datadog, that is
+//     its own parent; when it is b3 or b3multi, it is the parent in the
+//     x-datadog-* headers, and without valid ones the b3 parent stays.
 //
-// A later style with a different trace ID is ignored: the first style wins.
+// Any other later style is ignored, whatever its trace ID: the first style
+// wins.
 //
 // The zero value propagates nothing; use [New] or [FromEnv].
 type Propagator struct {
@@ -95,7 +110,7 @@ func New(opts ...Option) *Propagator {
 func cleanStyles(styles []Style) []Style {
 	out := make([]Style, 0, len(styles))
 	for _, s := range styles {
-		if s >= StyleDatadog && s <= StyleBaggage && !slices.Contains(out, s) {
+		if s >= StyleDatadog && s <= StyleB3 && !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}
@@ -118,6 +133,10 @@ func (p *Propagator) Inject(ctx context.Context, carrier propagation.TextMapCarr
 			TraceContext{}.Inject(ctx, carrier)
 		case StyleBaggage:
 			propagation.Baggage{}.Inject(ctx, carrier)
+		case StyleB3Multi:
+			B3Multi{}.Inject(ctx, carrier)
+		case StyleB3:
+			B3{}.Inject(ctx, carrier)
 		}
 	}
 }
@@ -136,20 +155,41 @@ func (p *Propagator) Extract(ctx context.Context, carrier propagation.TextMapCar
 		case StyleBaggage:
 			ctx = propagation.Baggage{}.Extract(ctx, carrier)
 		case StyleDatadog:
-			if sc.IsValid() {
-				continue
+			if !sc.IsValid() {
+				sc, perr = extractDatadog(carrier)
+				winner = s
 			}
-			sc, perr = extractDatadog(carrier)
-			winner = s
+		case StyleB3Multi:
+			if !sc.IsValid() {
+				sc = extractB3Multi(carrier)
+				winner = s
+			}
+		case StyleB3:
+			if !sc.IsValid() {
+				sc = extractB3(carrier)
+				winner = s
+			}
 		case StyleTraceContext:
 			if !sc.IsValid() {
 				sc = extractTraceContext(carrier)
 				winner = s
 				continue
 			}
-			if winner == StyleDatadog {
-				sc = mergeTraceContext(sc, extractTraceContext(carrier))
+			w3c := extractTraceContext(carrier)
+			if !w3c.IsValid() || w3c.TraceID() != sc.TraceID() {
+				continue
 			}
+			// The Datadog parent that a differing W3C parent replaces.
+			var ddParent trace.SpanID
+			switch {
+			case winner == StyleDatadog:
+				ddParent = sc.SpanID()
+			case w3c.SpanID() != sc.SpanID() && slices.Contains(p.extract, StyleDatadog):
+				if dd, _ := extractDatadog(carrier); dd.IsValid() {
+					ddParent = dd.SpanID()
+				}
+			}
+			sc = mergeTraceContext(sc, w3c, ddParent)
 		}
 	}
 	if !sc.IsValid() {
@@ -161,33 +201,32 @@ func (p *Propagator) Extract(ctx context.Context, carrier propagation.TextMapCar
 	return trace.ContextWithRemoteSpanContext(ctx, sc)
 }
 
-// mergeTraceContext folds a W3C span context into the one extracted from
-// Datadog headers when both describe the same trace.
-func mergeTraceContext(dd, w3c trace.SpanContext) trace.SpanContext {
-	if !w3c.IsValid() || w3c.TraceID() != dd.TraceID() {
-		return dd
-	}
-	st, _ := ParseState(dd.TraceState())
+// mergeTraceContext folds a W3C span context into the one the winning style
+// extracted, both of the same trace. The W3C parent replaces a differing
+// winning parent only when ddParent, the parent in valid Datadog headers,
+// is known, which then becomes the last Datadog parent (unless the W3C
+// tracestate names its own).
+func mergeTraceContext(won, w3c trace.SpanContext, ddParent trace.SpanID) trace.SpanContext {
+	st, _ := ParseState(won.TraceState())
 	cfg := trace.SpanContextConfig{
-		TraceID:    dd.TraceID(),
-		SpanID:     dd.SpanID(),
-		TraceFlags: dd.TraceFlags(),
+		TraceID:    won.TraceID(),
+		SpanID:     won.SpanID(),
+		TraceFlags: won.TraceFlags(),
 		TraceState: w3c.TraceState(),
 		Remote:     true,
 	}
-	if w3c.SpanID() != dd.SpanID() {
+	if w3c.SpanID() != won.SpanID() && ddParent.IsValid() {
 		cfg.SpanID = w3c.SpanID()
-		// The W3C side's own last Datadog parent, else the Datadog one.
 		if w3cState, _ := ParseState(w3c.TraceState()); w3cState.LastParent.IsValid() {
 			st.LastParent = w3cState.LastParent
 		} else {
-			st.LastParent = dd.SpanID()
+			st.LastParent = ddParent
 		}
 	}
 	if ts, err := st.Insert(cfg.TraceState); err == nil {
 		cfg.TraceState = ts
 	} else {
-		cfg.TraceState = dd.TraceState()
+		cfg.TraceState = won.TraceState()
 	}
 	return trace.NewSpanContext(cfg)
 }
@@ -203,6 +242,10 @@ func (p *Propagator) Fields() []string {
 			fields = append(fields, TraceContext{}.Fields()...)
 		case StyleBaggage:
 			fields = append(fields, propagation.Baggage{}.Fields()...)
+		case StyleB3Multi:
+			fields = append(fields, B3Multi{}.Fields()...)
+		case StyleB3:
+			fields = append(fields, B3{}.Fields()...)
 		}
 	}
 	return fields

@@ -190,8 +190,10 @@ func TestPropagatorInject(t *testing.T) {
 	all := map[string]string{
 		"x-datadog-trace-id": "258", "x-datadog-parent-id": "255", "x-datadog-sampling-priority": "2",
 		"x-datadog-origin": "rum", "x-datadog-tags": "_dd.p.dm=-4,_dd.p.tid=" + tid128,
-		"traceparent": "00-" + trace128 + "-" + span1 + "-01",
-		"tracestate":  "dd=s:2;o:rum;p:" + span1 + ";t.dm:-4,rojo=1",
+		"traceparent":  "00-" + trace128 + "-" + span1 + "-01",
+		"tracestate":   "dd=s:2;o:rum;p:" + span1 + ";t.dm:-4,rojo=1",
+		"b3":           trace128 + "-" + span1 + "-1",
+		"x-b3-traceid": trace128, "x-b3-spanid": span1, "x-b3-sampled": "1",
 	}
 	pick := func(keys ...string) map[string]string {
 		m := map[string]string{}
@@ -207,11 +209,17 @@ func TestPropagatorInject(t *testing.T) {
 		want       map[string]string
 		wantFields []string
 	}{
-		{name: "default", p: New(), want: all,
+		{name: "default", p: New(), want: pick(append(ddKeys, "traceparent", "tracestate")...),
 			wantFields: append(append(ddKeys[:len(ddKeys):len(ddKeys)], "traceparent", "tracestate"), "baggage")},
 		{name: "datadog", p: New(WithInjectStyles(StyleDatadog)), want: pick(ddKeys...), wantFields: ddKeys},
 		{name: "tracecontext", p: New(WithInjectStyles(StyleTraceContext)), want: pick("traceparent", "tracestate"),
 			wantFields: []string{"traceparent", "tracestate"}},
+		{name: "b3multi and b3", p: New(WithInjectStyles(StyleB3Multi, StyleB3)),
+			want:       pick("x-b3-traceid", "x-b3-spanid", "x-b3-sampled", "b3"),
+			wantFields: []string{"x-b3-traceid", "x-b3-spanid", "x-b3-sampled", "b3"}},
+		{name: "every style", p: New(WithInjectStyles(StyleDatadog, StyleTraceContext, StyleBaggage, StyleB3Multi, StyleB3)), want: all,
+			wantFields: append(append(ddKeys[:len(ddKeys):len(ddKeys)], "traceparent", "tracestate", "baggage"),
+				"x-b3-traceid", "x-b3-spanid", "x-b3-sampled", "b3")},
 		{name: "none", p: New(WithInjectStyles()), want: map[string]string{}},
 		{name: "zero value", p: &Propagator{}, want: map[string]string{}},
 		{name: "duplicates and unknown styles ignored", p: New(WithInjectStyles(StyleTraceContext, 0, StyleTraceContext, 99)),
@@ -231,8 +239,10 @@ func TestPropagatorInject(t *testing.T) {
 }
 
 func TestStyleString(t *testing.T) {
-	got := []string{StyleDatadog.String(), StyleTraceContext.String(), StyleBaggage.String(), Style(0).String()}
-	if diff := cmp.Diff([]string{"datadog", "tracecontext", "baggage", "unknown"}, got); diff != "" {
+	got := []string{StyleDatadog.String(), StyleTraceContext.String(), StyleBaggage.String(),
+		StyleB3Multi.String(), StyleB3.String(), Style(0).String(), Style(6).String()}
+	want := []string{"datadog", "tracecontext", "baggage", "b3multi", "b3 single header", "unknown", "unknown"}
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }

@@ -556,7 +556,7 @@ func TestDelayEndsWithClose(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if status := <-done; status != http.StatusOK {
+	if status := receive(t, done, "the delayed request's end"); status != http.StatusOK {
 		t.Errorf("delayed request ended with %d, want 200 (answered when the agent closed)", status)
 	}
 }
@@ -600,10 +600,10 @@ func TestWaitSpans(t *testing.T) {
 		}()
 		post(t, a, "/v0.4/traces", msgpackCT, v04(span(), span()))
 		post(t, a, "/v0.5/traces", "", v05(v05span(nil)))
-		if err := <-errc; err != nil {
+		if err := receive(t, errc, "WaitSpans to return"); err != nil {
 			t.Fatal(err)
 		}
-		if spans := <-got; len(spans) != 3 {
+		if spans := receive(t, got, "WaitSpans' spans"); len(spans) != 3 {
 			t.Errorf("WaitSpans returned %d spans, want 3", len(spans))
 		}
 	})
@@ -620,7 +620,7 @@ func TestWaitSpans(t *testing.T) {
 		if err := a.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if err := <-errc; !errors.Is(err, ErrClosed) {
+		if err := receive(t, errc, "WaitSpans to return after Close"); !errors.Is(err, ErrClosed) {
 			t.Errorf("WaitSpans after Close = %v, want ErrClosed", err)
 		}
 	})
@@ -705,9 +705,9 @@ func TestConcurrency(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	spans, err := a.WaitSpans(ctx, workers*each)
-	wg.Wait()
+	waitGroup(t, &wg, "the posting goroutines")
 	close(stop)
-	rg.Wait()
+	waitGroup(t, &rg, "the reading goroutine")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -785,7 +785,7 @@ func TestWaitRequests(t *testing.T) {
 	for range 3 {
 		post(t, a, "/v0.4/traces", msgpackCT, v04(span()))
 	}
-	if n := <-got; n < 3 {
+	if n := receive(t, got, "WaitRequests to return"); n < 3 {
 		t.Errorf("WaitRequests(3) = %d", n)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)

@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/vmihailenco/msgpack/v5"
 )
@@ -136,3 +138,35 @@ func client(a *Agent) *http.Client {
 }
 
 const msgpackCT = "application/msgpack"
+
+// waitLimit bounds every wait of a test on another goroutine, so that a
+// regression fails with a message instead of hanging until go test's own
+// timeout. It bounds nothing's speed.
+const waitLimit = 30 * time.Second
+
+// receive returns the next value of ch, or fails the test when none comes
+// within waitLimit; what says what was awaited.
+func receive[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	timer := time.NewTimer(waitLimit)
+	defer timer.Stop()
+	select {
+	case v := <-ch:
+		return v
+	case <-timer.C:
+		t.Fatalf("waited %v for %s", waitLimit, what)
+		panic("unreachable")
+	}
+}
+
+// waitGroup waits for wg, or fails the test when it is not done within
+// waitLimit.
+func waitGroup(t testing.TB, wg *sync.WaitGroup, what string) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	receive(t, done, what)
+}
