@@ -28,6 +28,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 type config struct {
 	service, env, version string
 	exporterOpts          []ddexport.Option
+	processorOpts         []ddexport.ProcessorOption
 	handlerOpts           *ddslog.HandlerOptions
 	noLogs                bool
 	sampleRate            *float64
@@ -56,6 +57,13 @@ func WithVersion(version string) Option {
 // address; they beat the environment. Repeated calls accumulate.
 func WithExporterOptions(opts ...ddexport.Option) Option {
 	return optionFunc(func(c *config) { c.exporterOpts = append(c.exporterOpts, opts...) })
+}
+
+// WithProcessorOptions passes options to ddexport.NewSpanProcessor, such as
+// its buffer cap or partial flush; they beat the environment. Repeated calls
+// accumulate.
+func WithProcessorOptions(opts ...ddexport.ProcessorOption) Option {
+	return optionFunc(func(c *config) { c.processorOpts = append(c.processorOpts, opts...) })
 }
 
 // WithHandlerOptions configures the slog handler installed over the
@@ -110,17 +118,39 @@ const (
 // metric on every span.
 const SampleRateKey = "_sample_rate"
 
-// Start configures OpenTelemetry tracing for Datadog in one call, from the
+// Start configures OpenTelemetry tracing for Datadog in one call; it is
+// [Setup], returning only the shutdown function. See Setup for what it
+// installs and how it reads its configuration.
+func Start(ctx context.Context, opts ...Option) (shutdown func(context.Context) error, err error) {
+	t, err := Setup(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return t.Shutdown, nil
+}
+
+// Tracing is what Setup installed: the tracer provider and the Datadog
+// pipeline behind it. Its methods are safe for concurrent use; when tracing
+// is off (DD_TRACE_ENABLED=false, OTEL_SDK_DISABLED=true) they do nothing.
+type Tracing struct {
+	tp   *sdktrace.TracerProvider
+	proc *ddexport.SpanProcessor
+	exp  *ddexport.Exporter
+}
+
+// Setup configures OpenTelemetry tracing for Datadog in one call, from the
 // options, then the DD_* and OTEL_* environment variables (Datadog's win, as
 // in Datadog's tracers), then defaults:
 //
 //   - a resource with service.name, deployment.environment.name and
 //     service.version (options, DD_SERVICE/DD_ENV/DD_VERSION, then
 //     OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES);
-//   - a tracer provider batching spans into a ddexport.Exporter (the Agent's
-//     address and DD_TAGS are read by ddexport.New), sampling new traces at
-//     WithSampleRate, DD_TRACE_SAMPLE_RATE or OTEL_TRACES_SAMPLER(_ARG),
-//     installed as the global provider — unless DD_TRACE_ENABLED=false, or
+//   - a tracer provider sending whole local traces through
+//     ddexport.NewSpanProcessor to a ddexport.Exporter (the Agent's address
+//     and DD_TAGS are read by ddexport.New, partial flush by
+//     NewSpanProcessor), sampling new traces at WithSampleRate,
+//     DD_TRACE_SAMPLE_RATE or OTEL_TRACES_SAMPLER(_ARG), installed as the
+//     global provider — unless DD_TRACE_ENABLED=false, or
 //     OTEL_SDK_DISABLED=true with DD_TRACE_ENABLED unset;
 //   - ddprop's Datadog + W3C propagator, configured by
 //     DD_TRACE_PROPAGATION_STYLE(_INJECT/_EXTRACT) and OTEL_PROPAGATORS, as
@@ -128,16 +158,15 @@ const SampleRateKey = "_sample_rate"
 //   - the correlating slog handler over the default logger (ddslog.SetDefault),
 //     unless WithoutLogs or DD_LOGS_INJECTION=false.
 //
-// A malformed variable makes Start fail with an error naming it and its
+// A malformed variable makes Setup fail with an error naming it and its
 // value, before anything is installed. A value that other Datadog tracers or
-// OpenTelemetry SDKs accept but Start does not support (a propagation style
+// OpenTelemetry SDKs accept but Setup does not support (a propagation style
 // such as xray, a sampler such as parentbased_jaeger_remote) is reported
-// through otel.Handle, and Start carries on without it; see the package
-// documentation for which is which. Start never contacts the Agent: an
-// unreachable Agent does not make it fail or wait. shutdown flushes pending
-// spans and stops the exporter within its ctx; call it before the program
-// exits.
-func Start(ctx context.Context, opts ...Option) (shutdown func(context.Context) error, err error) {
+// through otel.Handle, and Setup carries on without it; see the package
+// documentation for which is which. Setup never contacts the Agent: an
+// unreachable Agent does not make it fail or wait. Call Shutdown before the
+// program exits: it flushes the pending spans and stops the exporter.
+func Setup(ctx context.Context, opts ...Option) (*Tracing, error) {
 	var c config
 	for _, o := range opts {
 		o.apply(&c)
@@ -168,24 +197,22 @@ func Start(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	s.env = cmpOr(s.env, cmpOr(resourceString(res, "deployment.environment.name"), resourceString(res, "deployment.environment")))
 	s.version = cmpOr(s.version, resourceString(res, "service.version"))
 
-	var (
-		tp  *sdktrace.TracerProvider
-		exp *ddexport.Exporter
-	)
+	t := &Tracing{}
 	if s.tracing {
-		exp, err = ddexport.New(append([]ddexport.Option{
+		t.exp, err = ddexport.New(append([]ddexport.Option{
 			ddexport.WithService(s.service), ddexport.WithEnv(s.env), ddexport.WithVersion(s.version),
 		}, c.exporterOpts...)...)
 		if err != nil {
 			return nil, err
 		}
+		t.proc = ddexport.NewSpanProcessor(t.exp, c.processorOpts...)
 		tpOpts := []sdktrace.TracerProviderOption{
 			sdktrace.WithResource(res),
-			sdktrace.WithBatcher(exp),
+			sdktrace.WithSpanProcessor(t.proc),
 			sdktrace.WithSampler(s.sampler),
 		}
-		tp = sdktrace.NewTracerProvider(append(tpOpts, c.tpOpts...)...)
-		otel.SetTracerProvider(tp)
+		t.tp = sdktrace.NewTracerProvider(append(tpOpts, c.tpOpts...)...)
+		otel.SetTracerProvider(t.tp)
 	}
 	otel.SetTextMapPropagator(prop)
 
@@ -199,20 +226,55 @@ func Start(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		ho.Version = cmpOr(ho.Version, s.version)
 		ddslog.SetDefault(&ho)
 	}
+	return t, nil
+}
 
-	return func(ctx context.Context) error {
-		if tp == nil {
-			return nil
-		}
-		err := tp.Shutdown(ctx)
-		if err != nil {
-			// The batch processor gives up waiting at ctx's deadline but
-			// lets a running export go on; cut it short, so that nothing
-			// outlives shutdown. Its spans are counted as dropped.
-			err = errors.Join(err, exp.Shutdown(ctx))
-		}
-		return err
-	}, nil
+// Shutdown shuts the tracer provider down: the spans of complete traces and
+// the finished spans of incomplete ones are exported within ctx, then the
+// exporter stops (cutting short what ctx did not leave time for; those spans
+// are counted as dropped in Stats). It is safe to call more than once.
+func (t *Tracing) Shutdown(ctx context.Context) error {
+	if t == nil || t.tp == nil {
+		return nil
+	}
+	return t.tp.Shutdown(ctx)
+}
+
+// ForceFlush exports the spans of every complete trace and waits for the
+// export, or until ctx is done: for programs that may stop without calling
+// Shutdown (serverless functions between invocations, CLIs, tests).
+func (t *Tracing) ForceFlush(ctx context.Context) error {
+	if t == nil || t.tp == nil {
+		return nil
+	}
+	return t.tp.ForceFlush(ctx)
+}
+
+// Stats returns the exporter's counters: spans exported, dropped and why,
+// buffered. It is the zero Stats when tracing is off.
+func (t *Tracing) Stats() ddexport.Stats {
+	if t == nil || t.exp == nil {
+		return ddexport.Stats{}
+	}
+	return t.exp.Stats()
+}
+
+// TracerProvider returns the installed tracer provider, or nil when tracing
+// is off.
+func (t *Tracing) TracerProvider() *sdktrace.TracerProvider {
+	if t == nil {
+		return nil
+	}
+	return t.tp
+}
+
+// Exporter returns the exporter, or nil when tracing is off: for its
+// Stats and SampleRates.
+func (t *Tracing) Exporter() *ddexport.Exporter {
+	if t == nil {
+		return nil
+	}
+	return t.exp
 }
 
 // settings are the resolved configuration.

@@ -99,8 +99,8 @@ func TestStartEndToEnd(t *testing.T) {
 	for _, s := range spans {
 		got = append(got, view{s.Service, s.Meta["env"], s.Meta["version"], s.Metrics[SampleRateKey]})
 	}
-	// The child comes first in the batch: it ended first. Both carry the
-	// sample rate, from the threshold in the tracestate they share.
+	// Both carry the sample rate, from the threshold in the tracestate they
+	// share.
 	want := []view{{"checkout", "prod", "1.2.3", 1}, {"checkout", "prod", "1.2.3", 1}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("spans (-want +got):\n%s", diff)
@@ -485,5 +485,75 @@ func TestStartOTelSDKDisabled(t *testing.T) {
 				t.Errorf("global propagator is %T, want *ddprop.Propagator whether tracing is on or not", otel.GetTextMapPropagator())
 			}
 		})
+	}
+}
+
+// TestSetup: the pipeline Setup installs can be flushed and read: the spans
+// of a complete trace reach the Agent on ForceFlush, through the span
+// processor (which counts the spans that end), and Stats says so.
+func TestSetup(t *testing.T) {
+	clearEnv(t)
+	restoreGlobals(t)
+	agent := ddtest.New(t)
+	tr, err := Setup(context.Background(), WithoutLogs(), WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.TracerProvider() == nil || otel.GetTracerProvider() != tr.TracerProvider() {
+		t.Errorf("TracerProvider() = %v, want the global provider", tr.TracerProvider())
+	}
+	if tr.Exporter() == nil {
+		t.Error("Exporter() = nil with tracing on")
+	}
+	ctx, root := otel.Tracer("test").Start(context.Background(), "root")
+	_, child := otel.Tracer("test").Start(ctx, "child")
+	child.End()
+	_, open := otel.Tracer("test").Start(context.Background(), "still open")
+	root.End()
+	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tr.ForceFlush(fctx); err != nil {
+		t.Fatalf("ForceFlush: %v", err)
+	}
+	if n := len(agent.Spans()); n != 2 {
+		t.Errorf("after ForceFlush the agent holds %d spans, want the 2 of the complete trace", n)
+	}
+	s := tr.Stats()
+	if s.SpansEnded != 2 || s.SpansExported != 2 {
+		t.Errorf("Stats %+v: want 2 spans ended and exported", s)
+	}
+	open.End()
+	if err := tr.Shutdown(fctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if err := tr.Shutdown(fctx); err != nil {
+		t.Errorf("second Shutdown: %v", err)
+	}
+	if s := tr.Stats(); s.SpansExported != 3 {
+		t.Errorf("after Shutdown, Stats %+v: want 3 spans exported", s)
+	}
+}
+
+// TestSetupDisabled: with tracing off, Tracing's methods do nothing.
+func TestSetupDisabled(t *testing.T) {
+	clearEnv(t)
+	restoreGlobals(t)
+	t.Setenv("DD_TRACE_ENABLED", "false")
+	tr, err := Setup(context.Background(), WithoutLogs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.TracerProvider() != nil || tr.Exporter() != nil {
+		t.Errorf("tracing off: TracerProvider %v, Exporter %v, want nil", tr.TracerProvider(), tr.Exporter())
+	}
+	ctx := context.Background()
+	if err := tr.ForceFlush(ctx); err != nil {
+		t.Errorf("ForceFlush: %v", err)
+	}
+	if err := tr.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if s := tr.Stats(); s != (ddexport.Stats{}) {
+		t.Errorf("Stats = %+v, want zero", s)
 	}
 }

@@ -8,9 +8,22 @@
 //
 // Start reads Datadog's and OpenTelemetry's environment variables (Datadog's
 // win, as in Datadog's tracers; options in code beat both), builds a tracer
-// provider that batches spans into a ddexport.Exporter, sets it and
-// ddprop's Datadog + W3C propagator as OpenTelemetry's globals, and
-// installs ddslog's correlating handler over slog's default logger.
+// provider that sends whole local traces through ddexport.NewSpanProcessor
+// to a ddexport.Exporter, sets it and ddprop's Datadog + W3C propagator as
+// OpenTelemetry's globals, and installs ddslog's correlating handler over
+// slog's default logger.
+//
+// [Setup] does the same and returns a [Tracing], for programs that need more
+// than the shutdown function: ForceFlush (serverless functions, CLIs, tests),
+// the exporter's Stats, the tracer provider.
+//
+//	tracing, err := ddotel.Setup(ctx)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer tracing.Shutdown(context.Background())
+//	// ... at the end of an invocation:
+//	_ = tracing.ForceFlush(ctx)
 //
 // # Environment
 //
@@ -31,6 +44,8 @@
 //	                                    datadog,tracecontext,baggage   read by ddprop.FromEnv
 //	DD_TRACE_AGENT_URL, DD_AGENT_HOST, DD_TRACE_AGENT_PORT, DD_TAGS
 //	                                    see ddexport     read by ddexport.New
+//	DD_TRACE_PARTIAL_FLUSH_ENABLED, DD_TRACE_PARTIAL_FLUSH_MIN_SPANS
+//	                                    false, 1000      read by ddexport.NewSpanProcessor
 //
 // A sample rate (WithSampleRate, DD_TRACE_SAMPLE_RATE or
 // parentbased_traceidratio) applies to the traces this service starts;

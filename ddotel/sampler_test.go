@@ -187,10 +187,10 @@ func (g *fixedIDs) NewSpanID(context.Context, trace.TraceID) trace.SpanID {
 	return id
 }
 
-// A trace that reaches the Agent in several payloads (the SDK's batch
-// processor exports spans as they end, 512 at most at a time): every chunk
-// root carries _sample_rate, so the Agent weighs every chunk by the rate,
-// for each way Start is told to sample at a rate.
+// A trace that reaches the Agent in several chunks (partial flush sends a
+// long trace's finished spans ahead): every chunk root carries _sample_rate,
+// so the Agent weighs every chunk by the rate, for each way Start is told to
+// sample at a rate.
 func TestSampleRateOnEveryChunkRoot(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -211,7 +211,9 @@ func TestSampleRateOnEveryChunkRoot(t *testing.T) {
 			agent := ddtest.New(t)
 			// Randomness 0xff...: kept at any rate above 0.
 			ids := &fixedIDs{traceID: trace.TraceID{0: 0x5a, 9: 0xff, 10: 0xff, 11: 0xff, 12: 0xff, 13: 0xff, 14: 0xff, 15: 0xff}}
+			// Partial flush cuts the trace into chunks, most without its root.
 			opts := append([]Option{WithoutLogs(), WithExporterOptions(ddexport.WithAgentURL(agent.URL())),
+				WithProcessorOptions(ddexport.WithPartialFlush(100)),
 				WithTracerProviderOptions(sdktrace.WithIDGenerator(ids))}, tc.opts...)
 			shutdown, err := Start(context.Background(), opts...)
 			if err != nil {
