@@ -22,6 +22,7 @@ targets=(
 	".                                   ./ddexport             FuzzParseAgentURL"   # DD_TRACE_AGENT_URL
 	".                                   ./ddexport             FuzzForEachTag"      # DD_TAGS
 	".                                   ./ddexport             FuzzParseContainerID" # /proc/self/cgroup
+	".                                   ./ddsample             FuzzGlob"            # sampling-rule globs against dd-trace-go's regexps
 	".                                   ./ddexport/ddtest      FuzzDecodeV04"       # the fake agent's decoders
 	".                                   ./ddexport/ddtest      FuzzDecodeV05"
 	".                                   ./internal/reliability FuzzExportSpan"      # arbitrary spans end to end to the strict agent
