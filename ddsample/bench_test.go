@@ -3,6 +3,7 @@ package ddsample
 import (
 	"context"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -43,7 +44,7 @@ func serverRoot(svc string) sdktrace.SamplingParameters {
 }
 
 func benchSampler(b testing.TB) *Sampler {
-	s := mustNew(b, WithRules(realisticRules()...), WithRateLimit(1e12), WithEnv("prod"))
+	s := mustNew(b, WithRules(realisticRules()...), WithRateLimit(1e12), WithEnv("prod"), withClock(time.Now))
 	s.UpdateRates(map[string]float64{"service:api,env:prod": 0.5, "service:web,env:prod": 0.25, "service:,env:": 1})
 	return s
 }
@@ -68,24 +69,43 @@ func samplingCases(s *Sampler) map[string]sdktrace.SamplingParameters {
 	}
 }
 
-// TestSamplerAllocations holds the sampler to its budget: at most 2
-// allocations per local root, rules of realistic size included, and none
-// for a span that follows its parent.
+// TestSamplerAllocations holds the sampler to its budget, exactly: no
+// allocation for a local root started afresh, rules of realistic size
+// included, 1 while the rate limit is cutting (the attribute with its
+// effective rate), 2 for a root continuing a remote dd= member (the new
+// member and the tracestate's list), and none for a span that follows its
+// parent.
 func TestSamplerAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	s := benchSampler(t)
-	for name, p := range samplingCases(s) {
-		budget := 2.0
-		if name == "child/of-decided" {
-			budget = 0
-		}
-		s.ShouldSample(p) // caches warm, as in steady state
-		if n := testing.AllocsPerRun(200, func() { s.ShouldSample(p) }); n > budget {
-			t.Errorf("%s: %v allocations, want at most %v", name, n, budget)
-		} else {
-			t.Logf("%s: %v allocations", name, n)
+	cases := samplingCases(s)
+	limited := mustNew(t, WithRules(realisticRules()...), WithRateLimit(1), withClock(time.Now))
+	inherited := func(p sdktrace.SamplingParameters) sdktrace.SamplingParameters {
+		p.ParentContext = remoteParent(t, false, "dd=o:rum;t.usr.id:u1,other=x")
+		return p
+	}
+	for _, tc := range []struct {
+		name string
+		s    *Sampler
+		p    sdktrace.SamplingParameters
+		want float64
+	}{
+		{"root, Agent rate", s, cases["root/agent-rate"], 0},
+		{"root, rule keeps", s, cases["root/rule-keep"], 0},
+		{"root, last rule", s, cases["root/rule-last"], 0},
+		{"root, manual keep", s, root(1, "op", trace.SpanKindServer, KeepAttribute()), 0},
+		{"root, rate limit cutting", limited, cases["root/rule-keep"], 1},
+		{"root under a dd= member, Agent rate", s, inherited(cases["root/agent-rate"]), 2},
+		{"root under a dd= member, rule keeps", s, inherited(cases["root/rule-keep"]), 2},
+		{"root under a dd= member, manual keep", s, inherited(root(1, "op", trace.SpanKindServer, KeepAttribute())), 2},
+		{"root under a dd= member, rate limit cutting", limited, inherited(cases["root/rule-keep"]), 3},
+		{"child of a decided span", s, cases["child/of-decided"], 0},
+	} {
+		tc.s.ShouldSample(tc.p) // caches warm, as in steady state
+		if n := testing.AllocsPerRun(200, func() { tc.s.ShouldSample(tc.p) }); n != tc.want {
+			t.Errorf("%s: %v allocations, want %v", tc.name, n, tc.want)
 		}
 	}
 }
@@ -100,4 +120,22 @@ func BenchmarkShouldSample(b *testing.B) {
 			}
 		})
 	}
+	// Without rules: the Agent's rate alone.
+	plain := mustNew(b, WithEnv("prod"))
+	b.Run("root/no-rules", func(b *testing.B) {
+		p := serverRoot("api")
+		b.ReportAllocs()
+		for b.Loop() {
+			plain.ShouldSample(p)
+		}
+	})
+	// For scale: the SDK's default sampler on the same root.
+	sdk := sdktrace.ParentBased(sdktrace.AlwaysSample())
+	b.Run("reference/sdk-parentbased-always-on", func(b *testing.B) {
+		p := serverRoot("api")
+		b.ReportAllocs()
+		for b.Loop() {
+			sdk.ShouldSample(p)
+		}
+	})
 }

@@ -41,7 +41,7 @@ func match(g glob, s string) bool {
 		return true
 	}
 	if !g.nl {
-		return strings.IndexByte(s, '\n') < 0 && matchLine(g.pat, s)
+		return matchLine(g.pat, s)
 	}
 	// A newline can only be matched by a newline of the pattern, so the
 	// n-th newline of the pattern matches the n-th one of s, and the lines
@@ -63,9 +63,10 @@ func match(g glob, s string) bool {
 	}
 }
 
-// matchLine matches a pattern and a text without newlines, character by
-// character, backtracking to the last "*" on a mismatch: with no newline
-// to avoid, the classic greedy glob algorithm is exact.
+// matchLine matches a pattern without newlines, character by character,
+// backtracking to the last "*" on a mismatch: with no newline to avoid, the
+// classic greedy glob algorithm is exact. A newline in s matches nothing:
+// neither a character of the pattern nor "?" nor any "*".
 func matchLine(p, s string) bool {
 	pi, si := 0, 0
 	star, mark := -1, 0 // the position after the last "*", and where s was then
@@ -77,9 +78,11 @@ func matchLine(p, s string) bool {
 				star, mark = pi, si
 				continue
 			case '?':
-				pi++
-				si += charLen(s, si)
-				continue
+				if s[si] != '\n' {
+					pi++
+					si += charLen(s, si)
+					continue
+				}
 			default:
 				if sc := s[si]; pc < utf8.RuneSelf && sc < utf8.RuneSelf {
 					if foldASCII[pc] == foldASCII[sc] {
@@ -102,6 +105,9 @@ func matchLine(p, s string) bool {
 			return false
 		}
 		// Let the last "*" take one more character, and try again.
+		if s[mark] == '\n' {
+			return false // no "*" takes it, and nothing else can
+		}
 		mark += charLen(s, mark)
 		pi, si = star, mark
 	}

@@ -140,9 +140,12 @@ func TestTagsAsExported(t *testing.T) {
 	}
 	wire := exportStarts(t, "svc", "", cases)
 	for i, tc := range tagCases {
-		s := &rootSpan{kind: trace.SpanKindClient, attrs: tc.attrs, env: spanEnv(tc.attrs, "")}
 		for _, k := range tc.keys {
-			got := lookupTag(s, &tagKey{name: k, sources: sourcesOf(k)})
+			var keys []*tagKey
+			key := keyOf(&keys, k)
+			s := &rootSpan{kind: trace.SpanKindClient, attrs: tc.attrs, env: spanEnv(tc.attrs, ""), keys: newKeyTable(keys)}
+			var got tagValue
+			lookupTag(s, key, &got)
 			var want tagValue
 			want.meta, want.hasMeta = wire[i].Meta[k]
 			want.metric, want.hasMetric = wire[i].Metrics[k]

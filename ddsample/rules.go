@@ -99,8 +99,20 @@ type tagGlob struct {
 // tagKey is a Datadog tag key rules match on.
 type tagKey struct {
 	name    string
+	idx     int // its index among the sampler's tag keys
+	special specialKey
 	sources []string // the attribute keys ddexport writes under it
 }
+
+// specialKey marks the tag keys that are not (only) attributes.
+type specialKey uint8
+
+const (
+	plainKey      specialKey = iota
+	spanKindKey              // span.kind: from the span kind
+	envKey                   // env: the sampler's env
+	statusCodeKey            // http.status_code: its metric also from text
+)
 
 func (k *tagKey) isSource(ak string) bool {
 	for _, s := range k.sources {
@@ -151,7 +163,15 @@ func keyOf(keys *[]*tagKey, k string) *tagKey {
 			return have
 		}
 	}
-	tk := &tagKey{name: k, sources: sourcesOf(k)}
+	tk := &tagKey{name: k, idx: len(*keys), sources: sourcesOf(k)}
+	switch k {
+	case "span.kind":
+		tk.special = spanKindKey
+	case "env":
+		tk.special = envKey
+	case "http.status_code":
+		tk.special = statusCodeKey
+	}
 	*keys = append(*keys, tk)
 	return tk
 }
@@ -162,6 +182,66 @@ type rootSpan struct {
 	env   string
 	kind  trace.SpanKind
 	attrs []attribute.KeyValue
+	keys  *keyTable // where the rules' tag keys come from
+	index tagIndex  // built on the first tag looked up
+}
+
+// maxIndexed is the number of tag keys whose attributes a rootSpan
+// indexes; keys beyond it are looked up by scanning the attributes.
+const maxIndexed = 16
+
+// tagIndex locates, among a span's attributes, those of the first
+// maxIndexed tag keys: one pass over the attributes instead of one per
+// tag looked up.
+type tagIndex struct {
+	built bool
+	first [maxIndexed]int16 // 1 + the position of the first attribute of key i, 0 for none
+	last  [maxIndexed]int16 // 1 + the position of the last one
+}
+
+// keyTable finds the tag key of an attribute key quickly: the attribute
+// keys that are sources of the first maxIndexed tag keys, by length.
+type keyTable struct {
+	byLen [maxKeyLen + 1][]keySource
+}
+
+const maxKeyLen = 64 // longer keys share the last bucket
+
+type keySource struct {
+	attr string
+	key  int // the tag key's index
+}
+
+func newKeyTable(keys []*tagKey) *keyTable {
+	t := &keyTable{}
+	for _, k := range keys {
+		if k.idx >= maxIndexed {
+			continue
+		}
+		for _, src := range k.sources {
+			n := min(len(src), maxKeyLen)
+			t.byLen[n] = append(t.byLen[n], keySource{src, k.idx})
+		}
+	}
+	return t
+}
+
+func (s *rootSpan) buildIndex() {
+	s.index.built = true
+	if s.keys == nil {
+		return
+	}
+	for i := range s.attrs {
+		ak := string(s.attrs[i].Key)
+		for _, src := range s.keys.byLen[min(len(ak), maxKeyLen)] {
+			if src.attr == ak {
+				if s.index.first[src.key] == 0 {
+					s.index.first[src.key] = int16(i + 1)
+				}
+				s.index.last[src.key] = int16(i + 1)
+			}
+		}
+	}
 }
 
 // matches reports whether the span matches every criterion of r.
@@ -192,7 +272,8 @@ type tagValue struct {
 // anew for each rule that asks: rules rarely share tag keys, and a cache
 // would cost more than it saves.
 func (t *tagGlob) matches(s *rootSpan) bool {
-	v := lookupTag(s, t.key)
+	var v tagValue
+	lookupTag(s, t.key, &v)
 	if v.hasMeta && match(t.g, v.meta) {
 		return true
 	}
@@ -210,62 +291,75 @@ func (t *tagGlob) matches(s *rootSpan) bool {
 // integers and floats as metrics; http.status_code's metric also from a
 // numeric string, as ddexport writes it). Slices, maps and byte arrays are
 // not looked into.
-func lookupTag(s *rootSpan, k *tagKey) tagValue {
-	var v tagValue
-	switch key := k.name; key {
-	case "span.kind":
-		return tagValue{meta: spanKindText(s.kind), hasMeta: true}
-	case "env":
-		if s.env != "" {
-			return tagValue{meta: s.env, hasMeta: true}
-		}
-		return v
+func lookupTag(s *rootSpan, k *tagKey, v *tagValue) {
+	switch k.special {
+	case spanKindKey:
+		v.meta, v.hasMeta = spanKindText(s.kind), true
+		return
+	case envKey:
+		v.meta, v.hasMeta = s.env, s.env != ""
+		return
 	}
 	attrs := s.attrs
-	// The SDK keeps a key given twice at its first position, with its last
-	// value; ddexport writes the first attribute that takes a Datadog key.
-	for i := range attrs {
-		ak := string(attrs[i].Key)
-		if !k.isSource(ak) {
-			continue
+	indexed := s.keys != nil && k.idx < maxIndexed && len(attrs) < math.MaxInt16
+	if indexed && !s.index.built {
+		s.buildIndex()
+	}
+	switch {
+	case indexed && s.index.first[k.idx] == 0:
+		// No attribute of this key.
+	case indexed && len(k.sources) == 1:
+		// One attribute key: its last value is the one (the SDK keeps the
+		// last value of a key given twice).
+		v.set(k.sources[0], attrs[s.index.last[k.idx]-1].Value)
+	case len(k.sources) == 1:
+		if val, ok := lastValue(attrs, k.sources[0]); ok {
+			v.set(k.sources[0], val)
 		}
-		val, _ := lastValue(attrs[i:], ak)
-		switch val.Type() {
-		case attribute.STRING, attribute.BOOL:
-			if ak == "analytics.event" {
-				continue // written as _dd1.sr.eausr
-			}
-		case attribute.INT64, attribute.FLOAT64:
-			if ak == PriorityKey {
-				continue // written as _sampling_priority_v1
-			}
+	default:
+		// Several keys: ddexport writes the first that takes the Datadog
+		// key, the SDK keeping a key given twice at its first position with
+		// its last value.
+		from := 0
+		if indexed {
+			from = int(s.index.first[k.idx]) - 1
 		}
-		switch val.Type() {
-		case attribute.STRING:
-			if !v.hasMeta {
-				v.meta, v.hasMeta = val.AsString(), true
-			}
-		case attribute.BOOL:
-			if !v.hasMeta {
-				v.meta, v.hasMeta = strconv.FormatBool(val.AsBool()), true
-			}
-		case attribute.INT64:
-			if !v.hasMetric {
-				v.metric, v.hasMetric = float64(val.AsInt64()), true
-			}
-		case attribute.FLOAT64:
-			if !v.hasMetric {
-				v.metric, v.hasMetric = val.AsFloat64(), true
+		for i := from; i < len(attrs); i++ {
+			if ak := string(attrs[i].Key); k.isSource(ak) {
+				val, _ := lastValue(attrs[i:], ak)
+				v.set(ak, val)
 			}
 		}
 	}
 	// ddexport writes this metric before the attributes.
-	if k.name == "http.status_code" {
+	if k.special == statusCodeKey {
 		if code, ok := httpStatusCode(attrs); ok && code >= 0 {
 			v.metric, v.hasMetric = code, true
 		}
 	}
-	return v
+}
+
+// set records the value of attribute key ak, unless a previous attribute
+// set it.
+func (v *tagValue) set(ak string, val attribute.Value) {
+	switch val.Type() {
+	case attribute.STRING:
+		if !v.hasMeta && ak != "analytics.event" { // written as _dd1.sr.eausr
+			v.meta, v.hasMeta = val.AsString(), true
+		}
+	case attribute.BOOL:
+		if !v.hasMeta && ak != "analytics.event" {
+			v.meta, v.hasMeta = strconv.FormatBool(val.AsBool()), true
+		}
+	case attribute.INT64:
+		if !v.hasMetric && ak != PriorityKey { // written as _sampling_priority_v1
+			v.metric, v.hasMetric = float64(val.AsInt64()), true
+		}
+	case attribute.FLOAT64:
+		if !v.hasMetric && ak != PriorityKey {
+			v.metric, v.hasMetric = val.AsFloat64(), true
+		}
+	}
 }
 
 // httpStatusCode is ddexport's http.status_code metric: for

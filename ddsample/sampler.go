@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/seed03c8c003/ddslog/ddprop"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -35,6 +34,7 @@ const (
 type Sampler struct {
 	service, env string
 	rules        []rule // the sampling rules, then the sample rate's catch-all
+	keys         *keyTable
 	limiter      *limiter
 	now          func() time.Time
 	spans        *SpanSampler
@@ -77,6 +77,7 @@ func New(opts ...Option) (*Sampler, error) {
 		service: c.service,
 		env:     c.env,
 		rules:   rules,
+		keys:    newKeyTable(keys),
 		limiter: newLimiter(c.rateLimit, c.now()),
 		now:     c.now,
 	}
@@ -142,7 +143,7 @@ func (s *Sampler) decide(p *sdktrace.SamplingParameters, ts trace.TraceState) sd
 	env := spanEnv(p.Attributes, s.env)
 	low := binary.BigEndian.Uint64(p.TraceID[8:])
 	if len(s.rules) > 0 {
-		root := rootSpan{names: names, env: env, kind: kind, attrs: p.Attributes}
+		root := rootSpan{names: names, env: env, kind: kind, attrs: p.Attributes, keys: s.keys}
 		for i := range s.rules {
 			if r := &s.rules[i]; r.matches(&root) {
 				return s.applyRule(r, low, ts)
@@ -288,33 +289,4 @@ func (d *decision) result(ts trace.TraceState, ksr string, attrs []attribute.Key
 		res.Tracestate = inherit(ts, d.priority, d.dm, ksr)
 	}
 	return res
-}
-
-// stateOf is the tracestate of a trace started afresh with this decision.
-func stateOf(prio int, dm, ksr string) trace.TraceState {
-	return inherit(trace.TraceState{}, prio, dm, ksr)
-}
-
-// inherit returns ts with its dd= member carrying the decision: s:prio,
-// t.dm:dm when prio > 0 (removed otherwise, as Datadog tracers do), t.ksr
-// when ksr is set; the member's other fields and the other vendors' members
-// are kept.
-func inherit(ts trace.TraceState, prio int, dm, ksr string) trace.TraceState {
-	st, _ := ddprop.ParseState(ts)
-	st.Priority, st.HasPriority = prio, true
-	if prio > 0 {
-		st.SetTag(dmTag, dm)
-	} else {
-		st.DeleteTag(dmTag)
-	}
-	if ksr != "" {
-		st.SetTag(ksrTag, ksr)
-	}
-	nts, err := st.Insert(ts)
-	if err != nil {
-		// Not reached: ddprop writes valid members. The sampled flag still
-		// carries the keep or drop.
-		return ts
-	}
-	return nts
 }
