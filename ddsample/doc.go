@@ -142,6 +142,16 @@
 // DD_SPAN_SAMPLING_RULES_FILE); options win over them. A malformed value
 // is an error naming the variable and the value.
 //
+// # Cost
+//
+// A span that follows its parent costs a context lookup and a scan of its
+// start attributes for sampling.priority, without allocating. A local root
+// started afresh allocates nothing either (the outcomes of each rule and
+// Agent rate are computed once), except while the rate limit is cutting:
+// then its effective rate takes one allocation. A local root continuing a
+// remote dd= member takes two more, for its new tracestate.
+// BenchmarkShouldSample measures ten rules with tags.
+//
 // # Differences from dd-trace-go
 //
 //   - Malformed settings are errors; dd-trace-go logs them and goes on
