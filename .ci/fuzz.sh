@@ -23,6 +23,8 @@ targets=(
 	".                                   ./ddexport             FuzzForEachTag"      # DD_TAGS
 	".                                   ./ddexport             FuzzParseContainerID" # /proc/self/cgroup
 	".                                   ./ddexport             FuzzDetectContainer" # /proc/self/cgroup, /proc/self/mountinfo, inodes
+	".                                   ./ddsample             FuzzGlob"            # sampling-rule globs against dd-trace-go's regexps
+	".                                   ./ddsample             FuzzInherit"         # the sampler's dd= rewrite against ddprop's
 	".                                   ./ddexport/ddtest      FuzzDecodeV04"       # the fake agent's decoders
 	".                                   ./ddexport/ddtest      FuzzDecodeV05"
 	".                                   ./internal/reliability FuzzExportSpan"      # arbitrary spans end to end to the strict agent

@@ -46,6 +46,9 @@ type Exporter struct {
 	rates   atomic.Pointer[map[string]float64]
 	lastErr atomic.Pointer[string]
 
+	subMu sync.Mutex // held while subscribers are called, so in order
+	subs  []func(rates map[string]float64)
+
 	mu         sync.Mutex
 	closed     bool
 	inflight   int
@@ -357,6 +360,7 @@ func (e *Exporter) post(ctx context.Context, body []byte, traceCount int) (outco
 			e.stats.sent.Add(1)
 			if resp.hasRates {
 				e.rates.Store(&resp.rates)
+				e.publishRates(resp.rates)
 			}
 			return sent, nil
 		case s == http.StatusRequestEntityTooLarge:
@@ -625,4 +629,27 @@ func (e *Exporter) SampleRates() map[string]float64 {
 		m[k] = v
 	}
 	return m
+}
+
+// SubscribeRates registers f to be called with the rate_by_service map of
+// every 2xx answer to a trace payload that has one, in the order the
+// answers arrive, one call at a time, before the export that got the
+// answer returns. The map is shared: f must not modify or keep it, nor call
+// SubscribeRates. A sampler deciding by the Agent's rates (such as
+// ddsample's) subscribes here.
+func (e *Exporter) SubscribeRates(f func(rates map[string]float64)) {
+	if f == nil {
+		return
+	}
+	e.subMu.Lock()
+	defer e.subMu.Unlock()
+	e.subs = append(e.subs, f)
+}
+
+func (e *Exporter) publishRates(rates map[string]float64) {
+	e.subMu.Lock()
+	defer e.subMu.Unlock()
+	for _, f := range e.subs {
+		f(rates)
+	}
 }
