@@ -11,6 +11,7 @@ import (
 	"github.com/seed03c8c003/ddslog"
 	"github.com/seed03c8c003/ddslog/ddexport"
 	"github.com/seed03c8c003/ddslog/ddprop"
+	"github.com/seed03c8c003/ddslog/ddsample"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -199,17 +200,28 @@ func Setup(ctx context.Context, opts ...Option) (*Tracing, error) {
 
 	t := &Tracing{}
 	if s.tracing {
+		var ds *ddsample.Sampler
+		sampler := s.sampler
+		if s.datadogSampling {
+			if ds, err = datadogSampler(&c, s, os.LookupEnv); err != nil {
+				return nil, err
+			}
+			sampler = ds
+		}
 		t.exp, err = ddexport.New(append([]ddexport.Option{
 			ddexport.WithService(s.service), ddexport.WithEnv(s.env), ddexport.WithVersion(s.version),
 		}, c.exporterOpts...)...)
 		if err != nil {
 			return nil, err
 		}
+		if ds != nil {
+			t.exp.SubscribeRates(ds.UpdateRates)
+		}
 		t.proc = ddexport.NewSpanProcessor(t.exp, c.processorOpts...)
 		tpOpts := []sdktrace.TracerProviderOption{
 			sdktrace.WithResource(res),
 			sdktrace.WithSpanProcessor(t.proc),
-			sdktrace.WithSampler(s.sampler),
+			sdktrace.WithSampler(sampler),
 		}
 		t.tp = sdktrace.NewTracerProvider(append(tpOpts, c.tpOpts...)...)
 		otel.SetTracerProvider(t.tp)
@@ -281,7 +293,8 @@ func (t *Tracing) Exporter() *ddexport.Exporter {
 type settings struct {
 	service, env, version string
 	tracing, logs         bool
-	sampler               sdktrace.Sampler
+	sampler               sdktrace.Sampler // an OpenTelemetry sampler, when asked for
+	datadogSampling       bool             // else ddsample's, made by Setup
 	// warnings report values Start does not support and carries on
 	// without (through otel.Handle).
 	warnings []error
@@ -327,25 +340,50 @@ func resolve(c *config, lookup func(string) (string, bool)) (*settings, error) {
 	}
 	s.logs = s.logs && !c.noLogs
 
-	switch {
-	case c.sampleRate != nil:
-		if !validRate(*c.sampleRate) {
-			return nil, errors.New("ddotel: WithSampleRate(" + strconv.FormatFloat(*c.sampleRate, 'g', -1, 64) + "): not between 0 and 1")
-		}
-		s.sampler = parentBased(newRatioSampler(*c.sampleRate))
-	case get(envSampleRate) != "":
-		v := get(envSampleRate)
-		r, err := strconv.ParseFloat(v, 64)
-		if err != nil || !validRate(r) {
-			return nil, badVar(envSampleRate, v, "a number between 0 and 1")
-		}
-		s.sampler = parentBased(newRatioSampler(r))
-	default:
+	if c.sampleRate != nil && !validRate(*c.sampleRate) {
+		return nil, errors.New("ddotel: WithSampleRate(" + strconv.FormatFloat(*c.sampleRate, 'g', -1, 64) + "): not between 0 and 1")
+	}
+	// Datadog's sampling unless an OpenTelemetry sampler is asked for and
+	// no Datadog sampling setting is given (Datadog's variables win).
+	otelName := get(envOTelSampler)
+	datadog := c.sampleRate != nil || otelName == ""
+	for _, k := range datadogSamplingVars {
+		datadog = datadog || get(k) != ""
+	}
+	if !datadog {
 		if s.sampler, err = otelSampler(get, &s.warnings); err != nil {
 			return nil, err
 		}
+		return s, nil
 	}
+	if otelName != "" {
+		s.warnings = append(s.warnings, errors.New("ddotel: ignoring "+envOTelSampler+"="+strconv.Quote(otelName)+
+			": Datadog's sampling settings are given, and win"))
+	}
+	// Validated now, before anything is installed; Setup makes the sampler
+	// once the service is known.
+	if _, err := ddsample.FromEnv(lookup); err != nil {
+		return nil, err
+	}
+	s.datadogSampling = true
 	return s, nil
+}
+
+// datadogSamplingVars are the variables of Datadog's trace sampling
+// (ddsample.FromEnv reads them): any of them set asks for it.
+var datadogSamplingVars = [...]string{
+	"DD_TRACE_SAMPLE_RATE", "DD_TRACE_SAMPLING_RULES", "DD_TRACE_SAMPLING_RULES_FILE",
+}
+
+// datadogSampler makes the Datadog sampler: ddsample configured by the
+// environment, for the service and env the spans will carry, WithSampleRate
+// beating DD_TRACE_SAMPLE_RATE.
+func datadogSampler(c *config, s *settings, lookup func(string) (string, bool)) (*ddsample.Sampler, error) {
+	opts := []ddsample.Option{ddsample.WithService(s.service), ddsample.WithEnv(s.env)}
+	if c.sampleRate != nil {
+		opts = append(opts, ddsample.WithSampleRate(*c.sampleRate))
+	}
+	return ddsample.FromEnv(lookup, opts...)
 }
 
 // sdkDisabled reads OTEL_SDK_DISABLED as the OpenTelemetry specification

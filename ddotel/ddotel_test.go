@@ -3,6 +3,7 @@ package ddotel
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"log"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/seed03c8c003/ddslog/ddprop"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 )
 
@@ -99,11 +101,14 @@ func TestStartEndToEnd(t *testing.T) {
 	for _, s := range spans {
 		got = append(got, view{s.Service, s.Meta["env"], s.Meta["version"], s.Metrics[SampleRateKey]})
 	}
-	// Both carry the sample rate, from the threshold in the tracestate they
-	// share.
-	want := []view{{"checkout", "prod", "1.2.3", 1}, {"checkout", "prod", "1.2.3", 1}}
+	// DD_TRACE_SAMPLE_RATE is Datadog's: a sampling rule matching all, whose
+	// traces are sent kept or not, so their weight is 1 (no _sample_rate).
+	want := []view{{"checkout", "prod", "1.2.3", 0}, {"checkout", "prod", "1.2.3", 0}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("spans (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[uint64]decision{traceID(root): {Priority: 2, DM: "-3"}}, decisions(agent)); diff != "" {
+		t.Errorf("decisions (-want +got):\n%s", diff)
 	}
 
 	var line map[string]any
@@ -175,7 +180,11 @@ func TestStartOptionsBeatEnvironment(t *testing.T) {
 	}
 }
 
-func TestStartSampleRateZeroDropsNewTraces(t *testing.T) {
+// TestStartSampleRateZeroRejectsNewTraces: DD_TRACE_SAMPLE_RATE=0 rejects
+// the traces this service starts (priority -1, not sampled), which still
+// reach the Agent for its stats; a trace continued from a caller that kept
+// it is kept.
+func TestStartSampleRateZeroRejectsNewTraces(t *testing.T) {
 	clearEnv(t)
 	restoreGlobals(t)
 	agent := ddtest.New(t)
@@ -187,7 +196,6 @@ func TestStartSampleRateZeroDropsNewTraces(t *testing.T) {
 	_, span := otel.Tracer("test").Start(context.Background(), "op")
 	sampled := span.SpanContext().IsSampled()
 	span.End()
-	// A trace continued from a caller that kept it is kept.
 	carrier := propagation.HeaderCarrier(http.Header{})
 	carrier.Set("x-datadog-trace-id", "1234")
 	carrier.Set("x-datadog-parent-id", "5678")
@@ -201,10 +209,41 @@ func TestStartSampleRateZeroDropsNewTraces(t *testing.T) {
 	if sampled {
 		t.Error("DD_TRACE_SAMPLE_RATE=0 sampled a new trace")
 	}
-	spans := agent.Spans()
-	if len(spans) != 1 || spans[0].TraceID != 1234 || spans[0].ParentID != 5678 {
-		t.Fatalf("spans = %+v, want only the continued one, child of 5678 in trace 1234", spans)
+	want := map[uint64]decision{traceID(span): {Priority: -1}, 1234: {Priority: 2, DM: "-0"}}
+	if diff := cmp.Diff(want, decisions(agent)); diff != "" {
+		t.Errorf("decisions (-want +got):\n%s", diff)
 	}
+}
+
+// decision is a chunk root's sampling decision as the Agent receives it.
+type decision struct {
+	Priority float64
+	DM       string
+}
+
+// decisions returns the decision of every trace the agent received, read
+// on its chunk roots.
+func decisions(agent *ddtest.Agent) map[uint64]decision {
+	out := map[uint64]decision{}
+	for _, p := range agent.Payloads() {
+		for _, c := range p.Chunks {
+			in := map[uint64]bool{}
+			for _, s := range c {
+				in[s.SpanID] = true
+			}
+			for _, s := range c {
+				if !in[s.ParentID] {
+					out[s.TraceID] = decision{s.Metrics["_sampling_priority_v1"], s.Meta["_dd.p.dm"]}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func traceID(s trace.Span) uint64 {
+	id := s.SpanContext().TraceID()
+	return binary.BigEndian.Uint64(id[8:])
 }
 
 func TestStartDisabled(t *testing.T) {
@@ -322,15 +361,12 @@ func TestStartDecisionlessDatadogHeaders(t *testing.T) {
 	if err := shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var got []uint64
-	for _, s := range agent.Spans() {
-		got = append(got, s.TraceID)
-		if s.Metrics[SampleRateKey] != 1 {
-			t.Errorf("decided locally, but %s = %v", SampleRateKey, s.Metrics[SampleRateKey])
-		}
-	}
-	if diff := cmp.Diff([]uint64{11}, got); diff != "" {
-		t.Errorf("traces kept (-want +got):\n%s", diff)
+	// Every trace reaches the Agent; the one without a decision is decided
+	// here by the rate (a rule: priority 2, decision maker -3), the others
+	// keep their callers' rejection.
+	want := map[uint64]decision{11: {Priority: 2, DM: "-3"}, 21: {Priority: 0}, 0x31: {Priority: 0}}
+	if diff := cmp.Diff(want, decisions(agent)); diff != "" {
+		t.Errorf("decisions (-want +got):\n%s", diff)
 	}
 }
 

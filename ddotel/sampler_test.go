@@ -197,8 +197,6 @@ func TestSampleRateOnEveryChunkRoot(t *testing.T) {
 		env  map[string]string
 		opts []Option
 	}{
-		{name: "WithSampleRate", opts: []Option{WithSampleRate(0.25)}},
-		{name: "DD_TRACE_SAMPLE_RATE", env: map[string]string{"DD_TRACE_SAMPLE_RATE": "0.25"}},
 		{name: "traceidratio", env: map[string]string{"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.25"}},
 		{name: "parentbased_traceidratio", env: map[string]string{"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.25"}},
 	} {
@@ -272,11 +270,17 @@ func TestSampleRateOnEveryChunkRoot(t *testing.T) {
 
 // The default sampler and the always samplers record no rate.
 func TestNoSampleRateWithoutARatio(t *testing.T) {
-	for _, sampler := range []string{"", "always_on", "parentbased_always_on"} {
-		t.Run(sampler, func(t *testing.T) {
+	for _, tc := range []struct{ name, key, value string }{
+		{"default", "OTEL_TRACES_SAMPLER", ""},
+		{"always_on", "OTEL_TRACES_SAMPLER", "always_on"},
+		{"parentbased_always_on", "OTEL_TRACES_SAMPLER", "parentbased_always_on"},
+		// Datadog's sampling sends the traces it drops: their weight is 1.
+		{"DD_TRACE_SAMPLE_RATE", "DD_TRACE_SAMPLE_RATE", "0.25"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			clearEnv(t)
 			restoreGlobals(t)
-			t.Setenv("OTEL_TRACES_SAMPLER", sampler)
+			t.Setenv(tc.key, tc.value)
 			agent := ddtest.New(t)
 			shutdown, err := Start(context.Background(), WithoutLogs(), WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
 			if err != nil {
@@ -303,7 +307,7 @@ func TestNoSampleRateWithoutARatio(t *testing.T) {
 }
 
 // B3 headers without a decision leave it to this service, as Datadog
-// headers without a priority do: the rate decides, and records itself.
+// headers without a priority do: the rate decides.
 func TestStartDecisionlessB3Headers(t *testing.T) {
 	clearEnv(t)
 	restoreGlobals(t)
@@ -326,15 +330,9 @@ func TestStartDecisionlessB3Headers(t *testing.T) {
 	if err := shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var got []uint64
-	for _, s := range agent.Spans() {
-		got = append(got, s.TraceID)
-		if s.Metrics[SampleRateKey] != 1 {
-			t.Errorf("decided locally, but %s = %v", SampleRateKey, s.Metrics[SampleRateKey])
-		}
-	}
-	if diff := cmp.Diff([]uint64{11}, got); diff != "" {
-		t.Errorf("traces kept (-want +got):\n%s", diff)
+	want := map[uint64]decision{11: {Priority: 2, DM: "-3"}, 21: {Priority: 0}}
+	if diff := cmp.Diff(want, decisions(agent)); diff != "" {
+		t.Errorf("decisions (-want +got):\n%s", diff)
 	}
 }
 
