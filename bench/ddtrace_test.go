@@ -20,8 +20,10 @@ func (quietLogger) Log(string) {}
 
 // startDDTrace starts dd-trace-go's global tracer, sending to agent, with
 // the environment TestMain sets (see ddTraceEnv) and these options: the
-// Agent's address and HTTP client, the service, no AppSec, no startup log
-// and a logger that discards.
+// Agent's address and HTTP client, the service, no AppSec, no startup log,
+// a logger that discards, and none of the profiler's pprof labels (code
+// hotspots and endpoints, on by default: without a profiler running they
+// only cost time).
 func startDDTrace(tb testing.TB, agent *memAgent) {
 	tb.Helper()
 	err := tracer.Start(
@@ -33,6 +35,8 @@ func startDDTrace(tb testing.TB, agent *memAgent) {
 		tracer.WithAppSecEnabled(false),
 		tracer.WithLogStartup(false),
 		tracer.WithLogger(quietLogger{}),
+		tracer.WithProfilerCodeHotspots(false),
+		tracer.WithProfilerEndpoints(false),
 	)
 	if err != nil {
 		tb.Fatalf("dd-trace-go: tracer.Start: %v", err)
