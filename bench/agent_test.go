@@ -25,8 +25,8 @@ const agentURL = "http://agent.invalid:8126"
 var okBody = []byte(`{"rate_by_service":{}}`)
 
 // memAgent is an in-memory Datadog Agent: an http.RoundTripper that reads
-// every request body, counts the spans of the v0.4 and v0.5 trace payloads
-// from their msgpack array headers, and answers 200. No sockets are
+// every request body, counts the spans of the v0.4 trace payloads from
+// their msgpack array headers, and answers 200. No sockets are
 // involved, so what is measured is the tracers' own work.
 type memAgent struct {
 	bufs sync.Pool // *bytes.Buffer, request bodies
@@ -99,19 +99,11 @@ func (a *memAgent) RoundTrip(r *http.Request) (*http.Response, error) {
 	}, nil
 }
 
-// countSpans returns the number of spans in a trace payload. It reads the
-// array headers and skips over each span without decoding it.
+// countSpans returns the number of spans in a v0.4 trace payload (an array
+// of chunks, each an array of spans). It reads the array headers and skips
+// over each span without decoding it.
 func countSpans(b []byte, path string) (int, error) {
-	if strings.HasSuffix(path, "/v0.5/traces") {
-		// [ [strings...], [ [span...], ... ] ]: skip the string table.
-		var err error
-		if _, b, err = msgp.ReadArrayHeaderBytes(b); err != nil {
-			return 0, err
-		}
-		if b, err = msgp.Skip(b); err != nil {
-			return 0, err
-		}
-	} else if !strings.HasSuffix(path, "/v0.4/traces") {
+	if !strings.HasSuffix(path, "/v0.4/traces") {
 		return 0, errors.New("in-memory agent: unexpected trace endpoint " + path)
 	}
 	chunks, b, err := msgp.ReadArrayHeaderBytes(b)

@@ -61,7 +61,7 @@ const (
 // traceShape is a 10-span request: an HTTP server span with internal and
 // client children (database, cache and HTTP calls), each with a few
 // attributes and one log line.
-var traceShape = []spanShape{
+var traceShape = [...]spanShape{
 	{parent: -1, kind: trace.SpanKindServer, name: "GET /api/orders/{id}",
 		op: "http.request", resource: "GET /api/orders/{id}", typ: "web",
 		tags: []tag{
@@ -166,8 +166,8 @@ func startDDTracePipeline(tb testing.TB, agent *memAgent, w io.Writer) pipeline 
 }
 
 func (p *ddTracePipeline) trace(ctx context.Context) {
-	var spans [16]*tracer.Span
-	var ctxs [16]context.Context
+	var spans [len(traceShape)]*tracer.Span
+	var ctxs [len(traceShape)]context.Context
 	for i, s := range traceShape {
 		parent := ctx
 		if s.parent >= 0 {
@@ -228,8 +228,8 @@ func startDDSlogPipeline(tb testing.TB, agent *memAgent, w io.Writer, opts ...dd
 }
 
 func (p *ddslogPipeline) trace(ctx context.Context) {
-	var spans [16]trace.Span
-	var ctxs [16]context.Context
+	var spans [len(traceShape)]trace.Span
+	var ctxs [len(traceShape)]context.Context
 	for i, s := range traceShape {
 		parent := ctx
 		if s.parent >= 0 {

@@ -66,8 +66,8 @@ type handlerSetup struct {
 	ctx    context.Context
 	// rotate, when set, ends the span and returns the context of a new one.
 	rotate func() context.Context
-	// ids are the correlation values the handler should write for the span
-	// in ctx.
+	// traceID and spanID are what the handler should write for the span in
+	// ctx.
 	traceID, spanID string
 	// records returns what an OpenTelemetry log pipeline exported.
 	records func(context.Context) []sdklog.Record
