@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/trace"
 )
@@ -21,23 +22,30 @@ func TestAllocationBudgets(t *testing.T) {
 		t.Skip("the race detector changes allocation counts")
 	}
 	clearEnv(t)
-	budgets := map[string]float64{"nospan": 0, "nospan+group": 0, "span": 1, "span+group": 3}
-	for _, c := range logCases {
-		extra, ok := budgets[c.name]
-		if !ok {
-			continue
-		}
+	// For each case: the handler the budget is counted from, and how many
+	// allocations ddslog may add to it.
+	budgets := map[string]struct {
+		base  string
+		extra float64
+	}{
+		"nospan":   {"bare", 0},
+		"line":     {"bare", 1},
+		"group":    {"bare", 3},
+		"event":    {"ddslog+sdk", 2}, // the correlated line plus the SDK's AddEvent
+		"disabled": {"bare", 0},
+	}
+	for _, c := range handlerCases(t) {
 		t.Run(c.name, func(t *testing.T) {
-			ls := benchLoggers(nil)
-			bare, dd := ls["bare"], ls["ddslog"]
-			if c.build != nil {
-				bare, dd = c.build(bare), c.build(dd)
+			bud, ok := budgets[c.kind]
+			if !ok {
+				t.Fatalf("no budget for case=%s", c.kind)
 			}
-			ctx := c.ctx(t)
-			b := allocs(func() { bare.LogAttrs(ctx, c.level, "request handled", benchAttrs...) })
-			d := allocs(func() { dd.LogAttrs(ctx, c.level, "request handled", benchAttrs...) })
-			if d > b+extra {
-				t.Errorf("ddslog: %v allocs, bare JSON handler: %v; budget is %v more", d, b, extra)
+			b, d := allocs(c.run(bud.base)), allocs(c.run("ddslog"))
+			if d > b+bud.extra {
+				t.Errorf("ddslog: %v allocs, %s: %v; budget is %v more", d, bud.base, b, bud.extra)
+			}
+			if c.kind == "disabled" && d != 0 {
+				t.Errorf("disabled level: %v allocs, want 0", d)
 			}
 		})
 	}
@@ -48,7 +56,7 @@ func TestAllocationsDisabledLevel(t *testing.T) {
 		t.Skip("the race detector changes allocation counts")
 	}
 	clearEnv(t)
-	l := benchLoggers(nil)["ddslog"]
+	l := slog.New(NewHandler(slog.NewJSONHandler(io.Discard, nil), nil))
 	for name, ctx := range map[string]func(testing.TB) context.Context{"non-recording": nonRecordingCtx, "recording": recordingCtx} {
 		c := ctx(t)
 		if n := allocs(func() { l.DebugContext(c, "debug", "k", 1) }); n != 0 {
@@ -65,12 +73,20 @@ func TestAllocationsEvent(t *testing.T) {
 	ctx := recordingCtx(t)
 	span := trace.SpanFromContext(ctx)
 	l := eventOnlyLogger()
-	sdk := allocs(func() { sdkAddEvent(span) })
-	dd := allocs(func() { l.LogAttrs(ctx, slog.LevelInfo, "request handled", benchAttrs...) })
-	if dd > sdk+2 {
-		t.Errorf("record to span event: %v allocs, SDK AddEvent: %v; budget is 2 more", dd, sdk)
+	for _, ln := range benchLines {
+		sdk := allocs(func() { sdkAddEvent(span, ln.kvs) })
+		dd := allocs(func() { ln.infoCtx(l, ctx) })
+		if dd > sdk+2 {
+			t.Errorf("%d attrs: record to span event: %v allocs, SDK AddEvent: %v; budget is 2 more", ln.attrs, dd, sdk)
+		}
+		t.Logf("%d attrs: record to span event: %v allocs, SDK AddEvent: %v", ln.attrs, dd, sdk)
 	}
-	t.Logf("record to span event: %v allocs, SDK AddEvent: %v", dd, sdk)
+}
+
+var threeAttrs = []slog.Attr{
+	slog.String("method", "GET"),
+	slog.Int("status", 200),
+	slog.Duration("elapsed", 1500*time.Microsecond),
 }
 
 // TestAllocationBudgetsAcrossOptions checks the budgets with every key this
@@ -87,8 +103,8 @@ func TestAllocationBudgetsAcrossOptions(t *testing.T) {
 	}
 	records := map[string][]slog.Attr{
 		"0 attrs": nil,
-		"3 attrs": benchAttrs,
-		"7 attrs": append(slices.Clone(benchAttrs), slog.String("a", "b"), slog.Int("c", 1), slog.Bool("d", true), slog.Float64("e", 2.5)),
+		"3 attrs": threeAttrs,
+		"7 attrs": append(slices.Clone(threeAttrs), slog.String("a", "b"), slog.Int("c", 1), slog.Bool("d", true), slog.Float64("e", 2.5)),
 	}
 	ctx := spanCtx(traceID128, true)
 	for oname, opts := range options {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strconv"
 	"testing"
 	"time"
 
@@ -12,22 +13,227 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// The benchmark cases log one line with three attributes, like a request log.
-// Each case runs over the bare JSON handler and over the Handler wrapping
-// it: compare with `benchstat -col /handler`.
-
-var benchAttrs = []slog.Attr{
-	slog.String("method", "GET"),
-	slog.Int("status", 200),
-	slog.Duration("elapsed", 1500*time.Microsecond),
+// BenchmarkHandler logs the same line through several handlers, case by
+// case; compare the handlers of each case with
+//
+//	benchstat -col '/handler@(bare+ids ddslog bare)' out.txt
+//
+// Handlers:
+//
+//	bare        slog.NewJSONHandler(io.Discard, nil) alone: the line without IDs
+//	bare+ids    the floor: the bare handler writing the very line ddslog
+//	            writes, dd.trace_id and dd.span_id given as strings made in
+//	            advance (with a group open: the IDs at the root, the group
+//	            built by the call, as a user of the bare handler would)
+//	ddslog      NewHandler(bare, nil)
+//	ddslog+sdk  for the event case: ddslog with events off, plus the SDK's
+//	            own span.AddEvent of the same attributes, converted by hand
+//
+// Cases:
+//
+//	case=line     a span context in ctx (not recording): the correlated line
+//	case=group    the same under With("service", "api").WithGroup("req").With("id", 7)
+//	case=event    a recording SDK span: the line also becomes a span event
+//	case=nospan   no span in ctx: the record passes through
+//	case=disabled DebugContext below the handler's level
+//
+// attrs=2 is `InfoContext(ctx, "request handled", "k", 1, "k2", "v")`;
+// attrs=6 is a typical request log. call= is the Logger method used, with
+// its arguments written as users write them.
+func BenchmarkHandler(b *testing.B) {
+	for _, c := range handlerCases(b) {
+		for _, r := range c.runs {
+			b.Run(c.name+"/handler="+r.handler, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					r.log()
+				}
+			})
+		}
+	}
 }
 
-// logCase describes how one benchmark case logs.
-type logCase struct {
-	name  string
-	ctx   func(tb testing.TB) context.Context
-	build func(l *slog.Logger) *slog.Logger
-	level slog.Level
+const benchMsg = "request handled"
+
+// benchLine is one line, written by each Logger method the way a user
+// writes it. Every function logs at Info with the attributes of the line;
+// the *IDs variants add dd.trace_id and dd.span_id first, for the floor, and
+// the group* variants nest the line's attributes, after "id"=7, in the group
+// "req", as a grouped logger does.
+type benchLine struct {
+	attrs       int
+	info        func(l *slog.Logger)
+	infoCtx     func(l *slog.Logger, ctx context.Context)
+	logAttrs    func(l *slog.Logger, ctx context.Context)
+	infoCtxIDs  func(l *slog.Logger, ctx context.Context, ids *benchIDs)
+	logAttrsIDs func(l *slog.Logger, ctx context.Context, ids *benchIDs)
+	groupCtxIDs func(l *slog.Logger, ctx context.Context, ids *benchIDs)
+	groupLAIDs  func(l *slog.Logger, ctx context.Context, ids *benchIDs)
+	// kvs are the line's attributes converted by hand, as a span event
+	// made with the SDK's AddEvent carries them.
+	kvs []attribute.KeyValue
+}
+
+// benchIDs are the correlation values made in advance, as the arguments
+// each call form takes.
+type benchIDs struct {
+	trace, span         any // for the key-value form
+	traceAttr, spanAttr slog.Attr
+}
+
+func newBenchIDs(ctx context.Context) *benchIDs {
+	t, s, _ := Correlation(ctx)
+	return &benchIDs{trace: t, span: s, traceAttr: slog.String(TraceIDKey, t), spanAttr: slog.String(SpanIDKey, s)}
+}
+
+const elapsed = 1500 * time.Microsecond
+
+var benchLines = []benchLine{
+	{
+		attrs: 2,
+		info:  func(l *slog.Logger) { l.Info(benchMsg, "k", 1, "k2", "v") },
+		infoCtx: func(l *slog.Logger, ctx context.Context) {
+			l.InfoContext(ctx, benchMsg, "k", 1, "k2", "v")
+		},
+		logAttrs: func(l *slog.Logger, ctx context.Context) {
+			l.LogAttrs(ctx, slog.LevelInfo, benchMsg, slog.Int("k", 1), slog.String("k2", "v"))
+		},
+		infoCtxIDs: func(l *slog.Logger, ctx context.Context, ids *benchIDs) {
+			l.InfoContext(ctx, benchMsg, TraceIDKey, ids.trace, SpanIDKey, ids.span, "k", 1, "k2", "v")
+		},
+		logAttrsIDs: func(l *slog.Logger, ctx context.Context, ids *benchIDs) {
+			l.LogAttrs(ctx, slog.LevelInfo, benchMsg, ids.traceAttr, ids.spanAttr, slog.Int("k", 1), slog.String("k2", "v"))
+		},
+		groupCtxIDs: func(l *slog.Logger, ctx context.Context, ids *benchIDs) {
+			l.InfoContext(ctx, benchMsg, TraceIDKey, ids.trace, SpanIDKey, ids.span,
+				slog.GroupAttrs("req", slog.Int("id", 7), slog.Int("k", 1), slog.String("k2", "v")))
+		},
+		groupLAIDs: func(l *slog.Logger, ctx context.Context, ids *benchIDs) {
+			l.LogAttrs(ctx, slog.LevelInfo, benchMsg, ids.traceAttr, ids.spanAttr,
+				slog.GroupAttrs("req", slog.Int("id", 7), slog.Int("k", 1), slog.String("k2", "v")))
+		},
+		kvs: []attribute.KeyValue{attribute.Int64("k", 1), attribute.String("k2", "v")},
+	},
+	{
+		attrs: 6,
+		info: func(l *slog.Logger) {
+			l.Info(benchMsg, "method", "GET", "route", "/api/orders/{id}", "status", 200,
+				"elapsed", elapsed, "user", "u-8812", "cached", true)
+		},
+		infoCtx: func(l *slog.Logger, ctx context.Context) {
+			l.InfoContext(ctx, benchMsg, "method", "GET", "route", "/api/orders/{id}", "status", 200,
+				"elapsed", elapsed, "user", "u-8812", "cached", true)
+		},
+		logAttrs: func(l *slog.Logger, ctx context.Context) {
+			l.LogAttrs(ctx, slog.LevelInfo, benchMsg, slog.String("method", "GET"), slog.String("route", "/api/orders/{id}"),
+				slog.Int("status", 200), slog.Duration("elapsed", elapsed), slog.String("user", "u-8812"), slog.Bool("cached", true))
+		},
+		infoCtxIDs: func(l *slog.Logger, ctx context.Context, ids *benchIDs) {
+			l.InfoContext(ctx, benchMsg, TraceIDKey, ids.trace, SpanIDKey, ids.span,
+				"method", "GET", "route", "/api/orders/{id}", "status", 200,
+				"elapsed", elapsed, "user", "u-8812", "cached", true)
+		},
+		logAttrsIDs: func(l *slog.Logger, ctx context.Context, ids *benchIDs) {
+			l.LogAttrs(ctx, slog.LevelInfo, benchMsg, ids.traceAttr, ids.spanAttr,
+				slog.String("method", "GET"), slog.String("route", "/api/orders/{id}"),
+				slog.Int("status", 200), slog.Duration("elapsed", elapsed), slog.String("user", "u-8812"), slog.Bool("cached", true))
+		},
+		groupCtxIDs: func(l *slog.Logger, ctx context.Context, ids *benchIDs) {
+			l.InfoContext(ctx, benchMsg, TraceIDKey, ids.trace, SpanIDKey, ids.span,
+				slog.GroupAttrs("req", slog.Int("id", 7), slog.String("method", "GET"), slog.String("route", "/api/orders/{id}"),
+					slog.Int("status", 200), slog.Duration("elapsed", elapsed), slog.String("user", "u-8812"), slog.Bool("cached", true)))
+		},
+		groupLAIDs: func(l *slog.Logger, ctx context.Context, ids *benchIDs) {
+			l.LogAttrs(ctx, slog.LevelInfo, benchMsg, ids.traceAttr, ids.spanAttr,
+				slog.GroupAttrs("req", slog.Int("id", 7), slog.String("method", "GET"), slog.String("route", "/api/orders/{id}"),
+					slog.Int("status", 200), slog.Duration("elapsed", elapsed), slog.String("user", "u-8812"), slog.Bool("cached", true)))
+		},
+		kvs: []attribute.KeyValue{
+			attribute.String("method", "GET"), attribute.String("route", "/api/orders/{id}"),
+			attribute.Int64("status", 200), attribute.Int64("elapsed", int64(elapsed)),
+			attribute.String("user", "u-8812"), attribute.Bool("cached", true),
+		},
+	},
+}
+
+// handlerCase is one row of BenchmarkHandler: the same line logged by each
+// handler in runs, the first being the one the others are measured against.
+type handlerCase struct {
+	name string // "case=line/attrs=2/call=InfoContext"
+	kind string // the case= part
+	runs []handlerRun
+}
+
+type handlerRun struct {
+	handler string
+	log     func()
+}
+
+// run returns the log function of handler, or nil.
+func (c handlerCase) run(handler string) func() {
+	for _, r := range c.runs {
+		if r.handler == handler {
+			return r.log
+		}
+	}
+	return nil
+}
+
+// grouped opens the group of the group cases.
+func grouped(l *slog.Logger) *slog.Logger {
+	return l.With("service", "api").WithGroup("req").With("id", 7)
+}
+
+// handlerCases builds the cases of BenchmarkHandler, each over fresh
+// handlers; spans end when tb's test ends.
+func handlerCases(tb testing.TB) []handlerCase {
+	bare := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	dd := slog.New(NewHandler(bare.Handler(), nil))
+	lineOnly := slog.New(NewHandler(bare.Handler(), &HandlerOptions{DisableEvents: true}))
+	spanned := nonRecordingCtx(tb)
+	recording := recordingCtx(tb)
+	ids := newBenchIDs(spanned)
+	recIDs := newBenchIDs(recording)
+	span := trace.SpanFromContext(recording)
+
+	var cases []handlerCase
+	add := func(kind string, attrs int, call string, runs ...handlerRun) {
+		name := "case=" + kind + "/attrs=" + strconv.Itoa(attrs) + "/call=" + call
+		cases = append(cases, handlerCase{name: name, kind: kind, runs: runs})
+	}
+	for _, ln := range benchLines {
+		add("nospan", ln.attrs, "Info",
+			handlerRun{"bare", func() { ln.info(bare) }},
+			handlerRun{"ddslog", func() { ln.info(dd) }})
+		add("line", ln.attrs, "InfoContext",
+			handlerRun{"bare+ids", func() { ln.infoCtxIDs(bare, spanned, ids) }},
+			handlerRun{"ddslog", func() { ln.infoCtx(dd, spanned) }},
+			handlerRun{"bare", func() { ln.infoCtx(bare, spanned) }})
+		add("line", ln.attrs, "LogAttrs",
+			handlerRun{"bare+ids", func() { ln.logAttrsIDs(bare, spanned, ids) }},
+			handlerRun{"ddslog", func() { ln.logAttrs(dd, spanned) }},
+			handlerRun{"bare", func() { ln.logAttrs(bare, spanned) }})
+		bareSvc, gBare, gDD := bare.With("service", "api"), grouped(bare), grouped(dd)
+		add("group", ln.attrs, "InfoContext",
+			handlerRun{"bare+ids", func() { ln.groupCtxIDs(bareSvc, spanned, ids) }},
+			handlerRun{"ddslog", func() { ln.infoCtx(gDD, spanned) }},
+			handlerRun{"bare", func() { ln.infoCtx(gBare, spanned) }})
+		add("group", ln.attrs, "LogAttrs",
+			handlerRun{"bare+ids", func() { ln.groupLAIDs(bareSvc, spanned, ids) }},
+			handlerRun{"ddslog", func() { ln.logAttrs(gDD, spanned) }},
+			handlerRun{"bare", func() { ln.logAttrs(gBare, spanned) }})
+		add("event", ln.attrs, "InfoContext",
+			handlerRun{"ddslog+sdk", func() {
+				ln.infoCtx(lineOnly, recording)
+				sdkAddEvent(span, ln.kvs)
+			}},
+			handlerRun{"ddslog", func() { ln.infoCtx(dd, recording) }},
+			handlerRun{"bare+ids", func() { ln.infoCtxIDs(bare, recording, recIDs) }})
+	}
+	add("disabled", 2, "DebugContext",
+		handlerRun{"bare", func() { bare.DebugContext(recording, benchMsg, "k", 1, "k2", "v") }},
+		handlerRun{"ddslog", func() { dd.DebugContext(recording, benchMsg, "k", 1, "k2", "v") }})
+	return cases
 }
 
 func nonRecordingCtx(testing.TB) context.Context { return spanCtx(traceID64, true) }
@@ -41,87 +247,35 @@ func recordingCtx(tb testing.TB) context.Context {
 	return ctx
 }
 
-var logCases = []logCase{
-	{"nospan", func(testing.TB) context.Context { return context.Background() }, nil, slog.LevelInfo},
-	{"nospan+group", func(testing.TB) context.Context { return context.Background() }, func(l *slog.Logger) *slog.Logger {
-		return l.With("service", "api").WithGroup("req").With("id", 7)
-	}, slog.LevelInfo},
-	{"span", nonRecordingCtx, nil, slog.LevelInfo},
-	{"span+group", nonRecordingCtx, func(l *slog.Logger) *slog.Logger {
-		return l.With("service", "api").WithGroup("req").With("id", 7)
-	}, slog.LevelInfo},
-	{"span+event", recordingCtx, nil, slog.LevelInfo},
-	{"disabled", nonRecordingCtx, nil, slog.LevelDebug},
+// sdkAddEvent is what a hand-written span event equivalent to a record
+// costs: the record's attributes converted by hand, and its level.
+func sdkAddEvent(span trace.Span, kvs []attribute.KeyValue) {
+	var all [8]attribute.KeyValue
+	attrs := append(append(all[:0], kvs...), attribute.String(LevelKey, "INFO"))
+	span.AddEvent(benchMsg, trace.WithTimestamp(time.Now()), trace.WithAttributes(attrs...))
 }
 
-func benchLoggers(opts *HandlerOptions) map[string]*slog.Logger {
-	bare := slog.NewJSONHandler(io.Discard, nil)
-	return map[string]*slog.Logger{
-		"bare":   slog.New(bare),
-		"ddslog": slog.New(NewHandler(bare, opts)),
-	}
-}
-
-func BenchmarkHandler(b *testing.B) {
-	for _, c := range logCases {
-		for _, name := range []string{"bare", "ddslog"} {
-			b.Run("case="+c.name+"/handler="+name, func(b *testing.B) {
-				l := benchLoggers(nil)[name]
-				if c.build != nil {
-					l = c.build(l)
-				}
-				ctx := c.ctx(b)
-				b.ReportAllocs()
-				for b.Loop() {
-					l.LogAttrs(ctx, c.level, "request handled", benchAttrs...)
-				}
-			})
-		}
-	}
-	// The floor: the bare JSON handler writing the same two ID attributes,
-	// their strings made in advance. What ddslog costs above this is its
-	// own work; the rest is the cost of the output the contract asks for.
-	b.Run("case=span/handler=bare+ids", func(b *testing.B) {
-		l := benchLoggers(nil)["bare"]
-		ctx := nonRecordingCtx(b)
-		traceID, spanID, _ := Correlation(ctx)
-		attrs := append([]slog.Attr{slog.String(TraceIDKey, traceID), slog.String(SpanIDKey, spanID)}, benchAttrs...)
-		b.ReportAllocs()
-		for b.Loop() {
-			l.LogAttrs(ctx, slog.LevelInfo, "request handled", attrs...)
-		}
-	})
-}
-
-// BenchmarkEvent compares a record becoming a span event (output disabled)
-// with the SDK's own AddEvent of the same attributes.
+// BenchmarkEvent compares a record that only becomes a span event (the
+// wrapped handler discards everything) with the SDK's own AddEvent of the
+// same attributes.
 func BenchmarkEvent(b *testing.B) {
 	ctx := recordingCtx(b)
-	b.Run("impl=sdk", func(b *testing.B) {
-		span := trace.SpanFromContext(ctx)
-		b.ReportAllocs()
-		for b.Loop() {
-			sdkAddEvent(span)
-		}
-	})
-	b.Run("impl=ddslog", func(b *testing.B) {
-		l := eventOnlyLogger()
-		b.ReportAllocs()
-		for b.Loop() {
-			l.LogAttrs(ctx, slog.LevelInfo, "request handled", benchAttrs...)
-		}
-	})
-}
-
-// sdkAddEvent is what a hand-written span event equivalent to the record
-// costs: the same attributes, converted by hand.
-func sdkAddEvent(span trace.Span) {
-	span.AddEvent("request handled", trace.WithTimestamp(time.Now()), trace.WithAttributes(
-		attribute.String("method", "GET"),
-		attribute.Int64("status", 200),
-		attribute.Int64("elapsed", int64(1500*time.Microsecond)),
-		attribute.String(LevelKey, "INFO"),
-	))
+	for _, ln := range benchLines {
+		b.Run("attrs="+strconv.Itoa(ln.attrs)+"/impl=sdk", func(b *testing.B) {
+			span := trace.SpanFromContext(ctx)
+			b.ReportAllocs()
+			for b.Loop() {
+				sdkAddEvent(span, ln.kvs)
+			}
+		})
+		b.Run("attrs="+strconv.Itoa(ln.attrs)+"/impl=ddslog", func(b *testing.B) {
+			l := eventOnlyLogger()
+			b.ReportAllocs()
+			for b.Loop() {
+				ln.infoCtx(l, ctx)
+			}
+		})
+	}
 }
 
 // eventOnlyLogger writes nothing: records only reach spans.
