@@ -138,18 +138,20 @@ func (c *config) spanLevels(l slog.Level) (event, err bool) {
 // handler's error; the span work never fails.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	span := trace.SpanFromContext(ctx)
+	sc := span.SpanContext()
 	if span.IsRecording() {
 		if ev, er := h.cfg.spanLevels(r.Level); ev || er {
 			h.toSpan(span, r, ev, er)
-			// Enabled may have said yes for the span alone.
-			if !h.plain.Enabled(ctx, r.Level) {
-				return nil
-			}
 		}
+	} else if !sc.IsValid() {
+		// No span: Enabled said yes for the wrapped handler.
+		return h.plain.Handle(ctx, r)
 	}
-	// Otherwise Enabled said yes for the wrapped handler: slog calls
-	// Handle only then.
-	sc := span.SpanContext()
+	// Enabled may have said yes for the span alone, and the span may have
+	// stopped recording since: the wrapped handler's level decides.
+	if !h.plain.Enabled(ctx, r.Level) {
+		return nil
+	}
 	if !sc.IsValid() {
 		return h.plain.Handle(ctx, r)
 	}

@@ -191,6 +191,31 @@ func TestEnabled(t *testing.T) {
 	}
 }
 
+// A record enabled for the span alone must not reach the wrapped handler
+// when the span stops recording between slog's calls to Enabled and Handle
+// (another goroutine ended it): the wrapped handler's level is honoured.
+func TestSpanOnlyRecordAfterSpanEnded(t *testing.T) {
+	clearEnv(t)
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelError} {
+		t.Run(level.String(), func(t *testing.T) {
+			_, tracer := recorder(t)
+			opts := &HandlerOptions{EventLevel: slog.LevelDebug, ErrorLevel: slog.LevelError}
+			h, buf := newJSON(opts, &slog.HandlerOptions{Level: slog.LevelError + 4})
+			ctx, span := tracer.Start(context.Background(), "op")
+			if !h.Enabled(ctx, level) {
+				t.Fatalf("Enabled(%v) = false for a recording span with EventLevel Debug", level)
+			}
+			span.End()
+			if err := h.Handle(ctx, slog.NewRecord(testTime, level, "span only", 0)); err != nil {
+				t.Fatal(err)
+			}
+			if out := buf.String(); out != "" {
+				t.Errorf("the wrapped handler, enabled from %v, wrote a record at %v: %q", slog.LevelError+4, level, out)
+			}
+		})
+	}
+}
+
 func TestEventLevelVar(t *testing.T) {
 	clearEnv(t)
 	rec, tracer := recorder(t)
