@@ -99,7 +99,7 @@ func TestAllocationBudgetsAcrossOptions(t *testing.T) {
 	options := map[string]*HandlerOptions{
 		"defaults": nil,
 		"static":   {Service: "checkout", Env: "prod", Version: "1.2.3"},
-		"all keys": {Service: "checkout", Env: "prod", Version: "1.2.3", OTelKeys: true, TraceID128: true},
+		"all keys": {Service: "checkout", Env: "prod", Version: "1.2.3", OTelKeys: true, TraceID128: new(true)},
 	}
 	records := map[string][]slog.Attr{
 		"0 attrs": nil,

@@ -162,19 +162,33 @@ func TestIDs(t *testing.T) {
 		},
 		{
 			name: "128-bit option with a non-zero high half: 32 hex digits",
-			opts: &HandlerOptions{TraceID128: true},
+			opts: &HandlerOptions{TraceID128: new(true)},
 			ctx:  spanCtx(traceID128, true),
 			want: map[string]any{TraceIDKey: traceID128Hex, SpanIDKey: spanIDDec},
 		},
 		{
 			name: "128-bit option with a zero high half: decimal",
-			opts: &HandlerOptions{TraceID128: true},
+			opts: &HandlerOptions{TraceID128: new(true)},
 			ctx:  spanCtx(traceID64, true),
 			want: map[string]any{TraceIDKey: traceID64Dec, SpanIDKey: spanIDDec},
 		},
 		{
 			name: "128-bit from the environment",
 			env:  map[string]string{envTraceID128Logging: "true"},
+			ctx:  spanCtx(traceID128, true),
+			want: map[string]any{TraceIDKey: traceID128Hex, SpanIDKey: spanIDDec},
+		},
+		{
+			name: "128-bit option off beats the variable",
+			opts: &HandlerOptions{TraceID128: new(false)},
+			env:  map[string]string{envTraceID128Logging: "true"},
+			ctx:  spanCtx(traceID128, true),
+			want: map[string]any{TraceIDKey: "72057594037927938", SpanIDKey: spanIDDec},
+		},
+		{
+			name: "128-bit option on beats the variable",
+			opts: &HandlerOptions{TraceID128: new(true)},
+			env:  map[string]string{envTraceID128Logging: "false"},
 			ctx:  spanCtx(traceID128, true),
 			want: map[string]any{TraceIDKey: traceID128Hex, SpanIDKey: spanIDDec},
 		},
@@ -290,6 +304,44 @@ func TestIDs(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("root keys (-want +got):\n%s\noutput: %s", diff, out)
+			}
+		})
+	}
+}
+
+// Handler.Correlation gives other loggers exactly the IDs the handler
+// writes, whatever decided the trace ID's form.
+func TestHandlerCorrelationMatchesOutput(t *testing.T) {
+	tests := []struct {
+		name      string
+		opts      *HandlerOptions
+		env       string // DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED
+		wantTrace string
+	}{
+		{"default", nil, "", traceID64Dec}, // the low 64 bits of traceID128 too
+		{"variable on", nil, "true", traceID128Hex},
+		{"option on", &HandlerOptions{TraceID128: new(true)}, "", traceID128Hex},
+		{"option off, variable on", &HandlerOptions{TraceID128: new(false)}, "true", traceID64Dec},
+	}
+	ctx := spanCtx(traceID128, true)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv(envTraceID128Logging, tt.env)
+			h, buf := newJSON(tt.opts, nil)
+			slog.New(h).InfoContext(ctx, "m")
+			line := jsonLines(t, buf.String())[0]
+			tid, sid, ok := h.Correlation(ctx)
+			got := map[string]any{TraceIDKey: tid, SpanIDKey: sid, "ok": ok}
+			want := map[string]any{TraceIDKey: line[TraceIDKey], SpanIDKey: line[SpanIDKey], "ok": true}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Correlation against the written line (-want +got):\n%s", diff)
+			}
+			if tid != tt.wantTrace {
+				t.Errorf("trace ID %q, want %q", tid, tt.wantTrace)
+			}
+			if _, _, ok := h.Correlation(context.Background()); ok {
+				t.Error("Correlation without a span context: ok")
 			}
 		})
 	}

@@ -13,7 +13,8 @@ import (
 // and dd.service/dd.env/dd.version from DD_SERVICE/DD_ENV/DD_VERSION when set.
 //
 // Options are read once, by NewHandler. Environment variables are fallbacks:
-// a field that is set always wins over its variable.
+// a field that is set (a non-empty string, a non-nil pointer) always wins
+// over its variable.
 type HandlerOptions struct {
 	// EventLevel is the minimum level of records that are added to the
 	// recording span in their context as span events. Nil means
@@ -35,11 +36,13 @@ type HandlerOptions struct {
 	// DisableErrors turns span errors off.
 	DisableErrors bool
 
-	// TraceID128 writes dd.trace_id as the full 128-bit trace ID in 32
-	// lowercase hex digits when its high 64 bits are non-zero (Datadog's
-	// 128-bit log correlation), instead of the decimal low 64 bits. When
-	// false, DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED=true turns it on.
-	TraceID128 bool
+	// TraceID128 chooses the form of dd.trace_id. When on, it is the full
+	// 128-bit trace ID in 32 lowercase hex digits when its high 64 bits are
+	// non-zero (Datadog's 128-bit log correlation); when off, the decimal
+	// low 64 bits. Nil leaves the choice to
+	// DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED (off when unset); new(true)
+	// and new(false) decide in code, whatever the variable says.
+	TraceID128 *bool
 
 	// OTelKeys also writes the OpenTelemetry log correlation keys trace_id
 	// (32 hex digits), span_id (16 hex digits) and trace_flags (2 hex
@@ -96,7 +99,11 @@ func newConfig(opts *HandlerOptions, lookup func(string) (string, bool)) *config
 		otelKeys:   opts.OTelKeys,
 		addSource:  opts.AddSource,
 		stackTrace: opts.StackTrace,
-		traceID128: opts.TraceID128 || envBool(lookup, envTraceID128Logging),
+	}
+	if opts.TraceID128 != nil {
+		c.traceID128 = *opts.TraceID128
+	} else {
+		c.traceID128 = envBool(lookup, envTraceID128Logging)
 	}
 	if !opts.DisableEvents {
 		c.eventLevel = opts.EventLevel
@@ -134,7 +141,8 @@ func newConfig(opts *HandlerOptions, lookup func(string) (string, bool)) *config
 
 // envBool reads a boolean variable the way Datadog's tracers do: strconv's
 // spellings (1, t, true, TRUE, 0, f, false, ...). Anything else counts as
-// unset, and is reported once to OpenTelemetry's error handler.
+// unset, and is reported to OpenTelemetry's error handler, by every
+// NewHandler call that reads it.
 func envBool(lookup func(string) (string, bool), name string) bool {
 	v, ok := lookup(name)
 	if !ok || v == "" {
