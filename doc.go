@@ -56,7 +56,10 @@
 //     error value (the first one, groups included), an "exception" event is
 //     recorded with exception.type (the error's Go type, as the
 //     OpenTelemetry SDK names it), exception.message and, with StackTrace,
-//     exception.stacktrace.
+//     exception.stacktrace. The span is the one in the context, often the
+//     enclosing request's span: it then counts as failed in Datadog's error
+//     rates, also for an error the program handled. DisableErrors turns
+//     this off.
 //
 // The event level may be below the wrapped handler's level: Debug records
 // then reach the span without being written. AddEvent and RecordError add

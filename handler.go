@@ -23,7 +23,10 @@ import (
 // is added to it as a span event, and an error record marks it as failed.
 //
 // A Handler is safe for concurrent use. Handlers derived with WithAttrs and
-// WithGroup share nothing mutable with their parent.
+// WithGroup never change their parent or their siblings: what they share
+// with them is immutable, apart from the wrapped handler with dd.service,
+// dd.env and dd.version pre-formatted, which is built once, on first use,
+// under a sync.Once.
 type Handler struct {
 	next slog.Handler // the wrapped handler, with the root-level With attributes
 	// plain is next with the groups and attributes below applied the usual

@@ -30,10 +30,15 @@ type HandlerOptions struct {
 	// ErrorLevel is the minimum level of records that set the status of
 	// the recording span in their context to Error, with the record's
 	// message as its description, and record an "exception" event for an
-	// error value the record carries. Nil means slog.LevelError.
+	// error value the record carries. Nil means slog.LevelError. The span
+	// in the context is often the enclosing request's span, which then
+	// counts as failed in Datadog's error rates, also for an error that was
+	// handled.
 	ErrorLevel slog.Leveler
 
-	// DisableErrors turns span errors off.
+	// DisableErrors turns span errors off: error records leave the span's
+	// status alone and record no exception event (they are still span
+	// events at or above EventLevel).
 	DisableErrors bool
 
 	// TraceID128 chooses the form of dd.trace_id. When on, it is the full
