@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"testing/slogtest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel"
@@ -419,7 +420,7 @@ func TestConcurrentUse(t *testing.T) {
 			span.End()
 		}()
 	}
-	wg.Wait()
+	waitWithin(t, &wg, time.Minute)
 	lines := jsonLines(t, buf.String())
 	if len(lines) != goroutines*perG {
 		t.Fatalf("got %d lines, want %d", len(lines), goroutines*perG)
