@@ -124,15 +124,14 @@ func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool {
 	if h.plain.Enabled(ctx, l) {
 		return true
 	}
-	ev, er := h.cfg.spanLevels(l)
-	return (ev || er) && trace.SpanFromContext(ctx).IsRecording()
+	c := h.cfg
+	return (c.eventLevel.allows(l) || c.errorLevel.allows(l)) && trace.SpanFromContext(ctx).IsRecording()
 }
 
 // spanLevels reports whether a record at l becomes a span event, and
 // whether it is a span error.
 func (c *config) spanLevels(l slog.Level) (event, err bool) {
-	return c.eventLevel != nil && l >= c.eventLevel.Level(),
-		c.errorLevel != nil && l >= c.errorLevel.Level()
+	return c.eventLevel.allows(l), c.errorLevel.allows(l)
 }
 
 // Handle records r on the recording span in ctx, if any, then forwards r,

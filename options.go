@@ -81,8 +81,8 @@ const (
 // config is the resolved, immutable configuration shared by a Handler and
 // every handler derived from it.
 type config struct {
-	eventLevel slog.Leveler // nil when events are off
-	errorLevel slog.Leveler // nil when errors are off
+	eventLevel minLevel
+	errorLevel minLevel
 	traceID128 bool
 	otelKeys   bool
 	addSource  bool
@@ -110,18 +110,8 @@ func newConfig(opts *HandlerOptions, lookup func(string) (string, bool)) *config
 	} else {
 		c.traceID128 = envBool(lookup, envTraceID128Logging)
 	}
-	if !opts.DisableEvents {
-		c.eventLevel = opts.EventLevel
-		if c.eventLevel == nil {
-			c.eventLevel = slog.LevelInfo
-		}
-	}
-	if !opts.DisableErrors {
-		c.errorLevel = opts.ErrorLevel
-		if c.errorLevel == nil {
-			c.errorLevel = slog.LevelError
-		}
-	}
+	c.eventLevel = newMinLevel(opts.EventLevel, slog.LevelInfo, opts.DisableEvents)
+	c.errorLevel = newMinLevel(opts.ErrorLevel, slog.LevelError, opts.DisableErrors)
 	for _, s := range [...]struct {
 		key   string
 		bit   keySet
@@ -142,6 +132,44 @@ func newConfig(opts *HandlerOptions, lookup func(string) (string, bool)) *config
 		}
 	}
 	return c
+}
+
+// minLevel is the minimum level of span events or span errors. A constant
+// level is kept as a value: Enabled compares every record's level with it,
+// disabled ones included, and a comparison costs less than a call.
+type minLevel struct {
+	off     bool
+	level   slog.Level   // when leveler is nil
+	leveler slog.Leveler // a level that may change (a *slog.LevelVar), or nil
+}
+
+// newMinLevel returns the minimum level l, def when l is nil (a nil
+// *slog.LevelVar included).
+func newMinLevel(l slog.Leveler, def slog.Level, off bool) minLevel {
+	switch l := l.(type) {
+	case nil:
+		return minLevel{off: off, level: def}
+	case *slog.LevelVar:
+		if l == nil {
+			return minLevel{off: off, level: def}
+		}
+		return minLevel{off: off, leveler: l}
+	case slog.Level:
+		return minLevel{off: off, level: l}
+	default:
+		return minLevel{off: off, leveler: l}
+	}
+}
+
+// allows reports whether l is at or above m.
+func (m minLevel) allows(l slog.Level) bool {
+	if m.off {
+		return false
+	}
+	if m.leveler != nil {
+		return l >= m.leveler.Level()
+	}
+	return l >= m.level
 }
 
 // envBool reads a boolean variable the way Datadog's tracers do: strconv's

@@ -144,6 +144,7 @@ func TestEventsLevelsAndSwitches(t *testing.T) {
 		{"events off", &HandlerOptions{DisableEvents: true}, slog.LevelInfo, slog.LevelWarn, false, true},
 		{"debug to the span only", &HandlerOptions{EventLevel: slog.LevelDebug}, slog.LevelInfo, slog.LevelDebug, true, false},
 		{"below both", &HandlerOptions{EventLevel: slog.LevelInfo}, slog.LevelWarn, slog.LevelDebug, false, false},
+		{"a nil LevelVar means the default", &HandlerOptions{EventLevel: (*slog.LevelVar)(nil)}, slog.LevelInfo, slog.LevelInfo, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
