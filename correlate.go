@@ -97,12 +97,23 @@ func (h *Handler) Correlation(ctx context.Context) (traceID, spanID string, ok b
 // ddIDs returns the Datadog forms of sc's trace and span IDs, sharing one
 // allocation.
 func ddIDs(sc trace.SpanContext, full128 bool) (traceID, spanID string) {
-	var buf [32 + maxDecimal]byte
-	b := AppendTraceID(buf[:0], sc.TraceID(), full128)
-	n := len(b)
-	s := string(AppendSpanID(b, sc.SpanID()))
+	var buf [maxPairIDBytes]byte
+	b, n := appendIDPair(buf[:0], sc, full128)
+	s := string(b)
 	return s[:n], s[n:]
 }
+
+// appendIDPair appends the Datadog forms of sc's trace and span IDs to
+// dst, and returns where the trace ID ends.
+func appendIDPair(dst []byte, sc trace.SpanContext, full128 bool) ([]byte, int) {
+	dst = AppendTraceID(dst, sc.TraceID(), full128)
+	n := len(dst)
+	return AppendSpanID(dst, sc.SpanID()), n
+}
+
+// maxPairIDBytes bounds what appendIDPair writes: a 32-digit trace ID and a
+// decimal span ID.
+const maxPairIDBytes = 32 + maxDecimal
 
 // maxDecimal is the length of the largest uint64 in decimal.
 const maxDecimal = 20

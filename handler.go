@@ -267,16 +267,81 @@ func (c *config) idBits() keySet {
 }
 
 // correlate forwards r, with the correlation keys at its root, to the
-// wrapped handler.
+// wrapped handler. The keys go before the record's attributes, as they
+// would from WithAttrs.
 //
-// The keys go before the record's attributes. Without open groups, when
+// The common case has a path of its own: no open group, only dd.trace_id
+// and dd.span_id to write per record (dd.service, dd.env and dd.version
+// are pre-formatted in h.static), a record that sets none of these keys
+// itself, with at most maxPairAttrs attributes. A new record then holds
+// the IDs and the record's attributes in its inline storage, the
+// attributes that do not fit there in an inlined (empty-key) group in a
+// pairFrame; the ID strings or the frame are the only allocation.
+func (h *Handler) correlate(ctx context.Context, sc trace.SpanContext, r *slog.Record) error {
+	c := h.cfg
+	if len(h.groups) > 0 || c.idBits()&^h.preset != keyTraceID|keySpanID || r.NumAttrs() > maxPairAttrs {
+		return h.correlateAny(ctx, sc, r)
+	}
+	var front [slogFrontAttrs]slog.Attr
+	var f *pairFrame
+	var traceID, spanID string
+	if r.NumAttrs() <= slogFrontAttrs-2 {
+		traceID, spanID = ddIDs(sc, c.traceID128)
+	} else {
+		f = new(pairFrame) // never pooled or reused: the ID strings point into it
+		traceID, spanID = frameIDPair(f.ids[:0], sc, c.traceID128)
+	}
+	front[0] = slog.String(TraceIDKey, traceID)
+	front[1] = slog.String(SpanIDKey, spanID)
+	n, rest, seen := 2, 0, keySet(0)
+	for a := range r.Attrs {
+		seen |= rootKeys(a)
+		if f == nil || n < slogFrontAttrs-1 {
+			front[n] = a
+			n++
+		} else {
+			f.rest[rest] = a
+			rest++
+		}
+	}
+	if seen&(keyTraceID|keySpanID|c.staticKeys) != 0 {
+		// The record sets one of the keys itself: rare enough for the
+		// general path, which knows which keys to leave out.
+		return h.correlateAny(ctx, sc, r)
+	}
+	if f != nil {
+		front[n] = slog.Attr{Value: slog.GroupValue(f.rest[:rest]...)}
+		n++
+	}
+	nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	nr.AddAttrs(front[:n]...) // all inline: no allocation
+	next := h.next
+	if h.static != nil {
+		next = h.static.handler()
+	}
+	return next.Handle(ctx, nr)
+}
+
+// pairFrame holds, in one allocation, the attributes of a record that do
+// not fit in a new record's inline storage beside dd.trace_id and
+// dd.span_id, and the bytes of those two IDs.
+type pairFrame struct {
+	rest [6]slog.Attr
+	ids  [maxPairIDBytes]byte
+}
+
+// maxPairAttrs is the most attributes correlate's common path takes: two
+// beside the IDs in the record's inline storage, the rest in a pairFrame.
+const maxPairAttrs = slogFrontAttrs - 3 + len(pairFrame{}.rest)
+
+// correlateAny is correlate for every record. Without open groups, when
 // the keys and the record's attributes fit in a record's inline storage, a
 // new record holds them all and the keys' strings are the only allocation.
 // Otherwise a new record gets every attribute in a single inlined
 // (empty-key) group, with the open groups nested in it, so that it needs
 // no storage beyond one frame. The static keys are pre-formatted in
 // h.static, unless the record sets one of them itself.
-func (h *Handler) correlate(ctx context.Context, sc trace.SpanContext, r *slog.Record) error {
+func (h *Handler) correlateAny(ctx context.Context, sc trace.SpanContext, r *slog.Record) error {
 	c := h.cfg
 	want := c.idBits() &^ h.preset
 	static := c.staticKeys &^ h.preset
@@ -375,10 +440,18 @@ func (h *Handler) correlate(ctx context.Context, sc trace.SpanContext, r *slog.R
 
 // frameIDs writes the ID values into a frame's bytes and returns them as a
 // string that shares the frame's memory: the bytes are never written again,
-// and the string keeps the frame alive.
+// and the string keeps the frame alive. Frames are therefore never pooled
+// or reused.
 func (c *config) frameIDs(dst []byte, sc trace.SpanContext, want keySet) (string, [numIDKeys]int) {
 	b, ends := c.appendIDs(dst, sc, want)
 	return unsafe.String(unsafe.SliceData(b), len(b)), ends
+}
+
+// frameIDPair is frameIDs for the Datadog trace and span IDs alone.
+func frameIDPair(dst []byte, sc trace.SpanContext, full128 bool) (traceID, spanID string) {
+	b, n := appendIDPair(dst, sc, full128)
+	s := unsafe.String(unsafe.SliceData(b), len(b))
+	return s[:n], s[n:]
 }
 
 // idAttrs writes the attributes of the keys in want to dst, their values

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -243,6 +244,14 @@ func TestIDs(t *testing.T) {
 			want: map[string]any{TraceIDKey: "mine", SpanIDKey: spanIDDec, ServiceKey: "mine too"},
 		},
 		{
+			name: "keys set by a long record are kept, not written twice",
+			ctx:  spanCtx(traceID64, true),
+			log: func(l *slog.Logger, ctx context.Context) {
+				l.InfoContext(ctx, "m", "a", 1, "b", 2, "c", 3, "d", 4, "e", 5, SpanIDKey, "mine")
+			},
+			want: map[string]any{TraceIDKey: traceID64Dec, SpanIDKey: "mine"},
+		},
+		{
 			name: "keys set by With are kept, not written twice",
 			ctx:  spanCtx(traceID64, true),
 			log: func(l *slog.Logger, ctx context.Context) {
@@ -345,6 +354,65 @@ func TestHandlerCorrelationMatchesOutput(t *testing.T) {
 				t.Error("Correlation without a span context: ok")
 			}
 		})
+	}
+}
+
+// The Handler writes exactly the line the wrapped handler writes for the
+// record with the keys put first (the floor of the benchmarks), for records
+// of every length on either side of a record's inline storage and of the
+// handler's frames, with and without an open group.
+func TestSameLineAsKeysFirst(t *testing.T) {
+	ctx := spanCtx(traceID128, true)
+	sc := trace.SpanContextFromContext(ctx)
+	for _, tt := range []struct {
+		name string
+		opts *HandlerOptions
+		keys []slog.Attr // what the handler adds, in its order
+		pre  []slog.Attr // what it pre-formats with WithAttrs
+	}{
+		{"defaults", nil, []slog.Attr{slog.String(TraceIDKey, traceID64Dec), slog.String(SpanIDKey, spanIDDec)}, nil},
+		{"128-bit", &HandlerOptions{TraceID128: new(true)}, []slog.Attr{slog.String(TraceIDKey, traceID128Hex), slog.String(SpanIDKey, spanIDDec)}, nil},
+		{"static", &HandlerOptions{Service: "svc", Version: "1"},
+			[]slog.Attr{slog.String(TraceIDKey, traceID64Dec), slog.String(SpanIDKey, spanIDDec)},
+			[]slog.Attr{slog.String(ServiceKey, "svc"), slog.String(VersionKey, "1")}},
+		{"OTel keys", &HandlerOptions{OTelKeys: true}, []slog.Attr{
+			slog.String(TraceIDKey, traceID64Dec), slog.String(SpanIDKey, spanIDDec),
+			slog.String(OTelTraceIDKey, sc.TraceID().String()), slog.String(OTelSpanIDKey, spanIDHex), slog.String(OTelTraceFlagsKey, sampledFlagHex),
+		}, nil},
+	} {
+		for n := range 18 {
+			for _, empties := range []bool{false, true} {
+				var attrs []slog.Attr
+				for i := range n {
+					switch {
+					case empties && i%3 == 1:
+						attrs = append(attrs, slog.Attr{}) // dropped by handlers
+					case empties && i%3 == 2:
+						attrs = append(attrs, slog.Group("empty"))
+					default:
+						attrs = append(attrs, slog.Int("a"+strconv.Itoa(i), i))
+					}
+				}
+				for _, grouped := range []bool{false, true} {
+					t.Run(fmt.Sprintf("%s/%d attrs/empties=%t/grouped=%t", tt.name, n, empties, grouped), func(t *testing.T) {
+						clearEnv(t)
+						h, got := newJSON(tt.opts, nil)
+						floor, want := newJSON(&HandlerOptions{DisableEvents: true}, nil)
+						var l, fl *slog.Logger = slog.New(h), slog.New(floor.Handler().WithAttrs(tt.pre))
+						recordAttrs := attrs
+						if grouped {
+							l = l.WithGroup("g").With("x", "y")
+							recordAttrs = []slog.Attr{slog.GroupAttrs("g", append([]slog.Attr{slog.String("x", "y")}, attrs...)...)}
+						}
+						l.LogAttrs(ctx, slog.LevelInfo, "m", attrs...)
+						fl.LogAttrs(ctx, slog.LevelInfo, "m", append(slices.Clone(tt.keys), recordAttrs...)...)
+						if diff := cmp.Diff(want.String(), got.String()); diff != "" {
+							t.Errorf("(-keys first +ddslog):\n%s", diff)
+						}
+					})
+				}
+			}
+		}
 	}
 }
 
