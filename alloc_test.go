@@ -95,8 +95,9 @@ var threeAttrs = []slog.Attr{
 // TestAllocationBudgetsAcrossOptions checks the allocations with every key
 // this package can write, and with records of every size: one allocation
 // more than the bare JSON handler, with or without a group open, up to
-// records larger than the handler's largest frame (14 attributes, the keys
-// and the open groups' included), which take a second one.
+// records larger than the handler's largest frame, which take a second one
+// (14 attributes: the record's, the open groups', and the keys unless they
+// fit beside the outermost group in the record's inline storage).
 func TestAllocationBudgetsAcrossOptions(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector changes allocation counts")

@@ -239,12 +239,17 @@ func rootKeys(a slog.Attr) keySet {
 	return ks
 }
 
-// Frames hold, in one allocation, the attributes of a correlated record and
-// the bytes of its ID strings. There are two sizes, so that a small record
-// does not pay for zeroing a large frame; larger records take two
+// Frames hold, in one allocation, the attributes of a correlated record
+// that do not go in a new record's inline storage, and the bytes of its ID
+// strings. There are three sizes, so that a small record does not pay for
+// allocating and zeroing a large frame; larger records take two
 // allocations.
 type (
 	smallFrame struct {
+		attrs [4]slog.Attr
+		ids   [maxIDBytes]byte
+	}
+	mediumFrame struct {
 		attrs [8]slog.Attr
 		ids   [maxIDBytes]byte
 	}
@@ -337,10 +342,12 @@ const maxPairAttrs = slogFrontAttrs - 3 + len(pairFrame{}.rest)
 // correlateAny is correlate for every record. Without open groups, when
 // the keys and the record's attributes fit in a record's inline storage, a
 // new record holds them all and the keys' strings are the only allocation.
-// Otherwise a new record gets every attribute in a single inlined
-// (empty-key) group, with the open groups nested in it, so that it needs
-// no storage beyond one frame. The static keys are pre-formatted in
-// h.static, unless the record sets one of them itself.
+// Otherwise the attributes below the root go in one frame: with groups
+// open, the open groups nested in one another, the outermost at the root
+// of the new record beside the keys; without, or with more keys than the
+// root can hold, every attribute in a single inlined (empty-key) group.
+// The static keys are pre-formatted in h.static, unless the record sets one
+// of them itself.
 func (h *Handler) correlateAny(ctx context.Context, sc trace.SpanContext, r *slog.Record) error {
 	c := h.cfg
 	want := c.idBits() &^ h.preset
@@ -366,29 +373,43 @@ func (h *Handler) correlateAny(ctx context.Context, sc trace.SpanContext, r *slo
 	k := bits.OnesCount8(uint8(want))
 	if len(h.groups) == 0 && r.NumAttrs()+k <= slogFrontAttrs {
 		var buf [maxIDBytes]byte
-		var add [slogFrontAttrs]slog.Attr
+		var front [slogFrontAttrs]slog.Attr
 		ids, ends := c.appendIDs(buf[:0], sc, want)
-		n := h.idAttrs(add[:], string(ids), &ends, want)
+		n := h.idAttrs(front[:], string(ids), &ends, want)
 		r.Attrs(func(a slog.Attr) bool {
-			add[n] = a
+			front[n] = a
 			n++
 			return true
 		})
 		nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
-		nr.AddAttrs(add[:n]...) // all inline: no allocation
+		nr.AddAttrs(front[:n]...) // all inline: no allocation
 		return next.Handle(ctx, nr)
 	}
 
-	total := r.NumAttrs() + k
+	// The root is the keys, then the record's attributes or, with groups
+	// open, the outermost group. It goes in the new record's inline storage
+	// when it fits, else in the frame too.
+	rootInline := len(h.groups) > 0 && k+1 <= slogFrontAttrs
+	total := r.NumAttrs()
 	for _, g := range h.groups {
 		total += len(g.attrs) + 1
+	}
+	if rootInline {
+		total-- // the outermost group
+	} else {
+		total += k
 	}
 	var all []slog.Attr
 	var ids string
 	var ends [numIDKeys]int
+	// Frames are never pooled or reused: the ID strings point into them.
 	switch {
 	case total <= len(smallFrame{}.attrs):
 		f := new(smallFrame)
+		all = f.attrs[:]
+		ids, ends = c.frameIDs(f.ids[:0], sc, want)
+	case total <= len(mediumFrame{}.attrs):
+		f := new(mediumFrame)
 		all = f.attrs[:]
 		ids, ends = c.frameIDs(f.ids[:0], sc, want)
 	case total <= len(largeFrame{}.attrs):
@@ -417,23 +438,39 @@ func (h *Handler) correlateAny(ctx context.Context, sc trace.SpanContext, r *slo
 		pos++
 		return true
 	})
-	for i := len(h.groups) - 1; i >= 0; i-- {
+	for i := len(h.groups) - 1; i > 0; i-- {
 		inner := all[start:pos]
 		start = pos
-		if i > 0 {
-			pos += copy(all[pos:], h.groups[i-1].attrs)
-		} else {
-			pos += h.idAttrs(all[pos:], ids, &ends, want)
-		}
+		pos += copy(all[pos:], h.groups[i-1].attrs)
 		if len(inner) > 0 { // slog handlers drop empty groups
 			all[pos] = slog.Attr{Key: h.groups[i].name, Value: slog.GroupValue(inner...)}
 			pos++
 		}
 	}
-
 	nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
-	if root := all[start:pos]; len(root) > 0 {
-		nr.AddAttrs(slog.Attr{Value: slog.GroupValue(root...)})
+	if len(h.groups) == 0 {
+		nr.AddAttrs(slog.Attr{Value: slog.GroupValue(all[:pos]...)})
+		return next.Handle(ctx, nr)
+	}
+	// The root: the keys and the outermost group, unless it is empty
+	// (slog handlers drop empty groups).
+	inner := all[start:pos]
+	outer := slog.Attr{Key: h.groups[0].name, Value: slog.GroupValue(inner...)}
+	if rootInline {
+		var front [slogFrontAttrs]slog.Attr
+		n := h.idAttrs(front[:], ids, &ends, want)
+		if len(inner) > 0 {
+			front[n] = outer
+			n++
+		}
+		nr.AddAttrs(front[:n]...) // inline: no allocation
+	} else {
+		n := h.idAttrs(all[pos:], ids, &ends, want)
+		if len(inner) > 0 {
+			all[pos+n] = outer
+			n++
+		}
+		nr.AddAttrs(slog.Attr{Value: slog.GroupValue(all[pos : pos+n]...)})
 	}
 	return next.Handle(ctx, nr)
 }
