@@ -30,6 +30,9 @@ import (
 //	            own span.AddEvent of the same attributes, converted by hand
 //	passthrough for the disabled level: a handler that only forwards to the
 //	            bare one, the least any wrapping handler costs
+//	keysfirst   for the line cases: a handler that puts the floor's two ID
+//	            attributes, made in advance, before the record's in a new
+//	            record, as ddslog does; it reads no span and formats nothing
 //
 // Cases:
 //
@@ -211,6 +214,7 @@ func handlerCases(tb testing.TB) []handlerCase {
 	ids := newBenchIDs(spanned)
 	recIDs := newBenchIDs(recording)
 	span := trace.SpanFromContext(recording)
+	first := slog.New(&keysFirst{bare.Handler(), [2]slog.Attr{ids.traceAttr, ids.spanAttr}})
 
 	var cases []handlerCase
 	add := func(kind string, attrs int, call string, runs ...handlerRun) {
@@ -224,11 +228,13 @@ func handlerCases(tb testing.TB) []handlerCase {
 		add("line", ln.attrs, "InfoContext",
 			handlerRun{"bare+ids", func() { ln.infoCtxIDs(bare, spanned, ids) }},
 			handlerRun{"ddslog", func() { ln.infoCtx(dd, spanned) }},
-			handlerRun{"bare", func() { ln.infoCtx(bare, spanned) }})
+			handlerRun{"bare", func() { ln.infoCtx(bare, spanned) }},
+			handlerRun{"keysfirst", func() { ln.infoCtx(first, spanned) }})
 		add("line", ln.attrs, "LogAttrs",
 			handlerRun{"bare+ids", func() { ln.logAttrsIDs(bare, spanned, ids) }},
 			handlerRun{"ddslog", func() { ln.logAttrs(dd, spanned) }},
-			handlerRun{"bare", func() { ln.logAttrs(bare, spanned) }})
+			handlerRun{"bare", func() { ln.logAttrs(bare, spanned) }},
+			handlerRun{"keysfirst", func() { ln.logAttrs(first, spanned) }})
 		bareSvc, gBare, gDD := bare.With("service", "api"), grouped(bare), grouped(dd)
 		add("group", ln.attrs, "InfoContext",
 			handlerRun{"bare+ids", func() { ln.groupCtxIDs(bareSvc, spanned, ids) }},
@@ -252,6 +258,33 @@ func handlerCases(tb testing.TB) []handlerCase {
 		handlerRun{"ddslog", func() { dd.DebugContext(recording, benchMsg, "k", 1, "k2", "v") }},
 		handlerRun{"passthrough", func() { pass.DebugContext(recording, benchMsg, "k", 1, "k2", "v") }})
 	return cases
+}
+
+// keysFirst puts two attributes made in advance before the record's, in a
+// new record, as ddslog puts the keys: the least a handler costs that
+// writes the floor's line without the caller's help. It reads no span and
+// formats no ID.
+type keysFirst struct {
+	h    slog.Handler
+	keys [2]slog.Attr
+}
+
+func (k *keysFirst) Enabled(ctx context.Context, l slog.Level) bool { return k.h.Enabled(ctx, l) }
+func (k *keysFirst) Handle(ctx context.Context, r slog.Record) error {
+	attrs := make([]slog.Attr, 0, 8)
+	attrs = append(attrs, k.keys[:]...)
+	for a := range r.Attrs {
+		attrs = append(attrs, a)
+	}
+	nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	nr.AddAttrs(attrs...)
+	return k.h.Handle(ctx, nr)
+}
+func (k *keysFirst) WithAttrs(as []slog.Attr) slog.Handler {
+	return &keysFirst{k.h.WithAttrs(as), k.keys}
+}
+func (k *keysFirst) WithGroup(name string) slog.Handler {
+	return &keysFirst{k.h.WithGroup(name), k.keys}
 }
 
 // passThrough only forwards to its handler: what any wrapping handler
