@@ -121,10 +121,14 @@ func (h *Handler) Handler() slog.Handler { return h.plain }
 // whether a record at l would become a span event or a span error of a
 // recording span in ctx.
 func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool {
+	c := h.cfg
+	if l < c.spanFloor {
+		// No span takes the record: the wrapped handler alone decides.
+		return h.plain.Enabled(ctx, l)
+	}
 	if h.plain.Enabled(ctx, l) {
 		return true
 	}
-	c := h.cfg
 	return (c.eventLevel.allows(l) || c.errorLevel.allows(l)) && trace.SpanFromContext(ctx).IsRecording()
 }
 
@@ -141,11 +145,12 @@ func (c *config) spanLevels(l slog.Level) (event, err bool) {
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	span := trace.SpanFromContext(ctx)
 	sc := span.SpanContext()
+	valid := sc.IsValid()
 	if span.IsRecording() {
 		if ev, er := h.cfg.spanLevels(r.Level); ev || er {
 			h.toSpan(span, r, ev, er)
 		}
-	} else if !sc.IsValid() {
+	} else if !valid {
 		// No span: Enabled said yes for the wrapped handler.
 		return h.plain.Handle(ctx, r)
 	}
@@ -154,7 +159,7 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	if !h.plain.Enabled(ctx, r.Level) {
 		return nil
 	}
-	if !sc.IsValid() {
+	if !valid {
 		return h.plain.Handle(ctx, r)
 	}
 	return h.correlate(ctx, sc, &r)
@@ -284,13 +289,14 @@ func (c *config) idBits() keySet {
 // pairFrame; the ID strings or the frame are the only allocation.
 func (h *Handler) correlate(ctx context.Context, sc trace.SpanContext, r *slog.Record) error {
 	c := h.cfg
-	if len(h.groups) > 0 || c.idBits()&^h.preset != keyTraceID|keySpanID || r.NumAttrs() > maxPairAttrs {
+	nattrs := r.NumAttrs()
+	if len(h.groups) > 0 || c.idBits()&^h.preset != keyTraceID|keySpanID || nattrs > maxPairAttrs {
 		return h.correlateAny(ctx, sc, r)
 	}
 	var front [slogFrontAttrs]slog.Attr
 	var f *pairFrame
 	var traceID, spanID string
-	if r.NumAttrs() <= slogFrontAttrs-2 {
+	if nattrs <= slogFrontAttrs-2 {
 		traceID, spanID = ddIDs(sc, c.traceID128)
 	} else {
 		f = new(pairFrame) // never pooled or reused: the ID strings point into it

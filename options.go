@@ -2,6 +2,7 @@ package ddslog
 
 import (
 	"log/slog"
+	"math"
 	"strconv"
 
 	"go.opentelemetry.io/otel"
@@ -83,6 +84,11 @@ const (
 type config struct {
 	eventLevel minLevel
 	errorLevel minLevel
+	// spanFloor is the lowest level of a record that a span takes, when
+	// the span levels are constant: below it, Enabled leaves a record to
+	// the wrapped handler after one comparison (every disabled log call
+	// goes through Enabled). math.MinInt when a span level may change.
+	spanFloor  slog.Level
 	traceID128 bool
 	otelKeys   bool
 	addSource  bool
@@ -112,6 +118,7 @@ func newConfig(opts *HandlerOptions, lookup func(string) (string, bool)) *config
 	}
 	c.eventLevel = newMinLevel(opts.EventLevel, slog.LevelInfo, opts.DisableEvents)
 	c.errorLevel = newMinLevel(opts.ErrorLevel, slog.LevelError, opts.DisableErrors)
+	c.spanFloor = spanFloor(c.eventLevel, c.errorLevel)
 	for _, s := range [...]struct {
 		key   string
 		bit   keySet
@@ -135,8 +142,8 @@ func newConfig(opts *HandlerOptions, lookup func(string) (string, bool)) *config
 }
 
 // minLevel is the minimum level of span events or span errors. A constant
-// level is kept as a value: Enabled compares every record's level with it,
-// disabled ones included, and a comparison costs less than a call.
+// level is kept as a value: every record's level is compared with it, and a
+// comparison costs less than a call.
 type minLevel struct {
 	off     bool
 	level   slog.Level   // when leveler is nil
@@ -159,6 +166,22 @@ func newMinLevel(l slog.Leveler, def slog.Level, off bool) minLevel {
 	default:
 		return minLevel{off: off, leveler: l}
 	}
+}
+
+// spanFloor returns the lowest of the levels that are on, math.MaxInt when
+// none is, or math.MinInt when one of them may change.
+func spanFloor(levels ...minLevel) slog.Level {
+	floor := slog.Level(math.MaxInt)
+	for _, m := range levels {
+		switch {
+		case m.off:
+		case m.leveler != nil:
+			return math.MinInt
+		default:
+			floor = min(floor, m.level)
+		}
+	}
+	return floor
 }
 
 // allows reports whether l is at or above m.

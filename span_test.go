@@ -172,6 +172,11 @@ func TestEnabled(t *testing.T) {
 	nonRecording := spanCtx(traceID64, true)
 	h, _ := newJSON(&HandlerOptions{EventLevel: slog.LevelDebug}, &slog.HandlerOptions{Level: slog.LevelWarn})
 	off, _ := newJSON(&HandlerOptions{DisableEvents: true, DisableErrors: true}, &slog.HandlerOptions{Level: slog.LevelWarn})
+	// The lower of the two span levels counts, constant or not.
+	lowErr, _ := newJSON(&HandlerOptions{EventLevel: slog.LevelError, ErrorLevel: slog.LevelDebug}, &slog.HandlerOptions{Level: slog.LevelWarn})
+	var v slog.LevelVar
+	v.Set(slog.LevelDebug)
+	dynamic, _ := newJSON(&HandlerOptions{EventLevel: &v}, &slog.HandlerOptions{Level: slog.LevelWarn})
 	tests := []struct {
 		h     *Handler
 		ctx   context.Context
@@ -184,6 +189,10 @@ func TestEnabled(t *testing.T) {
 		{h, nonRecording, slog.LevelWarn, true}, // for the wrapped handler
 		{off, recording, slog.LevelInfo, false},
 		{off, recording, slog.LevelError, true},
+		{lowErr, recording, slog.LevelDebug, true},
+		{lowErr, recording, slog.LevelDebug - 1, false},
+		{dynamic, recording, slog.LevelDebug, true},
+		{dynamic, recording, slog.LevelDebug - 1, false},
 	}
 	for i, tt := range tests {
 		if got := tt.h.Enabled(tt.ctx, tt.level); got != tt.want {
