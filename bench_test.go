@@ -53,17 +53,20 @@ import (
 func BenchmarkHandler(b *testing.B) {
 	for _, c := range handlerCases(b) {
 		for _, r := range c.runs {
-			b.Run(c.name+"/handler="+r.handler, func(b *testing.B) {
-				b.ReportAllocs()
-				cpu0, ok := cpuTime()
-				for b.Loop() {
-					r.log()
-				}
-				if cpu1, _ := cpuTime(); ok {
-					b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
-				}
-			})
+			b.Run(c.name+"/handler="+r.handler, func(b *testing.B) { benchLoop(b, r.log) })
 		}
+	}
+}
+
+// benchLoop runs f b.N times and reports its allocations and CPU time.
+func benchLoop(b *testing.B, f func()) {
+	b.ReportAllocs()
+	cpu0, ok := cpuTime()
+	for b.Loop() {
+		f()
+	}
+	if cpu1, _ := cpuTime(); ok {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 	}
 }
 
@@ -318,22 +321,53 @@ var eventTime = time.Now()
 func BenchmarkEvent(b *testing.B) {
 	ctx := recordingCtx(b)
 	for _, ln := range benchLines {
+		span := trace.SpanFromContext(ctx)
+		l := eventOnlyLogger()
 		b.Run("attrs="+strconv.Itoa(ln.attrs)+"/impl=sdk", func(b *testing.B) {
-			span := trace.SpanFromContext(ctx)
-			b.ReportAllocs()
-			for b.Loop() {
-				ln.sdkEvent(span)
-			}
+			benchLoop(b, func() { ln.sdkEvent(span) })
 		})
 		b.Run("attrs="+strconv.Itoa(ln.attrs)+"/impl=ddslog", func(b *testing.B) {
-			l := eventOnlyLogger()
-			b.ReportAllocs()
-			for b.Loop() {
-				ln.infoCtx(l, ctx)
-			}
+			benchLoop(b, func() { ln.infoCtx(l, ctx) })
 		})
 	}
 }
+
+// BenchmarkHandle calls Handle alone, with a record made in advance, over
+// a handler that does nothing: ddslog's own work per record, without the
+// JSON handler's and slog.Logger's, against keysfirst's (the rebuild of
+// the record alone). Profile it to see where ddslog's time goes:
+//
+//	go test -run '^$' -bench 'Handle$/handler=ddslog' -cpuprofile cpu.out .
+//	go tool pprof -top cpu.out
+func BenchmarkHandle(b *testing.B) {
+	ctx := nonRecordingCtx(b)
+	ids := newBenchIDs(ctx)
+	for _, n := range []int{2, 6} {
+		r := slog.NewRecord(time.Now(), slog.LevelInfo, benchMsg, 0)
+		for i := range n {
+			r.AddAttrs(slog.Int("k"+strconv.Itoa(i), i))
+		}
+		for _, h := range []struct {
+			name string
+			h    slog.Handler
+		}{
+			{"ddslog", NewHandler(nopHandler{}, nil)},
+			{"keysfirst", &keysFirst{nopHandler{}, [2]slog.Attr{ids.traceAttr, ids.spanAttr}}},
+		} {
+			b.Run("attrs="+strconv.Itoa(n)+"/handler="+h.name, func(b *testing.B) {
+				benchLoop(b, func() { _ = h.h.Handle(ctx, r) })
+			})
+		}
+	}
+}
+
+// nopHandler does nothing.
+type nopHandler struct{}
+
+func (nopHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (nopHandler) Handle(context.Context, slog.Record) error { return nil }
+func (h nopHandler) WithAttrs([]slog.Attr) slog.Handler      { return h }
+func (h nopHandler) WithGroup(string) slog.Handler           { return h }
 
 // eventOnlyLogger writes nothing: records only reach spans.
 func eventOnlyLogger() *slog.Logger {
