@@ -68,19 +68,52 @@ func keyBit(k string) keySet {
 // Correlation returns the values Datadog expects in dd.trace_id and
 // dd.span_id for the span context in ctx, for use by loggers other than
 // slog: the decimal low 64 bits of the trace ID and the decimal span ID. ok
-// is false when ctx carries no valid span context.
+// is false when ctx carries no valid span context. With 128-bit logging on,
+// a Handler writes the trace ID in another form: Handler.Correlation
+// returns exactly what a Handler writes.
 func Correlation(ctx context.Context) (traceID, spanID string, ok bool) {
 	sc := trace.SpanContextFromContext(ctx)
 	if !sc.IsValid() {
 		return "", "", false
 	}
-	var buf [2 * maxDecimal]byte
-	b := AppendTraceID(buf[:0], sc.TraceID(), false)
-	n := len(b)
-	b = AppendSpanID(b, sc.SpanID())
-	s := string(b)
-	return s[:n], s[n:], true
+	traceID, spanID = ddIDs(sc, false)
+	return traceID, spanID, true
 }
+
+// Correlation returns the values h writes in dd.trace_id and dd.span_id for
+// the span context in ctx, as the package's Correlation does, but with the
+// trace ID in the form h's options and environment chose
+// (HandlerOptions.TraceID128), so that other loggers of the program write
+// the same dd.trace_id as h.
+func (h *Handler) Correlation(ctx context.Context) (traceID, spanID string, ok bool) {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return "", "", false
+	}
+	traceID, spanID = ddIDs(sc, h.cfg.traceID128)
+	return traceID, spanID, true
+}
+
+// ddIDs returns the Datadog forms of sc's trace and span IDs, sharing one
+// allocation.
+func ddIDs(sc trace.SpanContext, full128 bool) (traceID, spanID string) {
+	var buf [maxPairIDBytes]byte
+	b, n := appendIDPair(buf[:0], sc, full128)
+	s := string(b)
+	return s[:n], s[n:]
+}
+
+// appendIDPair appends the Datadog forms of sc's trace and span IDs to
+// dst, and returns where the trace ID ends.
+func appendIDPair(dst []byte, sc trace.SpanContext, full128 bool) ([]byte, int) {
+	dst = AppendTraceID(dst, sc.TraceID(), full128)
+	n := len(dst)
+	return AppendSpanID(dst, sc.SpanID()), n
+}
+
+// maxPairIDBytes bounds what appendIDPair writes: a 32-digit trace ID and a
+// decimal span ID.
+const maxPairIDBytes = 32 + maxDecimal
 
 // maxDecimal is the length of the largest uint64 in decimal.
 const maxDecimal = 20

@@ -24,8 +24,9 @@
 // not, the Handler writes at the root of the record, even under WithGroup:
 //
 //	dd.trace_id   decimal low 64 bits of the trace ID (Datadog's form for OpenTelemetry);
-//	              with HandlerOptions.TraceID128 or DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED=true,
-//	              32 lowercase hex digits when the high 64 bits are non-zero
+//	              with 128-bit logging on (HandlerOptions.TraceID128, else
+//	              DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED=true), 32 lowercase
+//	              hex digits when the high 64 bits are non-zero
 //	dd.span_id    decimal span ID
 //	dd.service    HandlerOptions.Service, else DD_SERVICE (when non-empty)
 //	dd.env        HandlerOptions.Env, else DD_ENV (when non-empty)
@@ -37,7 +38,8 @@
 // All values are strings. A key the record or a WithAttrs call already put
 // at the root is left as the caller set it. Records without a valid span
 // context are forwarded unchanged. Correlation and IDs for loggers other
-// than slog: see Correlation, AppendTraceID and AppendSpanID.
+// than slog: see Handler.Correlation (the values a Handler writes),
+// Correlation, AppendTraceID and AppendSpanID.
 //
 // # Records on spans
 //
@@ -54,7 +56,10 @@
 //     error value (the first one, groups included), an "exception" event is
 //     recorded with exception.type (the error's Go type, as the
 //     OpenTelemetry SDK names it), exception.message and, with StackTrace,
-//     exception.stacktrace.
+//     exception.stacktrace. The span is the one in the context, often the
+//     enclosing request's span: it then counts as failed in Datadog's error
+//     rates, also for an error the program handled. DisableErrors turns
+//     this off.
 //
 // The event level may be below the wrapped handler's level: Debug records
 // then reach the span without being written. AddEvent and RecordError add

@@ -47,7 +47,7 @@ func ExampleNewHandler() {
 
 func ExampleNewHandler_traceID128() {
 	json := slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: noTime})
-	logger := slog.New(ddslog.NewHandler(json, &ddslog.HandlerOptions{TraceID128: true, OTelKeys: true}))
+	logger := slog.New(ddslog.NewHandler(json, &ddslog.HandlerOptions{TraceID128: new(true), OTelKeys: true}))
 	logger.InfoContext(exampleCtx(), "hello")
 	// Output:
 	// {"level":"INFO","msg":"hello","dd.trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","dd.span_id":"67667974448284343","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","trace_flags":"01"}
@@ -70,6 +70,16 @@ func ExampleCorrelation() {
 	fmt.Println(traceID, spanID, ok)
 	// Output:
 	// 11803532876627986230 67667974448284343 true
+}
+
+func ExampleHandler_Correlation() {
+	// Other loggers of the program write the same dd.trace_id as the
+	// Handler, 128-bit form included.
+	h := ddslog.NewHandler(slog.DiscardHandler, &ddslog.HandlerOptions{TraceID128: new(true)})
+	traceID, spanID, ok := h.Correlation(exampleCtx())
+	fmt.Println(traceID, spanID, ok)
+	// Output:
+	// 4bf92f3577b34da6a3ce929d0e0e4736 67667974448284343 true
 }
 
 func ExampleAddEvent() {

@@ -23,7 +23,10 @@ import (
 // is added to it as a span event, and an error record marks it as failed.
 //
 // A Handler is safe for concurrent use. Handlers derived with WithAttrs and
-// WithGroup share nothing mutable with their parent.
+// WithGroup never change their parent or their siblings: what they share
+// with them is immutable, apart from the wrapped handler with dd.service,
+// dd.env and dd.version pre-formatted, which is built once, on first use,
+// under a sync.Once.
 type Handler struct {
 	next slog.Handler // the wrapped handler, with the root-level With attributes
 	// plain is next with the groups and attributes below applied the usual
@@ -118,18 +121,21 @@ func (h *Handler) Handler() slog.Handler { return h.plain }
 // whether a record at l would become a span event or a span error of a
 // recording span in ctx.
 func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool {
+	c := h.cfg
+	if l < c.spanFloor {
+		// No span takes the record: the wrapped handler alone decides.
+		return h.plain.Enabled(ctx, l)
+	}
 	if h.plain.Enabled(ctx, l) {
 		return true
 	}
-	ev, er := h.cfg.spanLevels(l)
-	return (ev || er) && trace.SpanFromContext(ctx).IsRecording()
+	return (c.eventLevel.allows(l) || c.errorLevel.allows(l)) && trace.SpanFromContext(ctx).IsRecording()
 }
 
 // spanLevels reports whether a record at l becomes a span event, and
 // whether it is a span error.
 func (c *config) spanLevels(l slog.Level) (event, err bool) {
-	return c.eventLevel != nil && l >= c.eventLevel.Level(),
-		c.errorLevel != nil && l >= c.errorLevel.Level()
+	return c.eventLevel.allows(l), c.errorLevel.allows(l)
 }
 
 // Handle records r on the recording span in ctx, if any, then forwards r,
@@ -138,19 +144,22 @@ func (c *config) spanLevels(l slog.Level) (event, err bool) {
 // handler's error; the span work never fails.
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	span := trace.SpanFromContext(ctx)
+	sc := span.SpanContext()
+	valid := sc.IsValid()
 	if span.IsRecording() {
 		if ev, er := h.cfg.spanLevels(r.Level); ev || er {
 			h.toSpan(span, r, ev, er)
-			// Enabled may have said yes for the span alone.
-			if !h.plain.Enabled(ctx, r.Level) {
-				return nil
-			}
 		}
+	} else if !valid {
+		// No span: Enabled said yes for the wrapped handler.
+		return h.plain.Handle(ctx, r)
 	}
-	// Otherwise Enabled said yes for the wrapped handler: slog calls
-	// Handle only then.
-	sc := span.SpanContext()
-	if !sc.IsValid() {
+	// Enabled may have said yes for the span alone, and the span may have
+	// stopped recording since: the wrapped handler's level decides.
+	if !h.plain.Enabled(ctx, r.Level) {
+		return nil
+	}
+	if !valid {
 		return h.plain.Handle(ctx, r)
 	}
 	return h.correlate(ctx, sc, &r)
@@ -235,12 +244,17 @@ func rootKeys(a slog.Attr) keySet {
 	return ks
 }
 
-// Frames hold, in one allocation, the attributes of a correlated record and
-// the bytes of its ID strings. There are two sizes, so that a small record
-// does not pay for zeroing a large frame; larger records take two
+// Frames hold, in one allocation, the attributes of a correlated record
+// that do not go in a new record's inline storage, and the bytes of its ID
+// strings. There are three sizes, so that a small record does not pay for
+// allocating and zeroing a large frame; larger records take two
 // allocations.
 type (
 	smallFrame struct {
+		attrs [4]slog.Attr
+		ids   [maxIDBytes]byte
+	}
+	mediumFrame struct {
 		attrs [8]slog.Attr
 		ids   [maxIDBytes]byte
 	}
@@ -263,16 +277,84 @@ func (c *config) idBits() keySet {
 }
 
 // correlate forwards r, with the correlation keys at its root, to the
-// wrapped handler.
+// wrapped handler. The keys go before the record's attributes, as they
+// would from WithAttrs.
 //
-// The keys go before the record's attributes. Without open groups, when
+// The common case has a path of its own: no open group, only dd.trace_id
+// and dd.span_id to write per record (dd.service, dd.env and dd.version
+// are pre-formatted in h.static), a record that sets none of these keys
+// itself, with at most maxPairAttrs attributes. A new record then holds
+// the IDs and the record's attributes in its inline storage, the
+// attributes that do not fit there in an inlined (empty-key) group in a
+// pairFrame; the ID strings or the frame are the only allocation.
+func (h *Handler) correlate(ctx context.Context, sc trace.SpanContext, r *slog.Record) error {
+	c := h.cfg
+	nattrs := r.NumAttrs()
+	if len(h.groups) > 0 || c.idBits()&^h.preset != keyTraceID|keySpanID || nattrs > maxPairAttrs {
+		return h.correlateAny(ctx, sc, r)
+	}
+	var front [slogFrontAttrs]slog.Attr
+	var f *pairFrame
+	var traceID, spanID string
+	if nattrs <= slogFrontAttrs-2 {
+		traceID, spanID = ddIDs(sc, c.traceID128)
+	} else {
+		f = new(pairFrame) // never pooled or reused: the ID strings point into it
+		traceID, spanID = frameIDPair(f.ids[:0], sc, c.traceID128)
+	}
+	front[0] = slog.String(TraceIDKey, traceID)
+	front[1] = slog.String(SpanIDKey, spanID)
+	n, rest, seen := 2, 0, keySet(0)
+	for a := range r.Attrs {
+		seen |= rootKeys(a)
+		if f == nil || n < slogFrontAttrs-1 {
+			front[n] = a
+			n++
+		} else {
+			f.rest[rest] = a
+			rest++
+		}
+	}
+	if seen&(keyTraceID|keySpanID|c.staticKeys) != 0 {
+		// The record sets one of the keys itself: rare enough for the
+		// general path, which knows which keys to leave out.
+		return h.correlateAny(ctx, sc, r)
+	}
+	if f != nil {
+		front[n] = slog.Attr{Value: slog.GroupValue(f.rest[:rest]...)}
+		n++
+	}
+	nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	nr.AddAttrs(front[:n]...) // all inline: no allocation
+	next := h.next
+	if h.static != nil {
+		next = h.static.handler()
+	}
+	return next.Handle(ctx, nr)
+}
+
+// pairFrame holds, in one allocation, the attributes of a record that do
+// not fit in a new record's inline storage beside dd.trace_id and
+// dd.span_id, and the bytes of those two IDs.
+type pairFrame struct {
+	rest [6]slog.Attr
+	ids  [maxPairIDBytes]byte
+}
+
+// maxPairAttrs is the most attributes correlate's common path takes: two
+// beside the IDs in the record's inline storage, the rest in a pairFrame.
+const maxPairAttrs = slogFrontAttrs - 3 + len(pairFrame{}.rest)
+
+// correlateAny is correlate for every record. Without open groups, when
 // the keys and the record's attributes fit in a record's inline storage, a
 // new record holds them all and the keys' strings are the only allocation.
-// Otherwise a new record gets every attribute in a single inlined
-// (empty-key) group, with the open groups nested in it, so that it needs
-// no storage beyond one frame. The static keys are pre-formatted in
-// h.static, unless the record sets one of them itself.
-func (h *Handler) correlate(ctx context.Context, sc trace.SpanContext, r *slog.Record) error {
+// Otherwise the attributes below the root go in one frame: with groups
+// open, the open groups nested in one another, the outermost at the root
+// of the new record beside the keys; without, or with more keys than the
+// root can hold, every attribute in a single inlined (empty-key) group.
+// The static keys are pre-formatted in h.static, unless the record sets one
+// of them itself.
+func (h *Handler) correlateAny(ctx context.Context, sc trace.SpanContext, r *slog.Record) error {
 	c := h.cfg
 	want := c.idBits() &^ h.preset
 	static := c.staticKeys &^ h.preset
@@ -297,29 +379,43 @@ func (h *Handler) correlate(ctx context.Context, sc trace.SpanContext, r *slog.R
 	k := bits.OnesCount8(uint8(want))
 	if len(h.groups) == 0 && r.NumAttrs()+k <= slogFrontAttrs {
 		var buf [maxIDBytes]byte
-		var add [slogFrontAttrs]slog.Attr
+		var front [slogFrontAttrs]slog.Attr
 		ids, ends := c.appendIDs(buf[:0], sc, want)
-		n := h.idAttrs(add[:], string(ids), &ends, want)
+		n := h.idAttrs(front[:], string(ids), &ends, want)
 		r.Attrs(func(a slog.Attr) bool {
-			add[n] = a
+			front[n] = a
 			n++
 			return true
 		})
 		nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
-		nr.AddAttrs(add[:n]...) // all inline: no allocation
+		nr.AddAttrs(front[:n]...) // all inline: no allocation
 		return next.Handle(ctx, nr)
 	}
 
-	total := r.NumAttrs() + k
+	// The root is the keys, then the record's attributes or, with groups
+	// open, the outermost group. It goes in the new record's inline storage
+	// when it fits, else in the frame too.
+	rootInline := len(h.groups) > 0 && k+1 <= slogFrontAttrs
+	total := r.NumAttrs()
 	for _, g := range h.groups {
 		total += len(g.attrs) + 1
+	}
+	if rootInline {
+		total-- // the outermost group
+	} else {
+		total += k
 	}
 	var all []slog.Attr
 	var ids string
 	var ends [numIDKeys]int
+	// Frames are never pooled or reused: the ID strings point into them.
 	switch {
 	case total <= len(smallFrame{}.attrs):
 		f := new(smallFrame)
+		all = f.attrs[:]
+		ids, ends = c.frameIDs(f.ids[:0], sc, want)
+	case total <= len(mediumFrame{}.attrs):
+		f := new(mediumFrame)
 		all = f.attrs[:]
 		ids, ends = c.frameIDs(f.ids[:0], sc, want)
 	case total <= len(largeFrame{}.attrs):
@@ -348,33 +444,57 @@ func (h *Handler) correlate(ctx context.Context, sc trace.SpanContext, r *slog.R
 		pos++
 		return true
 	})
-	for i := len(h.groups) - 1; i >= 0; i-- {
+	for i := len(h.groups) - 1; i > 0; i-- {
 		inner := all[start:pos]
 		start = pos
-		if i > 0 {
-			pos += copy(all[pos:], h.groups[i-1].attrs)
-		} else {
-			pos += h.idAttrs(all[pos:], ids, &ends, want)
-		}
+		pos += copy(all[pos:], h.groups[i-1].attrs)
 		if len(inner) > 0 { // slog handlers drop empty groups
 			all[pos] = slog.Attr{Key: h.groups[i].name, Value: slog.GroupValue(inner...)}
 			pos++
 		}
 	}
-
 	nr := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
-	if root := all[start:pos]; len(root) > 0 {
-		nr.AddAttrs(slog.Attr{Value: slog.GroupValue(root...)})
+	if len(h.groups) == 0 {
+		nr.AddAttrs(slog.Attr{Value: slog.GroupValue(all[:pos]...)})
+		return next.Handle(ctx, nr)
+	}
+	// The root: the keys and the outermost group, unless it is empty
+	// (slog handlers drop empty groups).
+	inner := all[start:pos]
+	outer := slog.Attr{Key: h.groups[0].name, Value: slog.GroupValue(inner...)}
+	if rootInline {
+		var front [slogFrontAttrs]slog.Attr
+		n := h.idAttrs(front[:], ids, &ends, want)
+		if len(inner) > 0 {
+			front[n] = outer
+			n++
+		}
+		nr.AddAttrs(front[:n]...) // inline: no allocation
+	} else {
+		n := h.idAttrs(all[pos:], ids, &ends, want)
+		if len(inner) > 0 {
+			all[pos+n] = outer
+			n++
+		}
+		nr.AddAttrs(slog.Attr{Value: slog.GroupValue(all[pos : pos+n]...)})
 	}
 	return next.Handle(ctx, nr)
 }
 
 // frameIDs writes the ID values into a frame's bytes and returns them as a
 // string that shares the frame's memory: the bytes are never written again,
-// and the string keeps the frame alive.
+// and the string keeps the frame alive. Frames are therefore never pooled
+// or reused.
 func (c *config) frameIDs(dst []byte, sc trace.SpanContext, want keySet) (string, [numIDKeys]int) {
 	b, ends := c.appendIDs(dst, sc, want)
 	return unsafe.String(unsafe.SliceData(b), len(b)), ends
+}
+
+// frameIDPair is frameIDs for the Datadog trace and span IDs alone.
+func frameIDPair(dst []byte, sc trace.SpanContext, full128 bool) (traceID, spanID string) {
+	b, n := appendIDPair(dst, sc, full128)
+	s := unsafe.String(unsafe.SliceData(b), len(b))
+	return s[:n], s[n:]
 }
 
 // idAttrs writes the attributes of the keys in want to dst, their values

@@ -5,11 +5,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"testing/slogtest"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel"
@@ -162,19 +164,33 @@ func TestIDs(t *testing.T) {
 		},
 		{
 			name: "128-bit option with a non-zero high half: 32 hex digits",
-			opts: &HandlerOptions{TraceID128: true},
+			opts: &HandlerOptions{TraceID128: new(true)},
 			ctx:  spanCtx(traceID128, true),
 			want: map[string]any{TraceIDKey: traceID128Hex, SpanIDKey: spanIDDec},
 		},
 		{
 			name: "128-bit option with a zero high half: decimal",
-			opts: &HandlerOptions{TraceID128: true},
+			opts: &HandlerOptions{TraceID128: new(true)},
 			ctx:  spanCtx(traceID64, true),
 			want: map[string]any{TraceIDKey: traceID64Dec, SpanIDKey: spanIDDec},
 		},
 		{
 			name: "128-bit from the environment",
 			env:  map[string]string{envTraceID128Logging: "true"},
+			ctx:  spanCtx(traceID128, true),
+			want: map[string]any{TraceIDKey: traceID128Hex, SpanIDKey: spanIDDec},
+		},
+		{
+			name: "128-bit option off beats the variable",
+			opts: &HandlerOptions{TraceID128: new(false)},
+			env:  map[string]string{envTraceID128Logging: "true"},
+			ctx:  spanCtx(traceID128, true),
+			want: map[string]any{TraceIDKey: "72057594037927938", SpanIDKey: spanIDDec},
+		},
+		{
+			name: "128-bit option on beats the variable",
+			opts: &HandlerOptions{TraceID128: new(true)},
+			env:  map[string]string{envTraceID128Logging: "false"},
 			ctx:  spanCtx(traceID128, true),
 			want: map[string]any{TraceIDKey: traceID128Hex, SpanIDKey: spanIDDec},
 		},
@@ -226,6 +242,14 @@ func TestIDs(t *testing.T) {
 				l.InfoContext(ctx, "m", TraceIDKey, "mine", ServiceKey, "mine too")
 			},
 			want: map[string]any{TraceIDKey: "mine", SpanIDKey: spanIDDec, ServiceKey: "mine too"},
+		},
+		{
+			name: "keys set by a long record are kept, not written twice",
+			ctx:  spanCtx(traceID64, true),
+			log: func(l *slog.Logger, ctx context.Context) {
+				l.InfoContext(ctx, "m", "a", 1, "b", 2, "c", 3, "d", 4, "e", 5, SpanIDKey, "mine")
+			},
+			want: map[string]any{TraceIDKey: traceID64Dec, SpanIDKey: "mine"},
 		},
 		{
 			name: "keys set by With are kept, not written twice",
@@ -292,6 +316,103 @@ func TestIDs(t *testing.T) {
 				t.Errorf("root keys (-want +got):\n%s\noutput: %s", diff, out)
 			}
 		})
+	}
+}
+
+// Handler.Correlation gives other loggers exactly the IDs the handler
+// writes, whatever decided the trace ID's form.
+func TestHandlerCorrelationMatchesOutput(t *testing.T) {
+	tests := []struct {
+		name      string
+		opts      *HandlerOptions
+		env       string // DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED
+		wantTrace string
+	}{
+		{"default", nil, "", traceID64Dec}, // the low 64 bits of traceID128 too
+		{"variable on", nil, "true", traceID128Hex},
+		{"option on", &HandlerOptions{TraceID128: new(true)}, "", traceID128Hex},
+		{"option off, variable on", &HandlerOptions{TraceID128: new(false)}, "true", traceID64Dec},
+	}
+	ctx := spanCtx(traceID128, true)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			t.Setenv(envTraceID128Logging, tt.env)
+			h, buf := newJSON(tt.opts, nil)
+			slog.New(h).InfoContext(ctx, "m")
+			line := jsonLines(t, buf.String())[0]
+			tid, sid, ok := h.Correlation(ctx)
+			got := map[string]any{TraceIDKey: tid, SpanIDKey: sid, "ok": ok}
+			want := map[string]any{TraceIDKey: line[TraceIDKey], SpanIDKey: line[SpanIDKey], "ok": true}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Correlation against the written line (-want +got):\n%s", diff)
+			}
+			if tid != tt.wantTrace {
+				t.Errorf("trace ID %q, want %q", tid, tt.wantTrace)
+			}
+			if _, _, ok := h.Correlation(context.Background()); ok {
+				t.Error("Correlation without a span context: ok")
+			}
+		})
+	}
+}
+
+// The Handler writes exactly the line the wrapped handler writes for the
+// record with the keys put first (the floor of the benchmarks), for records
+// of every length on either side of a record's inline storage and of the
+// handler's frames, with and without an open group.
+func TestSameLineAsKeysFirst(t *testing.T) {
+	ctx := spanCtx(traceID128, true)
+	sc := trace.SpanContextFromContext(ctx)
+	for _, tt := range []struct {
+		name string
+		opts *HandlerOptions
+		keys []slog.Attr // what the handler adds, in its order
+		pre  []slog.Attr // what it pre-formats with WithAttrs
+	}{
+		{"defaults", nil, []slog.Attr{slog.String(TraceIDKey, traceID64Dec), slog.String(SpanIDKey, spanIDDec)}, nil},
+		{"128-bit", &HandlerOptions{TraceID128: new(true)}, []slog.Attr{slog.String(TraceIDKey, traceID128Hex), slog.String(SpanIDKey, spanIDDec)}, nil},
+		{"static", &HandlerOptions{Service: "svc", Version: "1"},
+			[]slog.Attr{slog.String(TraceIDKey, traceID64Dec), slog.String(SpanIDKey, spanIDDec)},
+			[]slog.Attr{slog.String(ServiceKey, "svc"), slog.String(VersionKey, "1")}},
+		{"OTel keys", &HandlerOptions{OTelKeys: true}, []slog.Attr{
+			slog.String(TraceIDKey, traceID64Dec), slog.String(SpanIDKey, spanIDDec),
+			slog.String(OTelTraceIDKey, sc.TraceID().String()), slog.String(OTelSpanIDKey, spanIDHex), slog.String(OTelTraceFlagsKey, sampledFlagHex),
+		}, nil},
+	} {
+		for n := range 18 {
+			for _, empties := range []bool{false, true} {
+				var attrs []slog.Attr
+				for i := range n {
+					switch {
+					case empties && i%3 == 1:
+						attrs = append(attrs, slog.Attr{}) // dropped by handlers
+					case empties && i%3 == 2:
+						attrs = append(attrs, slog.Group("empty"))
+					default:
+						attrs = append(attrs, slog.Int("a"+strconv.Itoa(i), i))
+					}
+				}
+				for _, grouped := range []bool{false, true} {
+					t.Run(fmt.Sprintf("%s/%d attrs/empties=%t/grouped=%t", tt.name, n, empties, grouped), func(t *testing.T) {
+						clearEnv(t)
+						h, got := newJSON(tt.opts, nil)
+						floor, want := newJSON(&HandlerOptions{DisableEvents: true}, nil)
+						var l, fl *slog.Logger = slog.New(h), slog.New(floor.Handler().WithAttrs(tt.pre))
+						recordAttrs := attrs
+						if grouped {
+							l = l.WithGroup("g").With("x", "y")
+							recordAttrs = []slog.Attr{slog.GroupAttrs("g", append([]slog.Attr{slog.String("x", "y")}, attrs...)...)}
+						}
+						l.LogAttrs(ctx, slog.LevelInfo, "m", attrs...)
+						fl.LogAttrs(ctx, slog.LevelInfo, "m", append(slices.Clone(tt.keys), recordAttrs...)...)
+						if diff := cmp.Diff(want.String(), got.String()); diff != "" {
+							t.Errorf("(-keys first +ddslog):\n%s", diff)
+						}
+					})
+				}
+			}
+		}
 	}
 }
 
@@ -367,7 +488,7 @@ func TestConcurrentUse(t *testing.T) {
 			span.End()
 		}()
 	}
-	wg.Wait()
+	waitWithin(t, &wg, time.Minute)
 	lines := jsonLines(t, buf.String())
 	if len(lines) != goroutines*perG {
 		t.Fatalf("got %d lines, want %d", len(lines), goroutines*perG)

@@ -113,3 +113,19 @@ func clearEnv(t *testing.T) {
 
 // testTime is a fixed record time.
 var testTime = time.Date(2026, 11, 22, 10, 30, 0, 123456789, time.UTC)
+
+// waitWithin waits for wg, and fails the test instead of hanging when that
+// takes longer than d.
+func waitWithin(t *testing.T, wg *sync.WaitGroup, d time.Duration) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("goroutines still running after %v", d)
+	}
+}

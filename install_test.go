@@ -1,6 +1,7 @@
 package ddslog
 
 import (
+	"io"
 	"log"
 	"log/slog"
 	"regexp"
@@ -123,5 +124,53 @@ func TestSetDefaultOverInstalledHandler(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// SetDefault must recognise slog's built-in default handler, whose type is
+// not exported: wrapping it like any other handler would route the log
+// package into slog and back, and deadlock. isBuiltinDefault recognises it
+// by its type's name; this test pins that assumption against what slog
+// itself does, so that a Go release that renames the type fails here
+// instead of deadlocking programs.
+func TestBuiltinDefaultHandlerRecognised(t *testing.T) {
+	clearEnv(t)
+	deadlocked := saveDefaults(t)
+
+	// The handler slog starts with writes through the log package.
+	out := &syncBuffer{}
+	log.SetOutput(out)
+	log.SetFlags(0)
+	log.SetPrefix("")
+	within(t, deadlocked, func() { slog.New(builtin).Info("probe", "k", 1) })
+	if got, want := out.String(), "INFO probe k=1\n"; got != want {
+		t.Fatalf("slog's initial default handler (%T) wrote %q through the log package, want %q", builtin, got, want)
+	}
+
+	// slog.SetDefault leaves the log package's output alone exactly for
+	// its built-in handler (redirecting it would deadlock slog itself):
+	// isBuiltinDefault must agree with slog on every handler.
+	handlers := map[string]slog.Handler{
+		"built-in":                builtin,
+		"built-in WithAttrs":      builtin.WithAttrs([]slog.Attr{slog.Int("a", 1)}),
+		"built-in WithGroup":      builtin.WithGroup("g"),
+		"JSON":                    slog.NewJSONHandler(out, nil),
+		"Text":                    slog.NewTextHandler(out, nil),
+		"Discard":                 slog.DiscardHandler,
+		"Handler over built-in":   NewHandler(builtin, nil),
+		"the log-writing handler": newLogHandler(builtin),
+	}
+	for name, h := range handlers {
+		sentinel := &syncBuffer{}
+		log.SetOutput(sentinel)
+		slog.SetDefault(slog.New(h))
+		slogBuiltin := log.Writer() == io.Writer(sentinel)
+		if got := isBuiltinDefault(h); got != slogBuiltin {
+			t.Errorf("%s (%T): isBuiltinDefault = %t, but slog.SetDefault treats it as its built-in handler: %t",
+				name, h, got, slogBuiltin)
+		}
+	}
+	if t.Failed() {
+		t.Log("SetDefault's detection of slog's built-in default handler no longer matches slog: fix isBuiltinDefault")
 	}
 }

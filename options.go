@@ -2,6 +2,7 @@ package ddslog
 
 import (
 	"log/slog"
+	"math"
 	"strconv"
 
 	"go.opentelemetry.io/otel"
@@ -13,7 +14,8 @@ import (
 // and dd.service/dd.env/dd.version from DD_SERVICE/DD_ENV/DD_VERSION when set.
 //
 // Options are read once, by NewHandler. Environment variables are fallbacks:
-// a field that is set always wins over its variable.
+// a field that is set (a non-empty string, a non-nil pointer) always wins
+// over its variable.
 type HandlerOptions struct {
 	// EventLevel is the minimum level of records that are added to the
 	// recording span in their context as span events. Nil means
@@ -29,17 +31,24 @@ type HandlerOptions struct {
 	// ErrorLevel is the minimum level of records that set the status of
 	// the recording span in their context to Error, with the record's
 	// message as its description, and record an "exception" event for an
-	// error value the record carries. Nil means slog.LevelError.
+	// error value the record carries. Nil means slog.LevelError. The span
+	// in the context is often the enclosing request's span, which then
+	// counts as failed in Datadog's error rates, also for an error that was
+	// handled.
 	ErrorLevel slog.Leveler
 
-	// DisableErrors turns span errors off.
+	// DisableErrors turns span errors off: error records leave the span's
+	// status alone and record no exception event (they are still span
+	// events at or above EventLevel).
 	DisableErrors bool
 
-	// TraceID128 writes dd.trace_id as the full 128-bit trace ID in 32
-	// lowercase hex digits when its high 64 bits are non-zero (Datadog's
-	// 128-bit log correlation), instead of the decimal low 64 bits. When
-	// false, DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED=true turns it on.
-	TraceID128 bool
+	// TraceID128 chooses the form of dd.trace_id. When on, it is the full
+	// 128-bit trace ID in 32 lowercase hex digits when its high 64 bits are
+	// non-zero (Datadog's 128-bit log correlation); when off, the decimal
+	// low 64 bits. Nil leaves the choice to
+	// DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED (off when unset); new(true)
+	// and new(false) decide in code, whatever the variable says.
+	TraceID128 *bool
 
 	// OTelKeys also writes the OpenTelemetry log correlation keys trace_id
 	// (32 hex digits), span_id (16 hex digits) and trace_flags (2 hex
@@ -73,8 +82,13 @@ const (
 // config is the resolved, immutable configuration shared by a Handler and
 // every handler derived from it.
 type config struct {
-	eventLevel slog.Leveler // nil when events are off
-	errorLevel slog.Leveler // nil when errors are off
+	eventLevel minLevel
+	errorLevel minLevel
+	// spanFloor is the lowest level of a record that a span takes, when
+	// the span levels are constant: below it, Enabled leaves a record to
+	// the wrapped handler after one comparison (every disabled log call
+	// goes through Enabled). math.MinInt when a span level may change.
+	spanFloor  slog.Level
 	traceID128 bool
 	otelKeys   bool
 	addSource  bool
@@ -96,20 +110,15 @@ func newConfig(opts *HandlerOptions, lookup func(string) (string, bool)) *config
 		otelKeys:   opts.OTelKeys,
 		addSource:  opts.AddSource,
 		stackTrace: opts.StackTrace,
-		traceID128: opts.TraceID128 || envBool(lookup, envTraceID128Logging),
 	}
-	if !opts.DisableEvents {
-		c.eventLevel = opts.EventLevel
-		if c.eventLevel == nil {
-			c.eventLevel = slog.LevelInfo
-		}
+	if opts.TraceID128 != nil {
+		c.traceID128 = *opts.TraceID128
+	} else {
+		c.traceID128 = envBool(lookup, envTraceID128Logging)
 	}
-	if !opts.DisableErrors {
-		c.errorLevel = opts.ErrorLevel
-		if c.errorLevel == nil {
-			c.errorLevel = slog.LevelError
-		}
-	}
+	c.eventLevel = newMinLevel(opts.EventLevel, slog.LevelInfo, opts.DisableEvents)
+	c.errorLevel = newMinLevel(opts.ErrorLevel, slog.LevelError, opts.DisableErrors)
+	c.spanFloor = spanFloor(c.eventLevel, c.errorLevel)
 	for _, s := range [...]struct {
 		key   string
 		bit   keySet
@@ -132,9 +141,64 @@ func newConfig(opts *HandlerOptions, lookup func(string) (string, bool)) *config
 	return c
 }
 
+// minLevel is the minimum level of span events or span errors. A constant
+// level is kept as a value: every record's level is compared with it, and a
+// comparison costs less than a call.
+type minLevel struct {
+	off     bool
+	level   slog.Level   // when leveler is nil
+	leveler slog.Leveler // a level that may change (a *slog.LevelVar), or nil
+}
+
+// newMinLevel returns the minimum level l, def when l is nil (a nil
+// *slog.LevelVar included).
+func newMinLevel(l slog.Leveler, def slog.Level, off bool) minLevel {
+	switch l := l.(type) {
+	case nil:
+		return minLevel{off: off, level: def}
+	case *slog.LevelVar:
+		if l == nil {
+			return minLevel{off: off, level: def}
+		}
+		return minLevel{off: off, leveler: l}
+	case slog.Level:
+		return minLevel{off: off, level: l}
+	default:
+		return minLevel{off: off, leveler: l}
+	}
+}
+
+// spanFloor returns the lowest of the levels that are on, math.MaxInt when
+// none is, or math.MinInt when one of them may change.
+func spanFloor(levels ...minLevel) slog.Level {
+	floor := slog.Level(math.MaxInt)
+	for _, m := range levels {
+		switch {
+		case m.off:
+		case m.leveler != nil:
+			return math.MinInt
+		default:
+			floor = min(floor, m.level)
+		}
+	}
+	return floor
+}
+
+// allows reports whether l is at or above m.
+func (m minLevel) allows(l slog.Level) bool {
+	if m.off {
+		return false
+	}
+	if m.leveler != nil {
+		return l >= m.leveler.Level()
+	}
+	return l >= m.level
+}
+
 // envBool reads a boolean variable the way Datadog's tracers do: strconv's
 // spellings (1, t, true, TRUE, 0, f, false, ...). Anything else counts as
-// unset, and is reported once to OpenTelemetry's error handler.
+// unset, and is reported to OpenTelemetry's error handler, by every
+// NewHandler call that reads it.
 func envBool(lookup func(string) (string, bool), name string) bool {
 	v, ok := lookup(name)
 	if !ok || v == "" {

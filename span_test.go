@@ -144,6 +144,7 @@ func TestEventsLevelsAndSwitches(t *testing.T) {
 		{"events off", &HandlerOptions{DisableEvents: true}, slog.LevelInfo, slog.LevelWarn, false, true},
 		{"debug to the span only", &HandlerOptions{EventLevel: slog.LevelDebug}, slog.LevelInfo, slog.LevelDebug, true, false},
 		{"below both", &HandlerOptions{EventLevel: slog.LevelInfo}, slog.LevelWarn, slog.LevelDebug, false, false},
+		{"a nil LevelVar means the default", &HandlerOptions{EventLevel: (*slog.LevelVar)(nil)}, slog.LevelInfo, slog.LevelInfo, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,6 +172,11 @@ func TestEnabled(t *testing.T) {
 	nonRecording := spanCtx(traceID64, true)
 	h, _ := newJSON(&HandlerOptions{EventLevel: slog.LevelDebug}, &slog.HandlerOptions{Level: slog.LevelWarn})
 	off, _ := newJSON(&HandlerOptions{DisableEvents: true, DisableErrors: true}, &slog.HandlerOptions{Level: slog.LevelWarn})
+	// The lower of the two span levels counts, constant or not.
+	lowErr, _ := newJSON(&HandlerOptions{EventLevel: slog.LevelError, ErrorLevel: slog.LevelDebug}, &slog.HandlerOptions{Level: slog.LevelWarn})
+	var v slog.LevelVar
+	v.Set(slog.LevelDebug)
+	dynamic, _ := newJSON(&HandlerOptions{EventLevel: &v}, &slog.HandlerOptions{Level: slog.LevelWarn})
 	tests := []struct {
 		h     *Handler
 		ctx   context.Context
@@ -183,11 +189,40 @@ func TestEnabled(t *testing.T) {
 		{h, nonRecording, slog.LevelWarn, true}, // for the wrapped handler
 		{off, recording, slog.LevelInfo, false},
 		{off, recording, slog.LevelError, true},
+		{lowErr, recording, slog.LevelDebug, true},
+		{lowErr, recording, slog.LevelDebug - 1, false},
+		{dynamic, recording, slog.LevelDebug, true},
+		{dynamic, recording, slog.LevelDebug - 1, false},
 	}
 	for i, tt := range tests {
 		if got := tt.h.Enabled(tt.ctx, tt.level); got != tt.want {
 			t.Errorf("%d: Enabled(%v) = %t, want %t", i, tt.level, got, tt.want)
 		}
+	}
+}
+
+// A record enabled for the span alone must not reach the wrapped handler
+// when the span stops recording between slog's calls to Enabled and Handle
+// (another goroutine ended it): the wrapped handler's level is honoured.
+func TestSpanOnlyRecordAfterSpanEnded(t *testing.T) {
+	clearEnv(t)
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelError} {
+		t.Run(level.String(), func(t *testing.T) {
+			_, tracer := recorder(t)
+			opts := &HandlerOptions{EventLevel: slog.LevelDebug, ErrorLevel: slog.LevelError}
+			h, buf := newJSON(opts, &slog.HandlerOptions{Level: slog.LevelError + 4})
+			ctx, span := tracer.Start(context.Background(), "op")
+			if !h.Enabled(ctx, level) {
+				t.Fatalf("Enabled(%v) = false for a recording span with EventLevel Debug", level)
+			}
+			span.End()
+			if err := h.Handle(ctx, slog.NewRecord(testTime, level, "span only", 0)); err != nil {
+				t.Fatal(err)
+			}
+			if out := buf.String(); out != "" {
+				t.Errorf("the wrapped handler, enabled from %v, wrote a record at %v: %q", slog.LevelError+4, level, out)
+			}
+		})
 	}
 }
 
