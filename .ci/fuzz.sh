@@ -24,6 +24,7 @@ targets=(
 	".                                   ./ddexport             FuzzParseContainerID" # /proc/self/cgroup
 	".                                   ./ddexport/ddtest      FuzzDecodeV04"       # the fake agent's decoders
 	".                                   ./ddexport/ddtest      FuzzDecodeV05"
+	".                                   ./ddexport/ddtest      FuzzDecodeStats"     # the fake agent's /v0.6/stats decoder
 	".                                   ./internal/reliability FuzzExportSpan"      # arbitrary spans end to end to the strict agent
 	".                                   ./internal/reliability FuzzRecordToEvent"   # slog value -> span event attribute table
 	".                                   ./internal/reliability FuzzExporterEnv"     # DD_* variables through ddexport.New
