@@ -29,6 +29,7 @@ targets=(
 	".                                   ./internal/reliability FuzzRecordToEvent"   # slog value -> span event attribute table
 	".                                   ./internal/reliability FuzzExporterEnv"     # DD_* variables through ddexport.New
 	"ddexport/ddtest/internal/agentdiff  .                      FuzzAgainstAgent"    # ddtest's decoder against the Agent's
+	"ddexport/ddtest/internal/agentdiff  .                      FuzzStatsAgainstAgent" # ddtest's /v0.6/stats decoder against the Agent's
 )
 
 start=$SECONDS

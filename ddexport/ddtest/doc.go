@@ -80,6 +80,9 @@
 //     it merges sketches) and non-negative counts; an empty summary is not
 //     one. An absent summary is accepted.
 //   - IsTraceRoot other than 0, 1 or 2.
+//   - A key repeated in a map: the Agent's decoder reads the second value
+//     into what it decoded from the first (a bucket keeps the fields the
+//     second one lacks).
 //   - Trailing bytes, and values nested more than 100 deep.
 //
 // # Fault injection

@@ -203,11 +203,19 @@ func (d *decoder) statsMap(what string, field func(key string) error) error {
 	if n > msgpLimit {
 		return fmt.Errorf("map of %d entries: the Agent's limit is %d", n, msgpLimit)
 	}
+	seen := make(map[string]bool, prealloc(n))
 	for i := 0; i < n; i++ {
 		key, err := d.statsKey()
 		if err != nil {
 			return fmt.Errorf("key %d: %w", i, err)
 		}
+		if seen[key] {
+			// The Agent's decoder reads a repeated key into what the first
+			// one decoded (a bucket keeps the fields the second one lacks):
+			// no encoder writes one.
+			return fmt.Errorf("key %q repeated", key)
+		}
+		seen[key] = true
 		if err := field(key); err != nil {
 			return fmt.Errorf("%q: %w", key, err)
 		}

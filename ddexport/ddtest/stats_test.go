@@ -191,6 +191,7 @@ func TestStatsRejections(t *testing.T) {
 		{"nil group", encode(statsBody(kv{"Stats", arr(bucket(kv{"Stats", arr(null())}))})), nil, "nil grouped stats"},
 		{"time shift above int64", encode(statsBody(kv{"Stats", arr(bucket(kv{"AgentTimeShift", u64(math.MaxUint64)}))})), nil, "overflows int64"},
 		{"trailing bytes", append(encode(statsBody()), 0xc0), nil, "trailing"},
+		{"repeated key", encode(obj(kv{"Env", str("a")}, kv{"Env", str("b")})), nil, `key "Env" repeated`},
 		{"no content type", encode(statsBody()), http.Header{"Content-Type": {""}}, "not application/msgpack"},
 		{"obfuscated", encode(statsBody()), http.Header{"Datadog-Obfuscation-Version": {"1"}}, "Datadog-Obfuscation-Version"},
 		{"no lang", encode(statsBody()), http.Header{"Datadog-Meta-Lang": {""}}, "no language"},
