@@ -329,7 +329,7 @@ func (c *Concentrator) newGroup(b *bucket, h uint64, enc []byte, s *Span, d *der
 		synthetics:     d.synthetics,
 		isTraceRoot:    d.isTraceRoot,
 		serviceSource:  strings.Clone(s.ServiceSource),
-		grpcStatusCode: d.grpcStatusCode, // a constant or a canonical number: no copy needed
+		grpcStatusCode: strings.Clone(d.grpcStatusCode), // may be the caller's string
 		httpMethod:     strings.Clone(s.HTTPMethod),
 		httpEndpoint:   strings.Clone(s.HTTPEndpoint),
 	}

@@ -644,15 +644,22 @@ func TestInvalidUTF8(t *testing.T) {
 
 func TestKeepsNothingOfTheSpan(t *testing.T) {
 	c, _ := testConcentrator(Config{}, t0)
-	buf := []byte("GET /cart")
-	s := base()
-	s.Resource = unsafe.String(&buf[0], len(buf)) // as an exporter writing into a reused buffer would
+	// Strings over buffers the caller reuses, as an exporter writing into
+	// scratch memory would pass them.
+	view := func(b []byte) string { return unsafe.String(&b[0], len(b)) }
+	res, code, peer := []byte("GET /cart"), []byte("14"), []byte("db")
+	keys := NewPeerTagKeys([]string{"peer.service"})
+	s := with(base(), func(s *Span) {
+		s.Resource, s.GRPCStatusCode, s.SpanKind = view(res), view(code), "client"
+		s.PeerTagKeys, s.PeerTagValues = keys, []string{view(peer)}
+	})
 	c.Add(&s)
-	copy(buf, "XXXXXXXXX")
-	s2 := base()
-	c.Add(&s2)
-	if g := allGroups(t, c); len(g) != 1 || g[0].Resource != "GET /cart" || g[0].Hits != 2 {
-		t.Errorf("groups %+v, want one GET /cart of 2 hits", g)
+	copy(res, "XXXXXXXXX")
+	copy(code, "99")
+	copy(peer, "zz")
+	g := allGroups(t, c)
+	if len(g) != 1 || g[0].Resource != "GET /cart" || g[0].GRPCStatusCode != "14" || !cmp.Equal(g[0].PeerTags, []string{"peer.service:db"}) {
+		t.Errorf("groups %+v, want one of GET /cart, gRPC code 14, peer.service:db", g)
 	}
 }
 
