@@ -81,7 +81,7 @@ type Concentrator struct {
 	cfg     Config
 	mapping mapping.IndexMapping // shared by every sketch: it is immutable
 	seed    maphash.Seed
-	scratch sync.Pool // *[]byte, to encode keys into
+	scratch sync.Pool // *scratch, to encode keys into
 	seq     atomic.Uint64
 	// clock gives the current time in unix ns; time.Now outside tests.
 	clock func() int64
@@ -90,12 +90,27 @@ type Concentrator struct {
 	// clock only for the others, about once per bucket.
 	seen atomic.Int64
 
+	// The groups live in shards chosen by the hash of their key, each
+	// under its own mutex, so that concurrent Adds of different keys do
+	// not wait for each other.
+	shards [numShards]shard
+
+	// counts holds the number of groups of each bucket, over all shards,
+	// for the MaxGroups limit; only the creation of a group takes countMu.
+	countMu sync.Mutex
+	counts  map[int64]int
+}
+
+const numShards = 16
+
+type shard struct {
 	mu sync.Mutex
 	// oldestTs is the start of the oldest bucket that may still receive
-	// spans; an older span is counted in it.
+	// spans; an older span is counted in it. Every shard has the same.
 	oldestTs int64
 	buckets  map[int64]*bucket
-	last     *bucket // the bucket of the previous Add, most often the next's
+	last     *bucket  // the bucket of the previous Add, most often the next's
+	_        [64]byte // a cache line of its own
 }
 
 type bucket struct {
@@ -103,7 +118,6 @@ type bucket struct {
 	// groups holds the groups by the hash of their encoded key, chained on
 	// collision.
 	groups map[uint64]*group
-	n      int // the number of groups
 }
 
 // groupKey is the Agent's BucketsAggregationKey (without the additional
@@ -146,21 +160,26 @@ func New(cfg Config, now time.Time) *Concentrator {
 		// Only an accuracy outside (0, 1) fails; 0.01 is a constant.
 		panic("stats: sketch mapping: " + err.Error())
 	}
-	return &Concentrator{
-		cfg:      cfg,
-		mapping:  m,
-		seed:     maphash.MakeSeed(),
-		scratch:  sync.Pool{New: func() any { return new([]byte) }},
-		clock:    func() int64 { return time.Now().UnixNano() },
-		oldestTs: align(now.UnixNano()),
-		buckets:  make(map[int64]*bucket),
+	c := &Concentrator{
+		cfg:     cfg,
+		mapping: m,
+		seed:    maphash.MakeSeed(),
+		scratch: sync.Pool{New: func() any { return new(scratch) }},
+		clock:   func() int64 { return time.Now().UnixNano() },
+		counts:  make(map[int64]int),
 	}
+	for i := range c.shards {
+		c.shards[i].oldestTs = align(now.UnixNano())
+		c.shards[i].buckets = make(map[int64]*bucket)
+	}
+	return c
 }
 
 func align(ts int64) int64 { return ts - ts%bucketSize }
 
 // derived holds what Add computes from a span for its key.
 type derived struct {
+	kind           kind
 	grpcStatusCode string
 	synthetics     bool
 	isTraceRoot    int32
@@ -168,10 +187,12 @@ type derived struct {
 
 // Add counts s, if it is eligible for stats. It keeps nothing of s.
 func (c *Concentrator) Add(s *Span) {
-	if !(s.TopLevel || s.Measured || eligibleKind(s.SpanKind)) || s.PartialSnapshot {
+	k := kindOf(s.SpanKind)
+	if !(s.TopLevel || s.Measured || k.eligible()) || s.PartialSnapshot {
 		return
 	}
 	d := derived{
+		kind:           k,
 		grpcStatusCode: normalizeGRPCStatus(s.GRPCStatusCode),
 		synthetics:     strings.HasPrefix(s.Origin, "synthetics"),
 		isTraceRoot:    trileanFalse,
@@ -203,25 +224,26 @@ func (c *Concentrator) Add(s *Span) {
 	// The key is encoded into a pooled buffer, hashed and compared as
 	// bytes: no allocation however long it is, and one comparison rather
 	// than one per field.
-	p := c.scratch.Get().(*[]byte)
-	enc := encodeKey((*p)[:0], s, &d)
+	sc := c.scratch.Get().(*scratch)
+	enc := encodeKey(sc.buf[:0], s, &d, &sc.quantized)
 	h := maphash.Bytes(c.seed, enc)
 
-	c.mu.Lock()
-	btime := max(align(end), c.oldestTs)
+	sh := &c.shards[h%numShards]
+	sh.mu.Lock()
+	btime := max(align(end), sh.oldestTs)
 	if future && btime > now {
 		// A span ending in the future (a skewed clock) counts now, so that
 		// its bucket is not held until the clock catches up.
-		btime = max(align(now), c.oldestTs)
+		btime = max(align(now), sh.oldestTs)
 	}
-	b := c.last
+	b := sh.last
 	if b == nil || b.start != btime {
-		b = c.buckets[btime]
+		b = sh.buckets[btime]
 		if b == nil {
 			b = &bucket{start: btime, groups: make(map[uint64]*group)}
-			c.buckets[btime] = b
+			sh.buckets[btime] = b
 		}
-		c.last = b
+		sh.last = b
 	}
 	g := b.lookup(h, enc)
 	if g == nil {
@@ -239,11 +261,11 @@ func (c *Concentrator) Add(s *Span) {
 	} else {
 		_ = g.ok.Add(sketchValue(dur))
 	}
-	c.mu.Unlock()
+	sh.mu.Unlock()
 
 	if cap(enc) <= maxScratch {
-		*p = enc
-		c.scratch.Put(p)
+		sc.buf = enc
+		c.scratch.Put(sc)
 	}
 }
 
@@ -256,6 +278,14 @@ func (c *Concentrator) now() int64 {
 	return now
 }
 
+// scratch is what Add borrows from the pool: the buffer it encodes keys
+// into and the quantized peer values it has seen. One goroutine at a time
+// holds it, so neither needs a lock.
+type scratch struct {
+	buf       []byte
+	quantized quantCache
+}
+
 // Key encodings start with their kind, so that the collapsed group's never
 // equals a span's.
 const (
@@ -264,23 +294,27 @@ const (
 )
 
 // encodeKey appends the encoding of the span's key: its peer tags, then
-// the key's strings, each preceded by its length, then its other fields.
-// It grows b once for the fields, which costs less than an append each.
-func encodeKey(b []byte, s *Span, d *derived) []byte {
+// the key's strings, each preceded by its length (a uvarint, one byte for
+// the usual lengths), then its other fields. It grows b once for the
+// fields, which costs less than an append each.
+func encodeKey(b []byte, s *Span, d *derived, q *quantCache) []byte {
 	b = append(b, encSpan)
-	b = appendPeerTags(b, s)
+	b = appendPeerTags(b, s, d.kind, q)
 	fields := [...]*string{&s.Env, &s.Version, &s.Service, &s.Name, &s.Resource, &s.Type, &s.SpanKind,
 		&s.ServiceSource, &d.grpcStatusCode, &s.HTTPMethod, &s.HTTPEndpoint}
-	n := len(b) + 4*len(fields) + 6
-	for _, f := range fields {
-		n += len(*f)
-	}
-	b = slices.Grow(b, n-len(b))
+	n := len(b) + len(fields)*binary.MaxVarintLen64 + 6 + len(s.Env) + len(s.Version) + len(s.Service) +
+		len(s.Name) + len(s.Resource) + len(s.Type) + len(s.SpanKind) + len(s.ServiceSource) +
+		len(d.grpcStatusCode) + len(s.HTTPMethod) + len(s.HTTPEndpoint)
 	at := len(b)
-	b = b[:n]
+	b = slices.Grow(b, n-at)[:n]
 	for _, f := range fields {
-		binary.LittleEndian.PutUint32(b[at:], uint32(len(*f)))
-		at += 4 + copy(b[at+4:], *f)
+		if l := len(*f); l < 0x80 {
+			b[at] = byte(l)
+			at++
+		} else {
+			at += binary.PutUvarint(b[at:], uint64(l))
+		}
+		at += copy(b[at:], *f)
 	}
 	binary.LittleEndian.PutUint32(b[at:], s.HTTPStatusCode)
 	b[at+4] = byte(d.isTraceRoot)
@@ -288,7 +322,7 @@ func encodeKey(b []byte, s *Span, d *derived) []byte {
 	if d.synthetics {
 		b[at+5] = 1
 	}
-	return b
+	return b[:at+6]
 }
 
 // lookup returns b's group whose key is encoded as enc, of hash h.
@@ -304,18 +338,24 @@ func (b *bucket) lookup(h uint64, enc []byte) *group {
 func (b *bucket) insert(h uint64, g *group) {
 	g.next = b.groups[h]
 	b.groups[h] = g
-	b.n++
 }
 
 // newGroup adds the group of the span's key to b, or returns b's collapsed
-// group when b is full. c.mu is held.
+// group when its bucket is full (in every shard). The shard's mutex is
+// held.
 func (c *Concentrator) newGroup(b *bucket, h uint64, enc []byte, s *Span, d *derived) *group {
-	if b.n >= c.cfg.MaxGroups {
+	c.countMu.Lock()
+	full := c.counts[b.start] >= c.cfg.MaxGroups
+	if !full {
+		c.counts[b.start]++
+	}
+	c.countMu.Unlock()
+	if full {
 		return c.collapsedGroup(b, s.Env, s.Version)
 	}
 	g := c.makeGroup()
 	g.enc = bytes.Clone(enc)
-	g.peerTags = peerTags(s)
+	g.peerTags = peerTags(s, d.kind)
 	// Copies: the caller may reuse the memory of its strings.
 	g.key = groupKey{
 		env:            strings.Clone(s.Env),
@@ -339,7 +379,8 @@ func (c *Concentrator) newGroup(b *bucket, h uint64, enc []byte, s *Span, d *der
 
 // collapsedGroup returns b's group for the spans of env and version that
 // find b full: every field blocked, no status codes, not synthetics, trace
-// root not set (dd-trace-go's whole-key collapse). c.mu is held.
+// root not set (dd-trace-go's whole-key collapse). Each shard has its own,
+// merged by Flush. The shard's mutex is held.
 func (c *Concentrator) collapsedGroup(b *bucket, env, version string) *group {
 	var enc []byte
 	enc = append(enc, encCollapsed)
@@ -394,39 +435,51 @@ func sketchValue(ns int64) float64 {
 // deterministic order.
 func (c *Concentrator) Flush(now time.Time, force bool) []Payload {
 	nowNS := now.UnixNano()
-	var due []*bucket
-	c.mu.Lock()
-	for ts, b := range c.buckets {
-		if !force && ts > nowNS-bufferLen*bucketSize {
-			continue
-		}
-		due = append(due, b)
-		delete(c.buckets, ts)
-		if c.last == b {
-			c.last = nil
-		}
-	}
 	// A span ending before the buckets kept now is counted in the oldest of
 	// them, never in a bucket already sent.
-	if oldest := align(nowNS) - (bufferLen-1)*bucketSize; oldest > c.oldestTs {
-		c.oldestTs = oldest
+	oldest := align(nowNS) - (bufferLen-1)*bucketSize
+	due := map[int64][]*group{}
+	for i := range c.shards {
+		sh := &c.shards[i]
+		sh.mu.Lock()
+		for ts, b := range sh.buckets {
+			if !force && ts > nowNS-bufferLen*bucketSize {
+				continue
+			}
+			for _, g := range b.groups {
+				for ; g != nil; g = g.next {
+					due[ts] = append(due[ts], g)
+				}
+			}
+			delete(sh.buckets, ts)
+			if sh.last == b {
+				sh.last = nil
+			}
+		}
+		sh.oldestTs = max(sh.oldestTs, oldest)
+		sh.mu.Unlock()
 	}
-	c.mu.Unlock()
+	c.countMu.Lock()
+	for ts := range c.counts {
+		if _, flushed := due[ts]; flushed || ts < oldest {
+			delete(c.counts, ts)
+		}
+	}
+	c.countMu.Unlock()
 	if len(due) == 0 {
 		return nil
 	}
-	sort.Slice(due, func(i, j int) bool { return due[i].start < due[j].start })
+	starts := make([]int64, 0, len(due))
+	for ts := range due {
+		starts = append(starts, ts)
+	}
+	slices.Sort(starts)
 
 	type payloadKey struct{ env, version string }
 	var payloads []Payload
 	index := map[payloadKey]int{}
-	for _, b := range due {
-		groups := make([]*group, 0, b.n)
-		for _, g := range b.groups {
-			for ; g != nil; g = g.next {
-				groups = append(groups, g)
-			}
-		}
+	for _, ts := range starts {
+		groups := mergeCollapsed(due[ts])
 		sort.Slice(groups, func(i, j int) bool { return lessGroup(groups[i], groups[j]) })
 		for _, g := range groups {
 			k := &g.key
@@ -438,8 +491,8 @@ func (c *Concentrator) Flush(now time.Time, force bool) []Payload {
 				payloads = append(payloads, c.newPayload(k.env, k.version))
 			}
 			p := &payloads[pi]
-			if n := len(p.Buckets); n == 0 || p.Buckets[n-1].Start != uint64(b.start) {
-				p.Buckets = append(p.Buckets, Bucket{Start: uint64(b.start), Duration: uint64(bucketSize)})
+			if n := len(p.Buckets); n == 0 || p.Buckets[n-1].Start != uint64(ts) {
+				p.Buckets = append(p.Buckets, Bucket{Start: uint64(ts), Duration: uint64(bucketSize)})
 			}
 			bk := &p.Buckets[len(p.Buckets)-1]
 			bk.Groups = append(bk.Groups, exportGroup(k, g))
@@ -453,6 +506,33 @@ func (c *Concentrator) Flush(now time.Time, force bool) []Payload {
 		payloads[i].Sequence = c.seq.Add(1) - 1
 	}
 	return payloads
+}
+
+// mergeCollapsed merges the collapsed groups of the shards: the only
+// groups of a bucket that can share a key.
+func mergeCollapsed(groups []*group) []*group {
+	out := groups[:0]
+	collapsed := map[string]*group{}
+	for _, g := range groups {
+		if g.enc[0] != encCollapsed {
+			out = append(out, g)
+			continue
+		}
+		m := collapsed[string(g.enc)]
+		if m == nil {
+			collapsed[string(g.enc)] = g
+			out = append(out, g)
+			continue
+		}
+		m.hits += g.hits
+		m.topLevelHits += g.topLevelHits
+		m.errors += g.errors
+		m.duration += g.duration
+		// Same mapping: the merges cannot fail.
+		_ = m.ok.MergeWith(g.ok)
+		_ = m.err.MergeWith(g.err)
+	}
+	return out
 }
 
 // newPayload fills the payload-level fields as dd-trace-go does: the

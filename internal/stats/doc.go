@@ -45,12 +45,17 @@
 //
 // At most [Config].MaxGroups groups are kept per bucket (default
 // [DefaultMaxGroups], dd-trace-go's whole-key limit): the spans of further
-// keys are counted in one group whose fields read "tracer_blocked_value", as
-// dd-trace-go does, so that memory stays bounded without losing a hit.
+// keys are counted in one group (per env and version) whose fields read
+// "tracer_blocked_value", as dd-trace-go does, so that memory stays bounded
+// without losing a hit.
 //
 // # Concurrency
 //
 // Add and Flush may be called from any number of goroutines. Everything a
-// span needs is derived before a single mutex is taken; under it, Add only
-// finds the bucket and the group and updates them.
+// span needs is derived, and its key encoded and hashed, before any lock is
+// taken. The groups live in 16 shards chosen by that hash, each under its
+// own mutex, under which Add only finds the bucket and the group and
+// updates them: concurrent Adds of different keys seldom wait for each
+// other. Only the creation of a group takes a mutex shared by all shards
+// (the group count of the bucket, for MaxGroups).
 package stats

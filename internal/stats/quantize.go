@@ -19,6 +19,11 @@ func appendQuantizedPeer(dst []byte, raw string) []byte {
 	if !mayQuantize(raw) {
 		return append(dst, raw...)
 	}
+	return quantizePeer(dst, raw)
+}
+
+// quantizePeer is appendQuantizedPeer for a raw value that mayQuantize.
+func quantizePeer(dst []byte, raw string) []byte {
 	start := len(dst)
 	first := true
 	for {
@@ -44,8 +49,11 @@ func appendQuantizedPeer(dst []byte, raw string) []byte {
 // scheme or IPv6 address, so only an IPv4 address at the start (after an
 // optional "ip-") is replaced, and it starts with a digit.
 func mayQuantize(raw string) bool {
-	if strings.IndexByte(raw, ',') >= 0 || strings.IndexByte(raw, ':') >= 0 {
-		return true
+	// One pass: peer values are short, and the common ones have neither.
+	for i := 0; i < len(raw); i++ {
+		if c := raw[i]; c == ',' || c == ':' {
+			return true
+		}
 	}
 	rest := strings.TrimPrefix(raw, "ip-")
 	return rest != "" && '0' <= rest[0] && rest[0] <= '9'
@@ -72,6 +80,14 @@ func seenBefore(list, e []byte) bool {
 // appendQuantizedIP appends raw with its IP address, if it is one (with an
 // optional port and prefix), replaced.
 func appendQuantizedIP(dst []byte, raw string) []byte {
+	if port, ok := plainIPv4(raw); ok {
+		dst = append(dst, blockedIP...)
+		if port != "" {
+			dst = append(dst, ':')
+			dst = append(dst, port...)
+		}
+		return dst
+	}
 	prefix, rest := splitSchemePrefix(raw)
 	host, port, suffix := splitIPAndPort(rest)
 	if host == "" || allowedIP(host) {
@@ -84,6 +100,24 @@ func appendQuantizedIP(dst []byte, raw string) []byte {
 		dst = append(dst, port...)
 	}
 	return append(dst, suffix...)
+}
+
+// plainIPv4 recognizes the common case at once: raw is a dotted IPv4
+// address, not one of the allowed ones, alone or followed by ":port" (a
+// port without colon or bracket). The general path gives the same result
+// for it: blocked-ip-address and the port.
+func plainIPv4(raw string) (port string, ok bool) {
+	host := raw
+	if i := strings.IndexByte(raw, ':'); i >= 0 {
+		host, port = raw[:i], raw[i+1:]
+		if strings.IndexByte(port, ':') >= 0 || strings.IndexByte(port, '[') >= 0 || strings.IndexByte(port, ']') >= 0 {
+			return "", false
+		}
+	}
+	if ipv4PrefixLen(host, '.') != len(host) || len(host) == 0 || allowedIP(host) {
+		return "", false
+	}
+	return port, true
 }
 
 // allowedIP lists the addresses the Agent leaves as they are: loopback and

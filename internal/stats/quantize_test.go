@@ -1,6 +1,10 @@
 package stats
 
-import "testing"
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
 
 // The Agent's quantization of peer tag values (obfuscate.QuantizePeerIPAddresses).
 // The differential test of internal/agentcompat checks this table, and
@@ -58,6 +62,48 @@ func TestQuantizePeer(t *testing.T) {
 	for in, want := range quantizeCases {
 		if got := string(appendQuantizedPeer(nil, in)); got != want {
 			t.Errorf("quantize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestQuantCache(t *testing.T) {
+	var c quantCache
+	if _, ok := c.lookup("10.0.0.1"); ok {
+		t.Fatal("hit in an empty cache")
+	}
+	c.store("10.0.0.1", []byte("blocked-ip-address"))
+	if q, ok := c.lookup("10.0.0.1"); !ok || string(q) != "blocked-ip-address" {
+		t.Fatalf("lookup = %q, %v", q, ok)
+	}
+	// Another value in the same slot evicts the first; a value of the same
+	// slot that was not stored misses.
+	var other string
+	for i := 0; other == ""; i++ {
+		if v := "10.0.0." + string(rune('a'+i%26)) + string(rune('a'+i/26)); quantIndex(v) == quantIndex("10.0.0.1") {
+			other = v
+		}
+	}
+	if _, ok := c.lookup(other); ok {
+		t.Fatalf("%q hits the entry of 10.0.0.1", other)
+	}
+	c.store(other, []byte("x"))
+	if _, ok := c.lookup("10.0.0.1"); ok {
+		t.Error("the evicted entry still hits")
+	}
+	// Long values are not cached; a full arena starts over.
+	long := strings.Repeat("1.2.3.4,", 100)
+	c.store(long, []byte("blocked-ip-address"))
+	if _, ok := c.lookup(long); ok {
+		t.Error("a long value was cached")
+	}
+	for i := range 1000 {
+		v := "10.1." + strconv.Itoa(i/250) + "." + strconv.Itoa(i%250) + ":443"
+		c.store(v, appendQuantizedPeer(nil, v))
+		if q, ok := c.lookup(v); !ok || string(q) != "blocked-ip-address:443" {
+			t.Fatalf("%q: lookup = %q, %v", v, q, ok)
+		}
+		if len(c.arena) > quantArena || cap(c.arena) != quantArena {
+			t.Fatalf("arena of %d bytes, capacity %d", len(c.arena), cap(c.arena))
 		}
 	}
 }

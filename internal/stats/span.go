@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"encoding/binary"
 	"math"
 	"sort"
 	"strconv"
@@ -101,7 +102,60 @@ func GRPCStatusCodeFromInt(v int64) string {
 // internal span (or one without kind) with a _dd.base_service gets that
 // one as its peer tag instead; the exporter need not collect values for it.
 func PeerTagsApply(spanKind string) bool {
-	return asciiEqualFold(spanKind, "client") || asciiEqualFold(spanKind, "producer") || asciiEqualFold(spanKind, "consumer")
+	switch kindOf(spanKind) {
+	case kindClient, kindProducer, kindConsumer:
+		return true
+	}
+	return false
+}
+
+// A span kind, read as the Agent reads it (lower-cased).
+type kind uint8
+
+const (
+	kindOther kind = iota
+	kindNone       // no span.kind
+	kindServer
+	kindClient
+	kindProducer
+	kindConsumer
+	kindInternal
+)
+
+// kindOf classifies a span.kind value, ignoring ASCII case: one length
+// switch and one comparison.
+func kindOf(k string) kind {
+	switch len(k) {
+	case 0:
+		return kindNone
+	case 6:
+		switch k[0] | 0x20 {
+		case 's':
+			if asciiEqualFold(k, "server") {
+				return kindServer
+			}
+		case 'c':
+			if asciiEqualFold(k, "client") {
+				return kindClient
+			}
+		}
+	case 8:
+		switch k[0] | 0x20 {
+		case 'p':
+			if asciiEqualFold(k, "producer") {
+				return kindProducer
+			}
+		case 'c':
+			if asciiEqualFold(k, "consumer") {
+				return kindConsumer
+			}
+		case 'i':
+			if asciiEqualFold(k, "internal") {
+				return kindInternal
+			}
+		}
+	}
+	return kindOther
 }
 
 // PeerTagKeys is an immutable set of peer tag keys, as the Agent's /info
@@ -110,7 +164,9 @@ func PeerTagsApply(spanKind string) bool {
 type PeerTagKeys struct {
 	// keys are deduplicated and ordered as the Agent orders "key:value"
 	// tags (byte order of key+":"), so that Add hashes them in order.
-	keys  []string
+	keys []string
+	// enc holds each key as appendPeerTag writes it: its length, then it.
+	enc   [][]byte
 	index map[string]int
 	// filter has a bit per hash of (length, last byte) of each key: a meta
 	// key that misses it is not a peer tag key, decided without a map
@@ -136,9 +192,10 @@ func NewPeerTagKeys(keys []string) *PeerTagKeys {
 		return nil
 	}
 	sort.Slice(ks, func(i, j int) bool { return ks[i]+":" < ks[j]+":" })
-	p := &PeerTagKeys{keys: ks, index: make(map[string]int, len(ks))}
+	p := &PeerTagKeys{keys: ks, enc: make([][]byte, len(ks)), index: make(map[string]int, len(ks))}
 	for i, k := range ks {
 		p.index[k] = i
+		p.enc[i] = append(binary.LittleEndian.AppendUint32(nil, uint32(len(k))), k...)
 		h := filterHash(len(k), lastByte(k))
 		p.filter[h>>6] |= 1 << (h & 63)
 		if i > 0 && strings.HasPrefix(k, ks[i-1]+":") {
@@ -242,12 +299,9 @@ func asciiEqualFold(s, lower string) bool {
 	return true
 }
 
-// eligibleKind reports whether the kind makes a span count by itself (the
+// eligible reports whether the kind makes a span count by itself (the
 // Agent's KindsComputed, compared in lower case).
-func eligibleKind(kind string) bool {
-	return asciiEqualFold(kind, "server") || asciiEqualFold(kind, "client") ||
-		asciiEqualFold(kind, "producer") || asciiEqualFold(kind, "consumer")
-}
+func (k kind) eligible() bool { return k >= kindServer && k <= kindConsumer }
 
 // normalizeGRPCStatus turns a raw gRPC status into the Agent's canonical
 // numeric string, or "" when it does not recognise it: a decimal number
@@ -259,6 +313,9 @@ func normalizeGRPCStatus(s string) string {
 	if s == "" {
 		return ""
 	}
+	if c := grpcCodeByName(s); c != "" {
+		return c // the usual spellings: OK, NOT_FOUND
+	}
 	if n, ok := parseUint32(s); ok {
 		if len(s) == 1 || s[0] != '0' {
 			return s // already canonical
@@ -267,13 +324,29 @@ func normalizeGRPCStatus(s string) string {
 	}
 	s = strings.TrimPrefix(s, "StatusCode.")
 	var buf [24]byte
+	if len(s) > len(buf) {
+		return "" // no code name is that long, even lower-cased in UTF-8
+	}
 	up := buf[:0]
-	for _, r := range s {
-		r = unicode.ToUpper(r)
-		if r >= utf8.RuneSelf || len(up) == len(buf) {
-			return "" // no code name has it, or is that long
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			up = up[:0]
+			break // not ASCII: strings.ToUpper's rules below
 		}
-		up = append(up, byte(r))
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		up = append(up, c)
+	}
+	if len(up) != len(s) {
+		for _, r := range s {
+			r = unicode.ToUpper(r)
+			if r >= utf8.RuneSelf || len(up) == len(buf) {
+				return "" // no code name has it, or is that long
+			}
+			up = append(up, byte(r))
+		}
 	}
 	return grpcCodeByName(string(up))
 }
