@@ -364,7 +364,10 @@ func TestClientStatsMatchAgent(t *testing.T) {
 	prod, staging := statsCorpus(time.Now().Add(-time.Second))
 
 	// (b) Our concentrator, its payloads to /v0.6/stats.
-	c := stats.New(stats.Config{Service: "shop", RuntimeID: "agentcompat"}, ra.statsStart)
+	c, err := stats.New(stats.Config{Service: "shop", RuntimeID: "agentcompat"}, ra.statsStart)
+	if err != nil {
+		t.Fatal(err)
+	}
 	spans := 0
 	for _, chunk := range append(append([]statsChunk(nil), prod...), staging...) {
 		for _, s := range chunk {

@@ -203,7 +203,10 @@ func compareWithSpanConcentrator(t *testing.T, keys *stats.PeerTagKeys, peerKeys
 	agent := agentstats.NewSpanConcentrator(&agentstats.SpanConcentratorConfig{
 		ComputeStatsBySpanKind: true, BucketInterval: int64(10 * time.Second),
 	}, now)
-	c := stats.New(stats.Config{MaxGroups: 1 << 20}, now)
+	c, err := stats.New(stats.Config{MaxGroups: 1 << 20}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range 4000 {
 		s := genSpan(rng, uint64(i+1), now, peerKeys, grpc)
 		if ss, ok := agent.NewStatSpanWithConfig(agentstats.StatSpanConfig{
@@ -267,7 +270,10 @@ func TestPeerQuantizationAgainstAgent(t *testing.T) {
 	}
 	keys := stats.NewPeerTagKeys([]string{"peer.hostname"})
 	now := time.Now()
-	c := stats.New(stats.Config{MaxGroups: 1 << 20}, now)
+	c, err := stats.New(stats.Config{MaxGroups: 1 << 20}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, v := range values {
 		c.Add(&stats.Span{
 			Service: "s", Name: "n", Resource: strconv.Itoa(i), SpanKind: "client", Measured: true,

@@ -56,7 +56,7 @@ func BenchmarkAdd(b *testing.B) {
 		{"mix", spans},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			c := New(Config{Service: "shop"}, now)
+			c := mustNew(b, Config{Service: "shop"}, now)
 			for i := range bc.spans {
 				c.Add(&bc.spans[i])
 			}
@@ -74,7 +74,7 @@ func BenchmarkAdd(b *testing.B) {
 
 func BenchmarkAddParallel(b *testing.B) {
 	now := time.Now()
-	c := New(Config{Service: "shop"}, now)
+	c := mustNew(b, Config{Service: "shop"}, now)
 	spans := benchSpans(now)
 	b.ReportAllocs()
 	cpu0 := cpuTime()
@@ -95,7 +95,7 @@ func BenchmarkFlush(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		c := New(Config{Service: "shop"}, now)
+		c := mustNew(b, Config{Service: "shop"}, now)
 		for i := range 100 {
 			s := spans[i%len(spans)]
 			s.Resource += strconv.Itoa(i % 25)

@@ -3,6 +3,8 @@ package stats
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"hash/maphash"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -12,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
-
-	"hash/maphash"
 
 	"github.com/DataDog/sketches-go/ddsketch"
 	"github.com/DataDog/sketches-go/ddsketch/mapping"
@@ -46,7 +46,7 @@ const (
 	// year2000 is the earliest start the Agent accepts (unix ns).
 	year2000 = int64(946684800) * int64(time.Second)
 	// maxScratch is the capacity above which a scratch buffer is dropped
-	// rather than pooled.
+	// rather than pooled: a key longer than that costs an allocation.
 	maxScratch = 64 << 10
 )
 
@@ -150,15 +150,16 @@ type group struct {
 	additionalTags                       []string // only the collapsed group has any
 }
 
-// New returns a concentrator whose oldest bucket is that of now.
-func New(cfg Config, now time.Time) *Concentrator {
+// New returns a concentrator whose oldest bucket is that of now. It fails
+// only if sketches-go refuses the Agent's sketch mapping (relative accuracy
+// 0.01), which it accepts.
+func New(cfg Config, now time.Time) (*Concentrator, error) {
 	if cfg.MaxGroups <= 0 {
 		cfg.MaxGroups = DefaultMaxGroups
 	}
 	m, err := mapping.NewLogarithmicMapping(relativeAccuracy)
 	if err != nil {
-		// Only an accuracy outside (0, 1) fails; 0.01 is a constant.
-		panic("stats: sketch mapping: " + err.Error())
+		return nil, fmt.Errorf("stats: sketch mapping: %w", err)
 	}
 	c := &Concentrator{
 		cfg:     cfg,
@@ -172,7 +173,7 @@ func New(cfg Config, now time.Time) *Concentrator {
 		c.shards[i].oldestTs = align(now.UnixNano())
 		c.shards[i].buckets = make(map[int64]*bucket)
 	}
-	return c
+	return c, nil
 }
 
 func align(ts int64) int64 { return ts - ts%bucketSize }
@@ -263,10 +264,11 @@ func (c *Concentrator) Add(s *Span) {
 	}
 	sh.mu.Unlock()
 
-	if cap(enc) <= maxScratch {
-		sc.buf = enc
-		c.scratch.Put(sc)
+	sc.buf = enc
+	if cap(enc) > maxScratch {
+		sc.buf = nil // a huge key: not worth keeping its buffer
 	}
+	c.scratch.Put(sc)
 }
 
 // now reads the clock and records what it showed.

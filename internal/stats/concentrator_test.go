@@ -31,12 +31,22 @@ var b0 = t0.UnixNano() - 3*sec
 
 // testConcentrator returns a concentrator created at now whose clock reads
 // *clock (unix ns), initially now.
-func testConcentrator(cfg Config, now time.Time) (*Concentrator, *atomic.Int64) {
-	c := New(cfg, now)
+func testConcentrator(t testing.TB, cfg Config, now time.Time) (*Concentrator, *atomic.Int64) {
+	t.Helper()
+	c := mustNew(t, cfg, now)
 	var clock atomic.Int64
 	clock.Store(now.UnixNano())
 	c.clock = clock.Load
 	return c, &clock
+}
+
+func mustNew(tb testing.TB, cfg Config, now time.Time) *Concentrator {
+	tb.Helper()
+	c, err := New(cfg, now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }
 
 // base is a top-level server span ending 1 s before t0.
@@ -99,7 +109,7 @@ func TestEligibility(t *testing.T) {
 		{"partial snapshot of a client", func(s *Span) { s.TopLevel, s.SpanKind, s.PartialSnapshot = false, "client", true }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, _ := testConcentrator(Config{}, t0)
+			c, _ := testConcentrator(t, Config{}, t0)
 			s := with(base(), tc.mod)
 			c.Add(&s)
 			if got := len(allGroups(t, c)) == 1; got != tc.want {
@@ -143,7 +153,7 @@ func TestKeyFields(t *testing.T) {
 		{"start and duration in the bucket", func(s *Span) { s.Start += 100; s.Duration -= 100 }, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, _ := testConcentrator(Config{}, t0)
+			c, _ := testConcentrator(t, Config{}, t0)
 			b := base()
 			s := with(base(), tc.mod)
 			c.Add(&b)
@@ -174,7 +184,7 @@ func TestKeyFields(t *testing.T) {
 }
 
 func TestPayloadKey(t *testing.T) {
-	c, _ := testConcentrator(Config{Service: "shop", RuntimeID: "rid", GitCommitSha: "abc", ProcessTags: "entrypoint.name:shop"}, t0)
+	c, _ := testConcentrator(t, Config{Service: "shop", RuntimeID: "rid", GitCommitSha: "abc", ProcessTags: "entrypoint.name:shop"}, t0)
 	for _, s := range []Span{base(), with(base(), func(s *Span) { s.Env = "staging" }), with(base(), func(s *Span) { s.Version = "2.0" })} {
 		c.Add(&s)
 	}
@@ -264,7 +274,7 @@ func TestPeerTags(t *testing.T) {
 				t.Errorf("peer tags (-want +got):\n%s", diff)
 			}
 			// The concentrator groups by the same tags.
-			c, _ := testConcentrator(Config{}, t0)
+			c, _ := testConcentrator(t, Config{}, t0)
 			s := tc.span
 			s.Start, s.Duration, s.Measured = t0.UnixNano()-sec, 1, true
 			c.Add(&s)
@@ -277,7 +287,7 @@ func TestPeerTags(t *testing.T) {
 
 func TestPeerTagsGroup(t *testing.T) {
 	keys := NewPeerTagKeys([]string{"peer.hostname", "peer.service"})
-	c, _ := testConcentrator(Config{}, t0)
+	c, _ := testConcentrator(t, Config{}, t0)
 	add := func(host, svc string) {
 		s := with(base(), func(s *Span) {
 			s.SpanKind, s.TopLevel, s.PeerTagKeys, s.PeerTagValues = "client", false, keys, []string{host, svc}
@@ -368,7 +378,7 @@ func TestBuckets(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Created a bucket ago, so that the previous bucket is open.
-			c, clock := testConcentrator(Config{}, t0.Add(-10*time.Second))
+			c, clock := testConcentrator(t, Config{}, t0.Add(-10*time.Second))
 			clock.Store(t0.UnixNano())
 			c.Add(&tc.span)
 			ps := c.Flush(t0.Add(time.Hour), true)
@@ -387,7 +397,7 @@ func TestBuckets(t *testing.T) {
 }
 
 func TestFlush(t *testing.T) {
-	c, clock := testConcentrator(Config{}, t0)
+	c, clock := testConcentrator(t, Config{}, t0)
 	at := func(ts int64) { // a span ending at ts, added when the clock reads ts
 		clock.Store(ts)
 		s := with(base(), func(s *Span) { s.Start, s.Duration = ts-sec, sec })
@@ -449,7 +459,7 @@ func TestNormalization(t *testing.T) {
 		{"negative start: the overflow check drops the duration, as in the Agent", -1, sec, b0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, _ := testConcentrator(Config{}, t0)
+			c, _ := testConcentrator(t, Config{}, t0)
 			s := with(base(), func(s *Span) { s.Start, s.Duration = tc.start, tc.dur })
 			c.Add(&s)
 			ps := c.Flush(t0.Add(time.Hour), true)
@@ -477,7 +487,7 @@ func TestWeights(t *testing.T) {
 			t.Errorf("Weight(%v, %v) = %v, want %v", tc.rate, tc.ok, got, tc.want)
 		}
 	}
-	c, _ := testConcentrator(Config{}, t0)
+	c, _ := testConcentrator(t, Config{}, t0)
 	for i, w := range []float64{4, 4, 4, 0, math.NaN(), math.Inf(1), 0.5, -3} {
 		s := with(base(), func(s *Span) { s.Weight, s.Error, s.TopLevel = w, i == 0, i != 1 })
 		c.Add(&s)
@@ -535,7 +545,7 @@ func decodeSketch(t *testing.T, b []byte) *ddsketch.DDSketch {
 }
 
 func TestSketches(t *testing.T) {
-	c, _ := testConcentrator(Config{}, t0)
+	c, _ := testConcentrator(t, Config{}, t0)
 	// 1000 spans of 1 ms to 1000 ms, and 10 errors of 5 s.
 	for i := 1; i <= 1000; i++ {
 		s := with(base(), func(s *Span) { s.Start, s.Duration = t0.UnixNano()-2*sec, int64(i)*int64(time.Millisecond) })
@@ -575,7 +585,7 @@ func TestSketches(t *testing.T) {
 }
 
 func TestSketchBins(t *testing.T) {
-	c, _ := testConcentrator(Config{}, t0)
+	c, _ := testConcentrator(t, Config{}, t0)
 	// Durations from 1 ns to 250 years, 2% apart: more than 2048 bins.
 	for d := 1.0; d < 8e18; d *= 1.02 {
 		s := with(base(), func(s *Span) { s.Start, s.Duration = year2000, int64(d) })
@@ -603,7 +613,7 @@ func TestSketchValue(t *testing.T) {
 }
 
 func TestMaxGroups(t *testing.T) {
-	c, _ := testConcentrator(Config{MaxGroups: 3}, t0)
+	c, _ := testConcentrator(t, Config{MaxGroups: 3}, t0)
 	for _, r := range []string{"a", "b", "c", "d", "e", "a"} {
 		s := with(base(), func(s *Span) { s.Resource = r })
 		c.Add(&s)
@@ -627,7 +637,7 @@ func TestMaxGroups(t *testing.T) {
 }
 
 func TestInvalidUTF8(t *testing.T) {
-	c, _ := testConcentrator(Config{Service: "s\xff"}, t0)
+	c, _ := testConcentrator(t, Config{Service: "s\xff"}, t0)
 	keys := NewPeerTagKeys([]string{"peer.service"})
 	s := with(base(), func(s *Span) {
 		s.Service, s.SpanKind, s.Env = "a\xffb", "client", "e\xfe"
@@ -643,7 +653,7 @@ func TestInvalidUTF8(t *testing.T) {
 }
 
 func TestKeepsNothingOfTheSpan(t *testing.T) {
-	c, _ := testConcentrator(Config{}, t0)
+	c, _ := testConcentrator(t, Config{}, t0)
 	// Strings over buffers the caller reuses, as an exporter writing into
 	// scratch memory would pass them.
 	view := func(b []byte) string { return unsafe.String(&b[0], len(b)) }
@@ -664,7 +674,7 @@ func TestKeepsNothingOfTheSpan(t *testing.T) {
 }
 
 func TestConcurrentAdd(t *testing.T) {
-	c, clock := testConcentrator(Config{}, t0)
+	c, clock := testConcentrator(t, Config{}, t0)
 	keys := NewPeerTagKeys([]string{"peer.hostname", "peer.service"})
 	spans := []Span{
 		base(),
@@ -735,7 +745,7 @@ func TestAllocations(t *testing.T) {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	now := time.Now()
-	c := New(Config{}, now)
+	c := mustNew(t, Config{}, now)
 	spans := benchSpans(now)
 	long := with(spans[1], func(s *Span) { s.Resource = strings.Repeat("SELECT 1; ", 500) })
 	list := with(spans[2], func(s *Span) {

@@ -40,7 +40,7 @@ func asDecoded(p Payload) ddtest.StatsPayload {
 // reads with what was flushed.
 func TestPayloadDecoded(t *testing.T) {
 	agent := ddtest.New(t)
-	c, clock := testConcentrator(Config{Service: "shop", RuntimeID: "6b1c", GitCommitSha: "abc123", ProcessTags: "entrypoint.name:shop", MaxGroups: 8}, t0)
+	c, clock := testConcentrator(t, Config{Service: "shop", RuntimeID: "6b1c", GitCommitSha: "abc123", ProcessTags: "entrypoint.name:shop", MaxGroups: 8}, t0)
 	keys := NewPeerTagKeys([]string{"peer.service", "peer.hostname"})
 	spans := []Span{
 		base(),

@@ -165,7 +165,7 @@ type PeerTagKeys struct {
 	// keys are deduplicated and ordered as the Agent orders "key:value"
 	// tags (byte order of key+":"), so that Add hashes them in order.
 	keys []string
-	// enc holds each key as appendPeerTag writes it: its length, then it.
+	// enc holds each key as appendPeerTags writes it: its length, then it.
 	enc   [][]byte
 	index map[string]int
 	// filter has a bit per hash of (length, last byte) of each key: a meta
@@ -325,7 +325,7 @@ func normalizeGRPCStatus(s string) string {
 	s = strings.TrimPrefix(s, "StatusCode.")
 	var buf [24]byte
 	if len(s) > len(buf) {
-		return "" // no code name is that long, even lower-cased in UTF-8
+		return "" // no code name is that long, even spelled with the non-ASCII letters that upper-case to ASCII
 	}
 	up := buf[:0]
 	for i := 0; i < len(s); i++ {
