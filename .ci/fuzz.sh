@@ -27,10 +27,12 @@ targets=(
 	".                                   ./ddsample             FuzzInherit"         # the sampler's dd= rewrite against ddprop's
 	".                                   ./ddexport/ddtest      FuzzDecodeV04"       # the fake agent's decoders
 	".                                   ./ddexport/ddtest      FuzzDecodeV05"
+	".                                   ./ddexport/ddtest      FuzzDecodeStats"     # the fake agent's /v0.6/stats decoder
 	".                                   ./internal/reliability FuzzExportSpan"      # arbitrary spans end to end to the strict agent
 	".                                   ./internal/reliability FuzzRecordToEvent"   # slog value -> span event attribute table
 	".                                   ./internal/reliability FuzzExporterEnv"     # DD_* variables through ddexport.New
 	"ddexport/ddtest/internal/agentdiff  .                      FuzzAgainstAgent"    # ddtest's decoder against the Agent's
+	"ddexport/ddtest/internal/agentdiff  .                      FuzzStatsAgainstAgent" # ddtest's /v0.6/stats decoder against the Agent's
 )
 
 start=$SECONDS

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/seed03c8c003/ddslog/internal/msgp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -583,98 +584,23 @@ func (t *strtab) grow() {
 	}
 }
 
-// msgpack writers. Integers use the smallest encoding; floats are always
-// float64; strings are always str (never bin).
+// msgpack writers: the shared ones of internal/msgp under the names the
+// encoder and the mapping use. Each wrapper inlines to a direct call (or to
+// the body, where the writer itself inlines); appendString is spelled out so
+// that it costs the inliner no more than before, which keeps its callers
+// (field, key) inlinable.
 
-func appendArrayHeader(b []byte, n uint32) []byte {
-	switch {
-	case n < 16:
-		return append(b, 0x90|byte(n))
-	case n <= math.MaxUint16:
-		return append(b, 0xdc, byte(n>>8), byte(n))
-	default:
-		return append(b, 0xdd, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-}
-
-func appendMapHeader(b []byte, n uint32) []byte {
-	switch {
-	case n < 16:
-		return append(b, 0x80|byte(n))
-	case n <= math.MaxUint16:
-		return append(b, 0xde, byte(n>>8), byte(n))
-	default:
-		return append(b, 0xdf, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-}
-
-func appendStringHeader(b []byte, n int) []byte {
-	switch {
-	case n < 32:
-		return append(b, 0xa0|byte(n))
-	case n <= math.MaxUint8:
-		return append(b, 0xd9, byte(n))
-	case n <= math.MaxUint16:
-		return append(b, 0xda, byte(n>>8), byte(n))
-	default:
-		return append(b, 0xdb, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-}
-
-func appendString(b []byte, s string) []byte {
-	return append(appendStringHeader(b, len(s)), s...)
-}
-
+func appendArrayHeader(b []byte, n uint32) []byte { return msgp.AppendArrayHeader(b, n) }
+func appendMapHeader(b []byte, n uint32) []byte   { return msgp.AppendMapHeader(b, n) }
+func appendStringHeader(b []byte, n int) []byte   { return msgp.AppendStringHeader(b, n) }
+func appendString(b []byte, s string) []byte      { return append(msgp.AppendStringHeader(b, len(s)), s...) }
 func appendStringBytes(b []byte, s []byte) []byte {
-	return append(appendStringHeader(b, len(s)), s...)
+	return append(msgp.AppendStringHeader(b, len(s)), s...)
 }
-
-func appendUint64(b []byte, v uint64) []byte {
-	switch {
-	case v < 128:
-		return append(b, byte(v))
-	case v <= math.MaxUint8:
-		return append(b, 0xcc, byte(v))
-	case v <= math.MaxUint16:
-		return append(b, 0xcd, byte(v>>8), byte(v))
-	case v <= math.MaxUint32:
-		return append(b, 0xce, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
-	default:
-		return append(b, 0xcf, byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32),
-			byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
-	}
-}
-
-func appendInt64(b []byte, v int64) []byte {
-	switch {
-	case v >= 0:
-		return appendUint64(b, uint64(v))
-	case v >= -32:
-		return append(b, byte(v))
-	case v >= math.MinInt8:
-		return append(b, 0xd0, byte(v))
-	case v >= math.MinInt16:
-		return append(b, 0xd1, byte(v>>8), byte(v))
-	case v >= math.MinInt32:
-		return append(b, 0xd2, byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
-	default:
-		return append(b, 0xd3, byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32),
-			byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
-	}
-}
-
-func appendFloat64(b []byte, f float64) []byte {
-	v := math.Float64bits(f)
-	return append(b, 0xcb, byte(v>>56), byte(v>>48), byte(v>>40), byte(v>>32),
-		byte(v>>24), byte(v>>16), byte(v>>8), byte(v))
-}
-
-func appendBool(b []byte, v bool) []byte {
-	if v {
-		return append(b, 0xc3)
-	}
-	return append(b, 0xc2)
-}
+func appendUint64(b []byte, v uint64) []byte   { return msgp.AppendUint64(b, v) }
+func appendInt64(b []byte, v int64) []byte     { return msgp.AppendInt64(b, v) }
+func appendFloat64(b []byte, f float64) []byte { return msgp.AppendFloat64(b, f) }
+func appendBool(b []byte, v bool) []byte       { return msgp.AppendBool(b, v) }
 
 // JSON writers, for the meta "events" and "_dd.span_links" values and for
 // slice and map attributes rendered into meta. They produce what

@@ -73,7 +73,9 @@ const (
 	ArrayType  AttributeType = 4
 )
 
-// Payload is one accepted request to a traces endpoint.
+// Payload is one accepted request to a traces endpoint. Its
+// [Payload.ClientHeaders] are the client-stats headers as the Agent reads
+// them.
 type Payload struct {
 	Path   string      // "/v0.4/traces" or "/v0.5/traces"
 	Header http.Header // the request headers
@@ -82,13 +84,64 @@ type Payload struct {
 	// Notes says what the Agent does with the payload beyond decoding it:
 	// chunks it drops after answering 200 (a span_id of 0, no spans) and
 	// spans it moves into their chunk's trace. Chunks above is the payload
-	// as sent; Spans and WaitSpans return what the Agent keeps.
+	// as sent; Spans and WaitSpans return what the Agent keeps. A payload
+	// that says its stats were computed by the client while /info did not
+	// allow client stats gets a note too: the Agent computes no stats for
+	// its spans.
 	Notes []string
+}
+
+// ClientHeaders are the client-stats headers of a trace request, read as
+// the Agent reads them.
+type ClientHeaders struct {
+	// ComputedStats is Datadog-Client-Computed-Stats: the client computed
+	// the APM stats of these spans, so the Agent computes none.
+	ComputedStats bool
+	// ComputedTopLevel is Datadog-Client-Computed-Top-Level: the Agent
+	// trusts the spans' _dd.top_level instead of computing top-level spans
+	// per chunk.
+	ComputedTopLevel bool
+	// DroppedP0Traces and DroppedP0Spans are Datadog-Client-Dropped-P0-Traces
+	// and -Spans: the priority-0 traces and spans the client dropped since
+	// its previous payload (0 when absent or not a decimal integer).
+	DroppedP0Traces int64
+	DroppedP0Spans  int64
+}
+
+// ClientHeaders returns the payload's client-stats headers. A flag is set
+// when its header is present and not a false value of strconv.ParseBool
+// ("yes" and "t" are true, as for the Agent).
+func (p *Payload) ClientHeaders() ClientHeaders {
+	return ClientHeaders{
+		ComputedStats:    headerTrue(p.Header.Get("Datadog-Client-Computed-Stats")),
+		ComputedTopLevel: headerTrue(p.Header.Get("Datadog-Client-Computed-Top-Level")),
+		DroppedP0Traces:  headerInt(p.Header.Get("Datadog-Client-Dropped-P0-Traces")),
+		DroppedP0Spans:   headerInt(p.Header.Get("Datadog-Client-Dropped-P0-Spans")),
+	}
+}
+
+// headerTrue is the Agent's isHeaderTrue: empty is false, a value
+// strconv.ParseBool cannot read is true.
+func headerTrue(v string) bool {
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	return err != nil || b
+}
+
+// headerInt reads a drop count as the Agent does: a decimal int64, else 0.
+func headerInt(v string) int64 {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // Rejection is one request the agent refused.
 type Rejection struct {
-	Path   string
+	Path   string // "/v0.4/traces", "/v0.5/traces" or "/v0.6/stats"
 	Status int    // 400 (undecodable), 405 (method) or 413 (too large)
 	Reason string // why, in words
 }
@@ -97,8 +150,8 @@ type Rejection struct {
 // closed before what they wait for has arrived.
 var ErrClosed = errors.New("ddtest: agent closed")
 
-// Agent is a fake Datadog Agent serving /v0.4/traces, /v0.5/traces and /info.
-// It is safe for concurrent use.
+// Agent is a fake Datadog Agent serving /v0.4/traces, /v0.5/traces,
+// /v0.6/stats and /info. It is safe for concurrent use.
 type Agent struct {
 	cfg config
 
@@ -125,6 +178,13 @@ type Agent struct {
 	delay      time.Duration
 	spanEvents bool
 	rates      map[string]float64
+
+	stats         []StatsPayload
+	statsFailN    int
+	statsFailCode int
+	statsEndpoint bool     // /info lists /v0.6/stats
+	dropP0s       bool     // /info says client_drop_p0s
+	peerTags      []string // /info peer_tags
 }
 
 // Start starts an agent on loopback (or the configured unix socket).
@@ -158,10 +218,15 @@ func Start(opts ...Option) (*Agent, error) {
 		changed:    make(chan struct{}),
 		spanEvents: cfg.spanEvents,
 		rates:      copyRates(cfg.rates),
+
+		statsEndpoint: cfg.statsEndpoint,
+		dropP0s:       cfg.dropP0s,
+		peerTags:      cfg.peerTags,
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v0.4/traces", func(w http.ResponseWriter, r *http.Request) { a.handleTraces(w, r, apiV04) })
 	mux.HandleFunc("/v0.5/traces", func(w http.ResponseWriter, r *http.Request) { a.handleTraces(w, r, apiV05) })
+	mux.HandleFunc("/v0.6/stats", a.handleStats)
 	mux.HandleFunc("/info", a.handleInfo)
 	a.srv = &http.Server{
 		Handler:           mux,
@@ -312,13 +377,15 @@ func (a *Agent) Requests() int {
 	return a.requests
 }
 
-// Reset forgets payloads, rejections and counters, and cancels pending
-// faults (FailNext, DropNext and SetDelay). Rates and the span events
-// setting are kept.
+// Reset forgets payloads (of traces and stats), rejections and counters,
+// and cancels pending faults (FailNext, FailNextStats, DropNext and
+// SetDelay). Rates and what /info says are kept.
 func (a *Agent) Reset() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.payloads = nil
+	a.stats = nil
+	a.statsFailN, a.statsFailCode = 0, 0
 	a.spans = nil
 	a.rejections = nil
 	a.requests = 0
@@ -332,6 +399,58 @@ func (a *Agent) SetSpanEvents(on bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.spanEvents = on
+}
+
+// SetClientStats changes what /info says about client-side stats (see
+// [WithClientStats]).
+func (a *Agent) SetClientStats(endpoint, dropP0s bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.statsEndpoint, a.dropP0s = endpoint, dropP0s
+}
+
+// SetPeerTags changes the peer_tags list of /info (see [WithPeerTags]).
+// The slice is copied.
+func (a *Agent) SetPeerTags(keys []string) {
+	keys = copyTags(keys)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.peerTags = keys
+}
+
+// Stats returns a copy of every accepted /v0.6/stats payload so far. The
+// slices inside are shared between calls: do not modify them.
+func (a *Agent) Stats() []StatsPayload {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]StatsPayload(nil), a.stats...)
+}
+
+// WaitStats waits until at least n stats payloads were accepted and returns
+// them all, or returns ctx's error. It returns ErrClosed if the agent is
+// closed first.
+func (a *Agent) WaitStats(ctx context.Context, n int) ([]StatsPayload, error) {
+	var stats []StatsPayload
+	err := a.wait(ctx, func() bool {
+		if len(a.stats) < n {
+			return false
+		}
+		stats = append([]StatsPayload(nil), a.stats...)
+		return true
+	})
+	return stats, err
+}
+
+// FailNextStats makes the next n /v0.6/stats requests fail with status
+// (after reading the body); the payload is not recorded. A status outside
+// 100–999 is taken as 500; a later call replaces the pending failures.
+func (a *Agent) FailNextStats(n int, status int) {
+	if status < 100 || status > 999 {
+		status = http.StatusInternalServerError
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.statsFailN, a.statsFailCode = max(n, 0), status
 }
 
 // SetRates changes the rate_by_service answer.
@@ -378,6 +497,14 @@ func (a *Agent) SetDelay(d time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.delay = max(d, 0)
+}
+
+// copyTags copies a list, keeping nil as nil (no peer_tags).
+func copyTags(tags []string) []string {
+	if tags == nil {
+		return nil
+	}
+	return append([]string{}, tags...)
 }
 
 func copyRates(rates map[string]float64) map[string]float64 {

@@ -318,6 +318,7 @@ func TestInfo(t *testing.T) {
 		"client_drop_p0s":   false,
 		"span_meta_structs": true,
 		"span_events":       true,
+		"peer_tags":         nil,
 	}
 	if diff := cmp.Diff(want, getInfo(t, a)); diff != "" {
 		t.Errorf("/info (-want +got):\n%s", diff)

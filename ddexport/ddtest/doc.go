@@ -1,8 +1,8 @@
 // Package ddtest is a fake Datadog Agent for tests and demos.
 //
 // An [Agent] serves the trace receiver of the Datadog Agent — POST (or PUT)
-// /v0.4/traces and /v0.5/traces, and GET /info — on 127.0.0.1 with a free
-// port, or on a unix socket ([WithUnixSocket]). It decodes every payload with
+// /v0.4/traces, /v0.5/traces and /v0.6/stats, and GET /info — on 127.0.0.1
+// with a free port, or on a unix socket ([WithUnixSocket]). It decodes every payload with
 // its own msgpack reader, as strictly as the real Agent (7.85) does, and hands
 // the spans back as plain Go structs that compare well with go-cmp. It shares
 // no code with the exporter it tests: a fake agent built on the encoder under
@@ -21,6 +21,9 @@
 // the Agent keeps, [Agent.Payloads] every accepted request with its headers
 // and chunks as sent, [Agent.Rejections] every refused request with the
 // reason in words, and [Agent.Traces] the spans grouped by trace.
+// [Payload.ClientHeaders] reads a trace request's client-stats headers
+// (Datadog-Client-Computed-Stats, -Computed-Top-Level, -Dropped-P0-Traces,
+// -Dropped-P0-Spans) as the Agent does.
 //
 // # Answers
 //
@@ -33,10 +36,54 @@
 // Agent. Other methods than POST and PUT get 405.
 //
 // /info answers the fields clients read: version ([AgentVersion]),
-// endpoints (the two traces endpoints), client_drop_p0s (false: this agent
-// computes no stats, so a client must not drop unsampled traces),
-// span_meta_structs (true) and span_events ([WithSpanEvents],
-// [Agent.SetSpanEvents]; true by default).
+// endpoints (the two traces endpoints, and /v0.6/stats when
+// [WithClientStats] or [Agent.SetClientStats] says so), client_drop_p0s
+// (false unless they say so: a client must then send every trace, priority
+// 0 included), span_meta_structs (true), span_events ([WithSpanEvents],
+// [Agent.SetSpanEvents]; true by default) and peer_tags ([WithPeerTags],
+// [Agent.SetPeerTags]; null by default: no peer tags). The Set methods take
+// effect at the next /info request, as a running Agent's answer changes.
+//
+// # Client-side stats
+//
+// /v0.6/stats takes a msgpack ClientStatsPayload, whatever /info says (as
+// the Agent does), and answers 200 with an empty body. [Agent.Stats] and
+// [Agent.WaitStats] return the decoded payloads with their headers; the
+// latency summaries are [Sketch] values whose [Sketch.Quantile] and
+// [Sketch.Count] read the DDSketch they hold. [Agent.FailNextStats] fails
+// the next stats requests. The payload is decoded as strictly as the
+// Agent's msgp-generated decoder does:
+//
+//   - every map, array, string and summary is checked for its wire type:
+//     strings only as str (bin and nil are refused), summaries (OkSummary,
+//     ErrorSummary) only as bin of at most 500000 bytes, integers of any
+//     width but never negative where unsigned (Hits, Start, Sequence, ...)
+//     nor above the field's range (HTTPStatusCode: uint32; IsTraceRoot:
+//     int32; AgentTimeShift: int64), Synthetics only as a bool;
+//   - map keys are str or bin, never empty; unknown keys are skipped;
+//     arrays and maps of more than 500000 elements are refused.
+//
+// Stricter than the Agent:
+//
+//   - Content-Type must be application/msgpack (the Agent ignores it;
+//     Datadog's tracers send it).
+//   - A request with a Datadog-Obfuscation-Version header is refused: it
+//     says the client obfuscated the resources, which turns the Agent's own
+//     obfuscation off; this agent advertises no obfuscation_version.
+//   - A payload without language (Lang or Datadog-Meta-Lang) or tracer
+//     version (TracerVersion or Datadog-Meta-Tracer-Version): the Agent
+//     would aggregate its stats under an empty one.
+//   - A nil bucket or grouped stats: the Agent's decoder takes it, then its
+//     handler crashes on it and the request fails.
+//   - A summary that does not decode as a DDSketch protobuf with a valid
+//     index mapping (relative accuracy below 0.5, as the Agent checks before
+//     it merges sketches) and non-negative counts; an empty summary is not
+//     one. An absent summary is accepted.
+//   - IsTraceRoot other than 0, 1 or 2.
+//   - A key repeated in a map: the Agent's decoder reads the second value
+//     into what it decoded from the first (a bucket keeps the fields the
+//     second one lacks).
+//   - Trailing bytes, and values nested more than 100 deep.
 //
 // # Fault injection
 //
@@ -46,7 +93,8 @@
 // holds every trace request before answering, until the delay passes, the
 // client gives up, or the agent closes. Injected failures are counted by
 // [Agent.Requests] but are not rejections; [Agent.WaitRequests] waits for a
-// client's retries.
+// client's retries. [Agent.FailNextStats] fails the next /v0.6/stats
+// requests the same way (not counted by Requests).
 //
 // # What is rejected (400)
 //
@@ -109,9 +157,9 @@
 //   - Unknown keys, of any type, skipped.
 //   - Any Content-Type on /v0.5/traces.
 //
-// These lists are checked against the Agent's own decoders (v0.85.1, the
-// receiver's default path) by a differential test and fuzz target that send
-// the same payloads to both.
+// These lists, and those of /v0.6/stats, are checked against the Agent's
+// own decoders (v0.85.1, the receiver's default path) by differential tests
+// and fuzz targets that send the same payloads to both.
 //
 // # What happens to accepted chunks
 //
@@ -126,4 +174,9 @@
 //   - A chunk has one trace ID: that of its last span carrying a trace_id
 //     (v0.4) or of its last span (v0.5). A span with another trace ID is
 //     moved into that trace: its TraceID is rewritten.
+//
+// A payload sent with Datadog-Client-Computed-Stats while /info does not
+// allow client stats (both the /v0.6/stats endpoint and client_drop_p0s) is
+// accepted with a note: the Agent would compute no stats for its spans, and
+// they would be missing from the service's metrics.
 package ddtest

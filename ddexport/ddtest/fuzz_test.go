@@ -293,3 +293,125 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+func FuzzDecodeStats(f *testing.F) {
+	f.Add(encode(statsBody(kv{"Stats", arr(bucket(kv{"Stats", arr(group(f), group(f, kv{"PeerTags", arr(str("a:b"))}))}))})))
+	f.Add(encode(statsBody()))
+	f.Add(encode(obj(kv{"Stats", arr(obj())})))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := decodeStats(body)
+		if err != nil {
+			return
+		}
+		again, err := decodeStats(encodeStats(p))
+		if err != nil {
+			t.Fatalf("re-encoded payload rejected: %v", err)
+		}
+		if diff := cmp.Diff(p, again); diff != "" {
+			t.Fatalf("re-encoded payload decodes differently (-first +second):\n%s", diff)
+		}
+	})
+}
+
+// encodeStats encodes p with every key, as dd-trace-go does; absent
+// summaries stay absent.
+func encodeStats(p StatsPayload) []byte {
+	var buf bytes.Buffer
+	e := msgpack.NewEncoder(&buf)
+	strs := func(vs []string) {
+		must(e.EncodeArrayLen(len(vs)))
+		for _, v := range vs {
+			must(e.EncodeString(v))
+		}
+	}
+	must(e.EncodeMapLen(16))
+	for _, f := range []struct {
+		k string
+		v func()
+	}{
+		{"Hostname", func() { must(e.EncodeString(p.Hostname)) }},
+		{"Env", func() { must(e.EncodeString(p.Env)) }},
+		{"Version", func() { must(e.EncodeString(p.Version)) }},
+		{"Stats", func() {
+			must(e.EncodeArrayLen(len(p.Stats)))
+			for _, b := range p.Stats {
+				must(e.EncodeMapLen(4))
+				must(e.EncodeString("Start"))
+				must(e.EncodeUint64(b.Start))
+				must(e.EncodeString("Duration"))
+				must(e.EncodeUint64(b.Duration))
+				must(e.EncodeString("AgentTimeShift"))
+				must(e.EncodeInt64(b.AgentTimeShift))
+				must(e.EncodeString("Stats"))
+				must(e.EncodeArrayLen(len(b.Stats)))
+				for _, g := range b.Stats {
+					encodeGroup(e, g, strs)
+				}
+			}
+		}},
+		{"Lang", func() { must(e.EncodeString(p.Lang)) }},
+		{"TracerVersion", func() { must(e.EncodeString(p.TracerVersion)) }},
+		{"RuntimeID", func() { must(e.EncodeString(p.RuntimeID)) }},
+		{"Sequence", func() { must(e.EncodeUint64(p.Sequence)) }},
+		{"AgentAggregation", func() { must(e.EncodeString(p.AgentAggregation)) }},
+		{"Service", func() { must(e.EncodeString(p.Service)) }},
+		{"ContainerID", func() { must(e.EncodeString(p.ContainerID)) }},
+		{"Tags", func() { strs(p.Tags) }},
+		{"GitCommitSha", func() { must(e.EncodeString(p.GitCommitSha)) }},
+		{"ImageTag", func() { must(e.EncodeString(p.ImageTag)) }},
+		{"ProcessTagsHash", func() { must(e.EncodeUint64(p.ProcessTagsHash)) }},
+		{"ProcessTags", func() { must(e.EncodeString(p.ProcessTags)) }},
+	} {
+		must(e.EncodeString(f.k))
+		f.v()
+	}
+	return buf.Bytes()
+}
+
+func encodeGroup(e *msgpack.Encoder, g GroupedStats, strs func([]string)) {
+	n := 20
+	if g.OkSummary != nil {
+		n++
+	}
+	if g.ErrorSummary != nil {
+		n++
+	}
+	must(e.EncodeMapLen(n))
+	for _, f := range []struct {
+		k string
+		v func()
+	}{
+		{"Service", func() { must(e.EncodeString(g.Service)) }},
+		{"Name", func() { must(e.EncodeString(g.Name)) }},
+		{"Resource", func() { must(e.EncodeString(g.Resource)) }},
+		{"HTTPStatusCode", func() { must(e.EncodeUint32(g.HTTPStatusCode)) }},
+		{"Type", func() { must(e.EncodeString(g.Type)) }},
+		{"DBType", func() { must(e.EncodeString(g.DBType)) }},
+		{"Hits", func() { must(e.EncodeUint64(g.Hits)) }},
+		{"Errors", func() { must(e.EncodeUint64(g.Errors)) }},
+		{"Duration", func() { must(e.EncodeUint64(g.Duration)) }},
+		{"Synthetics", func() { must(e.EncodeBool(g.Synthetics)) }},
+		{"TopLevelHits", func() { must(e.EncodeUint64(g.TopLevelHits)) }},
+		{"SpanKind", func() { must(e.EncodeString(g.SpanKind)) }},
+		{"PeerTags", func() { strs(g.PeerTags) }},
+		{"IsTraceRoot", func() { must(e.EncodeInt32(g.IsTraceRoot)) }},
+		{"GRPCStatusCode", func() { must(e.EncodeString(g.GRPCStatusCode)) }},
+		{"HTTPMethod", func() { must(e.EncodeString(g.HTTPMethod)) }},
+		{"HTTPEndpoint", func() { must(e.EncodeString(g.HTTPEndpoint)) }},
+		{"srv_src", func() { must(e.EncodeString(g.ServiceSource)) }},
+		{"SpanDerivedPrimaryTags", func() { strs(g.SpanDerivedPrimaryTags) }},
+		{"AdditionalMetricTags", func() { strs(g.AdditionalMetricTags) }},
+	} {
+		must(e.EncodeString(f.k))
+		f.v()
+	}
+	for _, s := range []struct {
+		k string
+		v Sketch
+	}{{"OkSummary", g.OkSummary}, {"ErrorSummary", g.ErrorSummary}} {
+		if s.v != nil {
+			must(e.EncodeString(s.k))
+			must(e.EncodeBytes(s.v))
+		}
+	}
+}

@@ -226,6 +226,7 @@ func (a *Agent) reject(w http.ResponseWriter, v apiVersion, status int, reason s
 // accept records a decoded payload and wakes WaitSpans.
 func (a *Agent) accept(v apiVersion, h http.Header, chunks []chunk) {
 	p := Payload{Path: v.path(), Header: h}
+	computed := p.ClientHeaders().ComputedStats
 	var kept []Span
 	for i, c := range chunks {
 		p.Chunks = append(p.Chunks, c.spans)
@@ -235,6 +236,9 @@ func (a *Agent) accept(v apiVersion, h http.Header, chunks []chunk) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if computed && !(a.statsEndpoint && a.dropP0s) {
+		p.Notes = append(p.Notes, "Datadog-Client-Computed-Stats sent while /info does not allow client stats: the Agent computes no stats for these spans")
+	}
 	a.payloads = append(a.payloads, p)
 	a.spans = append(a.spans, kept...)
 	a.notify()
@@ -282,6 +286,7 @@ type info struct {
 	ClientDropP0s   bool     `json:"client_drop_p0s"`
 	SpanMetaStructs bool     `json:"span_meta_structs"`
 	SpanEvents      bool     `json:"span_events"`
+	PeerTags        []string `json:"peer_tags"` // null when none, as the Agent writes it
 }
 
 // AgentVersion is the Agent version whose receiver this package imitates,
@@ -298,10 +303,15 @@ func (a *Agent) handleInfo(w http.ResponseWriter, r *http.Request) {
 	in := info{
 		Version:   AgentVersion,
 		Endpoints: []string{"/v0.4/traces", "/v0.5/traces"},
-		// No /v0.6/stats here: a client must not drop P0 traces.
-		ClientDropP0s:   false,
+		// Unless told otherwise, no /v0.6/stats and no client_drop_p0s: a
+		// client must then send every trace, priority 0 included.
+		ClientDropP0s:   a.dropP0s,
 		SpanMetaStructs: true,
 		SpanEvents:      a.spanEvents,
+		PeerTags:        a.peerTags,
+	}
+	if a.statsEndpoint {
+		in.Endpoints = append(in.Endpoints, "/v0.6/stats")
 	}
 	a.mu.Unlock()
 	b, _ := json.Marshal(in)

@@ -8,10 +8,13 @@ const DefaultBodyLimit = 25 << 20
 type Option interface{ apply(*config) }
 
 type config struct {
-	socket     string
-	spanEvents bool
-	bodyLimit  int64
-	rates      map[string]float64
+	socket        string
+	spanEvents    bool
+	bodyLimit     int64
+	rates         map[string]float64
+	statsEndpoint bool
+	dropP0s       bool
+	peerTags      []string
 }
 
 func defaultConfig() config {
@@ -50,4 +53,21 @@ func WithBodyLimit(n int64) Option {
 // The map is copied.
 func WithRates(rates map[string]float64) Option {
 	return optionFunc(func(c *config) { c.rates = copyRates(rates) })
+}
+
+// WithClientStats sets what /info says about client-side APM stats:
+// endpoint lists /v0.6/stats among the endpoints, dropP0s says
+// "client_drop_p0s": true. An Agent that lets clients compute stats (and
+// drop priority-0 traces) says both; one whose probabilistic sampler is on
+// says only endpoint. Default: neither, so that a client sends every trace.
+// The agent serves /v0.6/stats whatever /info says, as the Agent does.
+func WithClientStats(endpoint, dropP0s bool) Option {
+	return optionFunc(func(c *config) { c.statsEndpoint, c.dropP0s = endpoint, dropP0s })
+}
+
+// WithPeerTags sets the peer_tags list of /info: the span tags a client
+// computing stats aggregates client, producer and consumer spans by.
+// Default nil (null in /info): no peer tags. The slice is copied.
+func WithPeerTags(keys ...string) Option {
+	return optionFunc(func(c *config) { c.peerTags = copyTags(keys) })
 }

@@ -51,6 +51,17 @@ type realAgent struct {
 	otlp   *httptest.Server
 	writer *captureWriter
 
+	// concentrator is the Agent's own stats concentrator (APM stats of
+	// the traces it receives without client stats); clientStats is its
+	// aggregator of /v0.6/stats payloads, writing into clientOut.
+	concentrator *captureConcentrator
+	clientStats  *stats.ClientStatsAggregator
+	clientOut    *statsWriter
+	stopClient   sync.Once
+	// statsStart is when the concentrator was created: its oldest bucket
+	// is that of statsStart.
+	statsStart time.Time
+
 	// requests counts requests per path, with their status codes.
 	mu       sync.Mutex
 	statuses map[string][]int
@@ -95,14 +106,34 @@ func newRealAgent(t *testing.T, o agentOptions) *realAgent {
 	w := newCaptureWriter()
 	a.TraceWriter = w
 	a.TraceWriterV1 = w
-	a.Concentrator = noopConcentrator{}
+
+	// The Agent's stats, captured instead of sent: its real concentrator,
+	// flushed by the test, and its real client stats aggregator (started,
+	// fed by the receiver's /v0.6/stats handler), writing into clientOut.
+	statsStart := time.Now()
+	conc := &captureConcentrator{
+		Concentrator: stats.NewConcentrator(cfg, &statsWriter{}, statsStart, &statsd.NoOpClient{}),
+		changed:      make(chan struct{}),
+	}
+	a.Concentrator = conc
+	a.ClientStatsAggregator.Stop() // the one NewAgent made, never started
+	clientOut := &statsWriter{}
+	agg := stats.NewClientStatsAggregator(cfg, clientOut, &statsd.NoOpClient{})
+	// Unbuffered: when the handler returns, the aggregator has the payload.
+	agg.In = make(chan *pb.ClientStatsPayload)
+	agg.Start()
+	a.ClientStatsAggregator = agg
 
 	ra := &realAgent{
-		agent:    a,
-		writer:   w,
-		statuses: make(map[string][]int),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+		agent:        a,
+		writer:       w,
+		concentrator: conc,
+		clientStats:  agg,
+		clientOut:    clientOut,
+		statsStart:   statsStart,
+		statuses:     make(map[string][]int),
+		stop:         make(chan struct{}),
+		done:         make(chan struct{}),
 	}
 
 	// The receiver's own handlers: exactly those Start would serve.
@@ -151,6 +182,7 @@ func newRealAgent(t *testing.T, o agentOptions) *realAgent {
 		ra.otlp.Close()
 		close(ra.stop)
 		<-ra.done
+		ra.stopClient.Do(agg.Stop)
 		a.OTLPReceiver.Stop()
 		cancel()
 	})
@@ -230,14 +262,90 @@ func withoutSpanEvents(t *testing.T, h http.Handler) http.Handler {
 	})
 }
 
-// noopConcentrator stands in for the stats concentrator: APM stats are not
-// part of this suite, and the real one would flush to Datadog.
-type noopConcentrator struct{}
+// captureConcentrator is the Agent's own stats concentrator, never started:
+// the test flushes it (Flush(true) returns every bucket) instead of its
+// ticker sending the stats to Datadog. It counts the traces it is given,
+// so that a test can wait for the stats of what it sent.
+type captureConcentrator struct {
+	*stats.Concentrator
+	mu      sync.Mutex
+	traces  int
+	changed chan struct{} // closed and replaced on every Add
+}
 
-func (noopConcentrator) Start()              {}
-func (noopConcentrator) Stop()               {}
-func (noopConcentrator) Add(stats.Input)     {}
-func (noopConcentrator) AddV1(stats.InputV1) {}
+func (c *captureConcentrator) Start() {}
+func (c *captureConcentrator) Stop()  {}
+
+func (c *captureConcentrator) Add(in stats.Input) {
+	c.Concentrator.Add(in)
+	c.added(len(in.Traces))
+}
+
+func (c *captureConcentrator) AddV1(in stats.InputV1) {
+	c.Concentrator.AddV1(in)
+	c.added(len(in.Traces))
+}
+
+func (c *captureConcentrator) added(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.traces += n
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// waitTraces blocks until the concentrator was given at least n traces
+// (chunks), or fails the test after waitTimeout.
+func (c *captureConcentrator) waitTraces(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.NewTimer(waitTimeout)
+	defer deadline.Stop()
+	for {
+		c.mu.Lock()
+		got, changed := c.traces, c.changed
+		c.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			t.Fatalf("the Agent computed the stats of %d traces, want %d", got, n)
+		}
+	}
+}
+
+// statsWriter keeps the stats payloads the Agent would send to Datadog.
+type statsWriter struct {
+	mu       sync.Mutex
+	payloads []*pb.StatsPayload
+}
+
+func (w *statsWriter) Write(p *pb.StatsPayload) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.payloads = append(w.payloads, p)
+}
+
+// clientStatsOutput returns what the Agent's client stats aggregator made
+// of the /v0.6/stats payloads received so far: it waits until the
+// aggregator has taken them in, then stops it, which flushes every bucket.
+// It can be called once.
+func (ra *realAgent) clientStatsOutput(t *testing.T) []*pb.StatsPayload {
+	t.Helper()
+	// The aggregator reads its input in order, from an unbuffered channel:
+	// once it has taken an empty payload, it has aggregated every earlier
+	// one.
+	select {
+	case ra.clientStats.In <- &pb.ClientStatsPayload{}:
+	case <-time.After(waitTimeout):
+		t.Fatal("the client stats aggregator does not take its input")
+	}
+	ra.stopClient.Do(ra.clientStats.Stop)
+	ra.clientOut.mu.Lock()
+	defer ra.clientOut.mu.Unlock()
+	return append([]*pb.StatsPayload(nil), ra.clientOut.payloads...)
+}
 
 // captureWriter is the end of the agent's pipeline: it keeps what the agent
 // would have sent to Datadog.
@@ -354,7 +462,7 @@ func (w *captureWriter) sampledV1() []*writer.SampledChunksV1 {
 var (
 	_ agent.TraceWriter   = (*captureWriter)(nil)
 	_ agent.TraceWriterV1 = (*captureWriter)(nil)
-	_ agent.Concentrator  = noopConcentrator{}
+	_ agent.Concentrator  = (*captureConcentrator)(nil)
 )
 
 // checkReceiverStats asserts the receiver's own accounting for the trace

@@ -20,6 +20,7 @@ func u64(u uint64) val   { return func(e *msgpack.Encoder) { must(e.EncodeUint64
 func u8(u uint8) val     { return func(e *msgpack.Encoder) { must(e.EncodeUint8(u)) } }
 func i64(i int64) val    { return func(e *msgpack.Encoder) { must(e.EncodeInt64(i)) } }
 func i8(i int8) val      { return func(e *msgpack.Encoder) { must(e.EncodeInt8(i)) } }
+func i32(i int32) val    { return func(e *msgpack.Encoder) { must(e.EncodeInt32(i)) } }
 func fix(i int) val      { return func(e *msgpack.Encoder) { must(e.EncodeInt(int64(i))) } }
 func f64(f float64) val  { return func(e *msgpack.Encoder) { must(e.EncodeFloat64(f)) } }
 func f32(f float32) val  { return func(e *msgpack.Encoder) { must(e.EncodeFloat32(f)) } }
