@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/seed03c8c003/ddslog/internal/ddname"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
@@ -1071,7 +1072,7 @@ func TestNoDuplicateKeys(t *testing.T) {
 		"faas.invoked_name", "faas.trigger", "graphql.operation.type", "graphql.operation.name",
 		"network.protocol.name", "http.response.status_code", "grpc.code", "rpc.grpc.status.code",
 		"grpc.status.code", "rpc.response.status_code"} {
-		if _, ok := slotOf(k); !ok {
+		if _, ok := ddname.SlotOf(k); !ok {
 			t.Fatalf("%s is not a looked-up key", k)
 		}
 		keys = append(keys, k)
