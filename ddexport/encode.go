@@ -195,8 +195,9 @@ func (e *encoder) encodeChunks(chunks [][]sdktrace.ReadOnlySpan, native bool) {
 			}
 		}
 		for _, s := range c {
-			parent := s.Parent().SpanID()
-			e.appendSpan(s, parent, e.isRoot(parent, big), native)
+			parent := s.Parent()
+			pid := parent.SpanID()
+			e.appendSpan(s, pid, parent.IsRemote(), e.isRoot(pid, big), native)
 		}
 	}
 	e.res = nil

@@ -91,8 +91,11 @@ package ddexport
 //	                      trace was kept by default (the OpenTelemetry sampler
 //	                      decided; no Datadog rule or agent rate was applied);
 //	                    env and version from the configuration; extra tags.
-//	metrics           float64: http.status_code (http.status_code |
-//	                  http.response.status_code), _dd.measured, numeric span
+//	metrics           float64: _dd.top_level (1 without a parent, with a
+//	                  remote parent, or for server and consumer spans),
+//	                  http.status_code (http.status_code |
+//	                  http.response.status_code), _dd.measured (1 for client
+//	                  and producer spans, or from the attribute), numeric span
 //	                  attributes (renamed as above; sampling.priority →
 //	                  _sampling_priority_v1), analytics.event → _dd1.sr.eausr,
 //	                  _sample_rate (the head-sampling probability in the
@@ -108,7 +111,10 @@ package ddexport
 // A chunk root is a span whose parent is not in the same chunk; a chunk holds
 // the spans of one trace ID.
 //
-// Where this departs from the Agent's OTLP path: the Agent names the error
+// Where this departs from the Agent's OTLP path: a span under a remote
+// parent is top-level here whatever its kind (as for Datadog's tracers);
+// the Agent's span-kind rule marks only parentless, server and consumer
+// spans. The Agent names the error
 // message error.msg and derives no error.type or error.stack; it sends
 // events and links only as meta JSON; it writes no _dd.p.tid, _dd.p.dm or
 // priority (it samples OTLP chunks itself). Non-finite floats inside JSON
@@ -197,8 +203,9 @@ func (e *encoder) collect(attrs []attribute.KeyValue) (fixed bool) {
 	return fixed
 }
 
-// appendSpan converts s and writes it into e.b.
-func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, parent trace.SpanID, root, native bool) {
+// appendSpan converts s and writes it into e.b. remote says whether the
+// parent is remote; root whether s is a root of its chunk.
+func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, parent trace.SpanID, remote, root, native bool) {
 	// The span's state, in the order it depends on itself: the resource's
 	// conversion, the span's looked-up attributes, the lookup over both,
 	// the exception events.
@@ -264,7 +271,7 @@ func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, parent trace.SpanID, root,
 	e.field("meta")
 	e.writeMeta(s, sc, attrs, events, links, status, kind, root, native, dd)
 	e.field("metrics")
-	e.writeMetrics(attrs, root, dd, sc.TraceState())
+	e.writeMetrics(attrs, kind, topLevel(parent, remote, kind), root, dd, sc.TraceState())
 	e.field("type")
 	e.str(e.names.Type(kind))
 	if nativeLinks {

@@ -67,7 +67,7 @@ func fxWant() wireSpan {
 			"otel.scope.version":   "v1.2.3",
 			"otel.library.version": "v1.2.3",
 		},
-		Metrics: map[string]float64{"_sampling_priority_v1": 1},
+		Metrics: map[string]float64{"_sampling_priority_v1": 1, "_dd.top_level": 1},
 	}
 }
 
@@ -185,6 +185,7 @@ func mappingCases() []mappingCase {
 				w.Resource = "GET /items/{id}"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["http.method"] = "GET"
 				w.Meta["http.url"] = "https://svc/items/7"
 				w.Meta["url.template"] = "/items/{id}"
@@ -206,6 +207,7 @@ func mappingCases() []mappingCase {
 				w.Resource = "HTTP"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["http.method"] = "_OTHER"
 				w.Meta["http.url"] = "https://svc/x"
 				w.Meta["http.route"] = "/ignored/for/clients"
@@ -238,6 +240,7 @@ func mappingCases() []mappingCase {
 				w.Resource = "SELECT * FROM users WHERE id = $1"
 				w.Type = "sql"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["db.system"] = "postgresql"
 				w.Meta["db.statement"] = "SELECT * FROM users WHERE id = $1"
 				w.Meta["db.name"] = "shop"
@@ -259,6 +262,7 @@ func mappingCases() []mappingCase {
 				w.Resource = "GET k"
 				w.Type = "redis"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["db.system.name"] = "redis"
 				w.Meta["db.query.text"] = "GET k"
 				w.Meta["db.namespace"] = "0"
@@ -280,6 +284,7 @@ func mappingCases() []mappingCase {
 				w.Resource = "old"
 				w.Type = "mongodb"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["db.system"] = "mongodb"
 				w.Meta["db.query.text"] = "new"
 				w.Meta["db.statement"] = "old"
@@ -295,6 +300,7 @@ func mappingCases() []mappingCase {
 				w.Name = "some_db.query"
 				w.Type = "db"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["db.system"] = "Some DB"
 			},
 		},
@@ -325,6 +331,7 @@ func mappingCases() []mappingCase {
 				w.Name = "kafka.publish"
 				w.Resource = "publish orders"
 				w.Meta["span.kind"] = "producer"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["messaging.system"] = "kafka"
 				w.Meta["messaging.operation"] = "publish"
 				w.Meta["messaging.destination.name"] = "orders"
@@ -401,6 +408,7 @@ func mappingCases() []mappingCase {
 				w.Resource = "Get"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["rpc.system"] = "grpc"
 				w.Meta["rpc.method"] = "Get"
 				w.Meta["rpc.response.status_code"] = "NOT_FOUND"
@@ -423,6 +431,7 @@ func mappingCases() []mappingCase {
 				w.Resource = "PutObject S3"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["rpc.system"] = "aws-api"
 				w.Meta["rpc.service"] = "S3"
 				w.Meta["rpc.method"] = "PutObject"
@@ -439,6 +448,7 @@ func mappingCases() []mappingCase {
 				w.Name = "aws.client.request"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["rpc.system"] = "aws-api"
 			},
 		},
@@ -483,6 +493,7 @@ func mappingCases() []mappingCase {
 				w.Name = "aws.resize.invoke"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["faas.invoked_provider"] = "aws"
 				w.Meta["faas.invoked_name"] = "resize"
 			},
@@ -507,6 +518,7 @@ func mappingCases() []mappingCase {
 				w.Name = "client.request"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 			},
 		},
 		{
@@ -519,6 +531,7 @@ func mappingCases() []mappingCase {
 				w.Name = "smtp.client.request"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["network.protocol.name"] = "smtp"
 			},
 		},
@@ -537,6 +550,7 @@ func mappingCases() []mappingCase {
 			want: func(w *wireSpan) {
 				w.Name = "Producer"
 				w.Meta["span.kind"] = "producer"
+				w.Metrics["_dd.measured"] = 1
 			},
 		},
 		{
@@ -601,6 +615,7 @@ func mappingCases() []mappingCase {
 				w.Name = "client.request"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["gen_ai.system"] = "openai"
 			},
 		},

@@ -17,12 +17,17 @@ func (e *encoder) metric(prefix, suffix string, f float64) {
 
 // writeMetrics writes the span's metrics map; the first writer of a key
 // wins.
-func (e *encoder) writeMetrics(attrs []attribute.KeyValue, root bool, dd ddTraceState, ts trace.TraceState) {
+func (e *encoder) writeMetrics(attrs []attribute.KeyValue, kind trace.SpanKind, top, root bool, dd ddTraceState, ts trace.TraceState) {
 	e.openMap()
+	if top {
+		e.metric("_dd.top_level", "", 1)
+	}
 	if code, ok := httpStatusCode(&e.sp, &e.res.slots); ok && code >= 0 {
 		e.metric("http.status_code", "", float64(code))
 	}
-	if measured(&e.sp, &e.res.slots) {
+	// Client and producer spans are measured (APM stats without being
+	// service entries), as on the Agent's OTLP path.
+	if kind == trace.SpanKindClient || kind == trace.SpanKindProducer || measured(&e.sp, &e.res.slots) {
 		e.metric("_dd.measured", "", 1)
 	}
 	for _, kv := range attrs {
@@ -65,6 +70,17 @@ func (e *encoder) writeMetrics(attrs []attribute.KeyValue, root bool, dd ddTrace
 		}
 	}
 	e.closeMap()
+}
+
+// topLevel reports whether a span is a service entry for Datadog, by the
+// rule of the Agent's OTLP path (span kinds) extended to remote parents as
+// Datadog's tracers have it: a span without a parent, with a remote parent,
+// or of kind server or consumer. Being decided from the span alone, it is
+// right however the spans of a trace are cut into payloads; every request
+// says so with Datadog-Client-Computed-Top-Level, so that the Agent takes
+// these marks instead of computing its own per chunk.
+func topLevel(parent trace.SpanID, remote bool, kind trace.SpanKind) bool {
+	return !parent.IsValid() || remote || kind == trace.SpanKindServer || kind == trace.SpanKindConsumer
 }
 
 // httpStatusCode looks up the HTTP status code as an integer: numeric

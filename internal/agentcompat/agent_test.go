@@ -39,6 +39,11 @@ type agentOptions struct {
 	// feature routes them through the agent's classic Process, which yields
 	// *pb.Span values that compare directly with the OTLP path.
 	convertV1 bool
+	// topLevelBySpanKind turns on the Agent's
+	// enable_otlp_compute_top_level_by_span_kind feature: its OTLP path then
+	// marks spans top-level and measured by span kind, the rule ddexport
+	// applies to every span (a default 7.85 Agent leaves it off).
+	topLevelBySpanKind bool
 }
 
 // realAgent is the Datadog trace-agent built from its own code: the receiver's
@@ -76,6 +81,9 @@ func newRealAgent(t *testing.T, o agentOptions) *realAgent {
 	cfg.StatsdEnabled = false
 	if !o.convertV1 {
 		cfg.Features["disable-convert-traces"] = struct{}{}
+	}
+	if o.topLevelBySpanKind {
+		cfg.Features["enable_otlp_compute_top_level_by_span_kind"] = struct{}{}
 	}
 	tr, err := attributes.NewTranslator(componenttest.NewNopTelemetrySettings())
 	if err != nil {

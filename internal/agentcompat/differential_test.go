@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	tracesdk "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // shown is a span as Datadog shows it, for the differential comparison:
@@ -48,7 +49,19 @@ var (
 	// OTLP receiver decides itself (-9), ddexport passes the SDK's decision.
 	chunkMeta    = []string{"_dd.p.dm"}
 	chunkMetrics = []string{"_sampling_priority_v1"}
+	// ddexportOnlyMetrics are ddexport's own marks, which the Agent turns
+	// into its own (_dd.top_level into _top_level): compared through those.
+	ddexportOnlyMetrics = []string{"_dd.top_level"}
 )
+
+// topLevelDifference reports whether ddexport deliberately marks span cs
+// top-level where the Agent's span-kind rule does not: a span under a
+// remote parent, of another kind than server or consumer, is a service
+// entry for Datadog's tracers and for ddexport.
+func topLevelDifference(cs corpusSpan) bool {
+	k := cs.stub.SpanKind
+	return cs.stub.Parent.IsValid() && cs.stub.Parent.IsRemote() && k != trace.SpanKindServer && k != trace.SpanKindConsumer
+}
 
 // otlpShown is a span of the OTLP path as shown.
 func otlpShown(s *pb.Span) shown {
@@ -108,6 +121,12 @@ func ddShown(s *pb.Span, cs corpusSpan) shown {
 	}
 	for _, k := range chunkMetrics {
 		delete(v.Metrics, k)
+	}
+	for _, k := range ddexportOnlyMetrics {
+		delete(v.Metrics, k)
+	}
+	if topLevelDifference(cs) {
+		delete(v.Metrics, "_top_level")
 	}
 	// error.message (Datadog tracers, Error Tracking) for error.msg (the
 	// Agent's OTLP path); a message taken from the exception event when the
@@ -189,7 +208,10 @@ func TestDifferentialOTLP(t *testing.T) { testDifferentialOTLP(t, false) }
 
 func testDifferentialOTLP(t *testing.T, strict bool) {
 	c := corpus()
-	ref := newRealAgent(t, agentOptions{spanEvents: true})
+	// The reference marks top-level and measured spans by span kind, the
+	// rule ddexport follows (a default 7.85 Agent has that feature off and
+	// computes top-level per chunk: docs/COMPATIBILITY.md).
+	ref := newRealAgent(t, agentOptions{spanEvents: true, topLevelBySpanKind: true})
 	exportOTLP(t, ref, c)
 	want := collect(t, ref, len(c))
 
@@ -216,6 +238,13 @@ func testDifferentialOTLP(t *testing.T, strict bool) {
 				if o == nil || d == nil {
 					t.Errorf("span %#x %q: in OTLP path %v, in ddexport path %v", id, cs.stub.Name, o != nil, d != nil)
 					continue
+				}
+				// The Agent turned ddexport's marks into its own.
+				if d.Metrics["_dd.top_level"] != d.Metrics["_top_level"] {
+					t.Errorf("span %#x %q: _dd.top_level %v but _top_level %v after the Agent", id, cs.stub.Name, d.Metrics["_dd.top_level"], d.Metrics["_top_level"])
+				}
+				if topLevelDifference(cs) && d.Metrics["_top_level"] != 1 {
+					t.Errorf("span %#x %q under a remote parent: not top-level", id, cs.stub.Name)
 				}
 				dv := ddShown(d, cs)
 				if !strict {
