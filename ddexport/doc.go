@@ -126,15 +126,24 @@
 //	            spans; _dd.span_events.has_exception; env and version
 //	            (deployment.environment.name | deployment.environment,
 //	            service.version, else the configuration); resource attributes
-//	            as text; _dd.p.dm and _dd.origin on chunk roots; extra tags.
-//	            The first writer of a key wins.
+//	            as text; on chunk roots _dd.origin and the _dd.p.* trace tags
+//	            of the tracestate's dd member (below); extra tags. The first
+//	            writer of a key wins.
 //	metrics     numeric span attributes as float64 (renamed as above),
 //	            http.status_code, _dd.top_level and _dd.measured (below), and
-//	            _sampling_priority_v1 = 1 (or the tracestate's dd member s:)
-//	            on chunk roots
+//	            _sampling_priority_v1 on chunk roots (below)
 //
 // The full table, with every fallback, heads mapping.go. A chunk root is a
-// span whose parent is not in the same chunk.
+// span whose parent is not in the same chunk; it carries the trace's
+// Datadog state, from the dd= member of its W3C tracestate (as ddprop and
+// the Datadog sampler write it): _dd.origin, every propagated tag _dd.p.<k>,
+// _dd.p.tid (the trace ID's high 64 bits), and the sampling decision:
+// _sampling_priority_v1 is a priority set by hand on a span of the chunk (a
+// numeric sampling.priority attribute), else the member's s: when it
+// agrees with the span's sampled flag, else 1 when sampled and 0 when not;
+// _dd.p.dm (-4 by hand, the member's t.dm, else -0) only when the priority
+// is above 0. The sampled flag is the decision the SDK acted on: a span it
+// sampled is never sent with a priority that would make the Agent drop it.
 //
 // Every span says itself whether it is a service entry: _dd.top_level = 1
 // when it has no parent, a remote parent, or is of kind server or

@@ -194,10 +194,11 @@ func (e *encoder) encodeChunks(chunks [][]sdktrace.ReadOnlySpan, native bool) {
 				e.ids[id] = struct{}{}
 			}
 		}
-		for _, s := range c {
+		ch := chunkState{spans: c}
+		for i, s := range c {
 			parent := s.Parent()
 			pid := parent.SpanID()
-			e.appendSpan(s, pid, parent.IsRemote(), e.isRoot(pid, big), native)
+			e.appendSpan(s, pid, parent.IsRemote(), e.isRoot(pid, big), native, &ch, i)
 		}
 	}
 	e.res = nil
@@ -365,6 +366,7 @@ type keyParts struct{ prefix, suffix string }
 const (
 	setLimit      = 32
 	headersPrefix = "http.request.headers."
+	ddTagPrefix   = "_dd.p." // the chunk root's propagated tags
 )
 
 func (k *keySet) reset() {
@@ -379,10 +381,14 @@ func (k *keySet) reset() {
 // canonical splits a key the one way the mapping derives keys, so that
 // equal keys compare equal in the map whichever way they were built.
 func canonical(prefix, suffix string) keyParts {
-	if suffix == "" && len(prefix) > len(headersPrefix) && prefix[:len(headersPrefix)] == headersPrefix {
-		return keyParts{headersPrefix, prefix[len(headersPrefix):]}
+	if suffix == "" {
+		for _, p := range [...]string{headersPrefix, ddTagPrefix} {
+			if len(prefix) > len(p) && prefix[:len(p)] == p {
+				return keyParts{p, prefix[len(p):]}
+			}
+		}
 	}
-	if suffix != "" && prefix != headersPrefix {
+	if suffix != "" && prefix != headersPrefix && prefix != ddTagPrefix {
 		// Not produced by the mapping; kept correct all the same.
 		return keyParts{prefix + suffix, ""}
 	}

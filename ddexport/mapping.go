@@ -86,10 +86,10 @@ package ddexport
 //	                      like Datadog tags (lower case);
 //	                    resource attributes, renamed the same way, as text;
 //	                    db.name (db.namespace);
-//	                    _dd.p.dm (-0, or t.dm of the tracestate's dd member) and
-//	                      _dd.origin (its o:) on chunk roots; -0 says the
-//	                      trace was kept by default (the OpenTelemetry sampler
-//	                      decided; no Datadog rule or agent rate was applied);
+//	                    on chunk roots, from the tracestate's dd member:
+//	                      _dd.origin (o:), _dd.p.<k> for each t.<k> but
+//	                      t.dm and t.tid, and _dd.p.dm, the decision maker
+//	                      of a kept trace (see the decision below);
 //	                    env and version from the configuration; extra tags.
 //	metrics           float64: _dd.top_level (1 without a parent, with a
 //	                  remote parent, or for server and consumer spans),
@@ -99,9 +99,8 @@ package ddexport
 //	                  attributes (renamed as above; sampling.priority →
 //	                  _sampling_priority_v1), analytics.event → _dd1.sr.eausr,
 //	                  _sample_rate (the head-sampling probability in the
-//	                  tracestate's ot member, th: or p:), and on chunk roots
-//	                  _sampling_priority_v1 = 1 (or s: of the tracestate's dd
-//	                  member)
+//	                  tracestate's ot member, th: or p:), and, first, on
+//	                  chunk roots _sampling_priority_v1 (the decision below)
 //	span_events       v0.4 with native events: name, time_unix_nano and typed
 //	                  attributes (string, bool, int64, float64, arrays of them)
 //	span_links        v0.4 with native events: trace_id, trace_id_high, span_id,
@@ -109,15 +108,28 @@ package ddexport
 //	                  bit 31 set)
 //
 // A chunk root is a span whose parent is not in the same chunk; a chunk holds
-// the spans of one trace ID.
+// the spans of one trace ID. Its sampling decision (_sampling_priority_v1,
+// _dd.p.dm) is, in order:
+//   - a priority set by hand on any span of the chunk, a numeric
+//     sampling.priority (or _sampling_priority_v1) attribute, the last one
+//     in the chunk winning as on the Agent's OTLP path; decision maker -4;
+//   - the dd member's s: when it agrees with the root's sampled flag
+//     (priority > 0 exactly when sampled); decision maker t.dm, else -0;
+//   - 1 when sampled, 0 when not, as ddprop settles a disagreement: an s:
+//     overridden to 1 has decision maker -0 (a t.dm of the other decision
+//     is not kept); without s: the flag decides and t.dm stays.
+//
+// -0 says the trace was kept by default (the OpenTelemetry sampler decided;
+// no Datadog rule or agent rate was applied). _dd.p.dm is written only for
+// a priority > 0, as dd-trace-go does.
 //
 // Where this departs from the Agent's OTLP path: a span under a remote
 // parent is top-level here whatever its kind (as for Datadog's tracers);
 // the Agent's span-kind rule marks only parentless, server and consumer
 // spans. The Agent names the error
 // message error.msg and derives no error.type or error.stack; it sends
-// events and links only as meta JSON; it writes no _dd.p.tid, _dd.p.dm or
-// priority (it samples OTLP chunks itself). Non-finite floats inside JSON
+// events and links only as meta JSON; it writes no _dd.p.tid, _dd.p.* tags
+// or priority (it samples OTLP chunks itself, but for sampling.priority). Non-finite floats inside JSON
 // become the strings "NaN", "Infinity" and "-Infinity" (the Agent's JSON
 // encoder would fail on them). Strings are not repaired: the Agent replaces
 // invalid UTF-8 itself, except inside the JSON values, which are written
@@ -186,32 +198,41 @@ func (e *encoder) resourceInfo(r *resource.Resource) *resInfo {
 	return ri
 }
 
-// collect records the span's looked-up attributes in e.sp, and reports
-// whether one of them has a key of isFixedKey.
-func (e *encoder) collect(attrs []attribute.KeyValue) (fixed bool) {
+// collect records the span's looked-up attributes in e.sp, and a priority
+// set by hand in ch; it reports whether an attribute has a key of
+// isFixedKey.
+func (e *encoder) collect(attrs []attribute.KeyValue, ch *chunkState) (fixed bool) {
 	e.sp.Reset()
+	var manual float64
+	hasManual := false
 	for _, kv := range attrs {
 		k := string(kv.Key)
 		if s, ok := ddname.SlotOf(k); ok {
 			e.sp.Set(s, kv.Value)
 			// The one looked-up key the mapping also writes itself.
 			fixed = fixed || s == ddname.AttrRPCGRPCStatusCode
+		} else if k == "sampling.priority" || k == "_sampling_priority_v1" {
+			if f, ok := numeric(kv.Value); ok {
+				manual, hasManual = f, true
+			}
 		} else if !fixed && isFixedKey(k) {
 			fixed = true
 		}
 	}
+	ch.see(manual, hasManual)
 	return fixed
 }
 
-// appendSpan converts s and writes it into e.b. remote says whether the
-// parent is remote; root whether s is a root of its chunk.
-func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, parent trace.SpanID, remote, root, native bool) {
+// appendSpan converts s, the span at index i of chunk ch, and writes it into
+// e.b. remote says whether the parent is remote; root whether s is a root
+// of its chunk.
+func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, parent trace.SpanID, remote, root, native bool, ch *chunkState, i int) {
 	// The span's state, in the order it depends on itself: the resource's
 	// conversion, the span's looked-up attributes, the lookup over both,
 	// the exception events.
 	e.res = e.resourceInfo(s.Resource())
 	attrs := s.Attributes()
-	e.spanFixed = e.collect(attrs)
+	e.spanFixed = e.collect(attrs, ch)
 	e.names = ddname.NewLookup(&e.sp, &e.res.slots)
 	events := s.Events()
 	e.exc = exceptions(events)
@@ -264,14 +285,21 @@ func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, parent trace.SpanID, remot
 	} else {
 		e.b = append(e.b, 0)
 	}
+	// A chunk root carries the chunk's sampling decision and trace tags.
 	var dd ddTraceState
-	if root && sc.TraceState().Len() > 0 {
-		dd = parseDDTraceState(sc.TraceState())
+	var priority float64
+	var dm string
+	if root {
+		if sc.TraceState().Len() > 0 {
+			dd = parseDDTraceState(sc.TraceState())
+		}
+		ch.decideAt(i)
+		priority, dm = decide(&dd, sc.IsSampled(), ch)
 	}
 	e.field("meta")
-	e.writeMeta(s, sc, attrs, events, links, status, kind, root, native, dd)
+	e.writeMeta(s, sc, attrs, events, links, status, kind, root, native, &dd, dm)
 	e.field("metrics")
-	e.writeMetrics(attrs, kind, topLevel(parent, remote, kind), root, dd, sc.TraceState())
+	e.writeMetrics(attrs, kind, topLevel(parent, remote, kind), root, priority, sc.TraceState())
 	e.field("type")
 	e.str(e.names.Type(kind))
 	if nativeLinks {

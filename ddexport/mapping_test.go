@@ -845,6 +845,7 @@ func mappingCases() []mappingCase {
 			},
 			want: func(w *wireSpan) {
 				w.Metrics["_sampling_priority_v1"] = 2
+				w.Meta["_dd.p.dm"] = "-4" // a decision set by hand
 				w.Metrics["_dd.measured"] = 1
 				w.Metrics["_dd1.sr.eausr"] = 1
 			},

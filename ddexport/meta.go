@@ -96,7 +96,7 @@ func (e *encoder) metaValue(prefix, suffix string, v attribute.Value) {
 // writeMeta writes the span's meta map. The order is the precedence: the
 // first writer of a key wins.
 func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs []attribute.KeyValue, events []sdktrace.Event,
-	links []sdktrace.Link, status sdktrace.Status, kind trace.SpanKind, root, native bool, dd ddTraceState) {
+	links []sdktrace.Link, status sdktrace.Status, kind trace.SpanKind, root, native bool, dd *ddTraceState, dm string) {
 	scope := s.InstrumentationScope()
 	e.openMap()
 	e.clean = !e.spanFixed && !e.res.fixed && !e.tagsFixed && scope.Attributes.Len() == 0
@@ -171,13 +171,16 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs
 		e.meta("db.name", v)
 	}
 	if root {
-		if dd.dm != "" {
-			e.fixedMeta("_dd.p.dm", dd.dm)
-		} else {
-			e.fixedMeta("_dd.p.dm", defaultDecisionMaker)
+		if dm != "" {
+			e.scratch = appendDecoded(e.scratch[:0], dm)
+			e.fixedMetaBytes("_dd.p.dm", e.scratch)
 		}
 		if dd.origin != "" {
-			e.fixedMeta("_dd.origin", dd.origin)
+			e.scratch = appendDecoded(e.scratch[:0], dd.origin)
+			e.fixedMetaBytes("_dd.origin", e.scratch)
+		}
+		if dd.member != "" {
+			dd.eachTag(e.ddTag)
 		}
 	}
 	if e.cfg.env != "" {
@@ -190,6 +193,16 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs
 		e.meta(t.key, t.value)
 	}
 	e.closeMap()
+}
+
+// ddTag writes the propagated tag _dd.p.<k> of encoded value v. The key
+// is never one of isFixedKey (eachTag leaves out dm and tid), so the key
+// set is always checked.
+func (e *encoder) ddTag(k, v string) {
+	if e.add(ddTagPrefix, k) {
+		e.scratch = appendDecoded(e.scratch[:0], v)
+		e.strb(e.scratch)
+	}
 }
 
 // writeResourceMeta writes the resource's meta entries: all at once when

@@ -17,8 +17,12 @@ func (e *encoder) metric(prefix, suffix string, f float64) {
 
 // writeMetrics writes the span's metrics map; the first writer of a key
 // wins.
-func (e *encoder) writeMetrics(attrs []attribute.KeyValue, kind trace.SpanKind, top, root bool, dd ddTraceState, ts trace.TraceState) {
+func (e *encoder) writeMetrics(attrs []attribute.KeyValue, kind trace.SpanKind, top, root bool, priority float64, ts trace.TraceState) {
 	e.openMap()
+	if root {
+		// First: the chunk's decision wins over the root's own attribute.
+		e.metric("_sampling_priority_v1", "", priority)
+	}
 	if top {
 		e.metric("_dd.top_level", "", 1)
 	}
@@ -60,13 +64,6 @@ func (e *encoder) writeMetrics(attrs []attribute.KeyValue, kind trace.SpanKind, 
 	if ts.Len() > 0 {
 		if rate, ok := sampleRate(ts); ok {
 			e.metric("_sample_rate", "", rate)
-		}
-	}
-	if root {
-		if dd.hasPriority {
-			e.metric("_sampling_priority_v1", "", dd.priority)
-		} else {
-			e.metric("_sampling_priority_v1", "", 1)
 		}
 	}
 	e.closeMap()

@@ -5,20 +5,25 @@ import (
 	"strconv"
 	"strings"
 
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
-// ddTraceState is what a Datadog tracer propagated in the dd member of the
-// W3C tracestate.
+// ddTraceState is the Datadog trace state of a span: the dd= member of its
+// W3C tracestate, in ddprop's format (s:<priority>, o:<origin>, p:<last
+// Datadog parent>, t.<k>:<v> for each propagated tag _dd.p.<k>). Values
+// encode "=" as "~".
 type ddTraceState struct {
+	member      string // the member's value, whose t.<k> fields are written as they are
 	priority    float64
 	hasPriority bool
-	origin, dm  string
+	origin, dm  string // encoded: see appendDecoded
 }
 
 func parseDDTraceState(ts trace.TraceState) (d ddTraceState) {
-	v := ts.Get("dd")
-	for v != "" {
+	d.member = ts.Get("dd")
+	for v := d.member; v != ""; {
 		var m string
 		m, v, _ = strings.Cut(v, ";")
 		k, val, ok := strings.Cut(m, ":")
@@ -31,12 +36,145 @@ func parseDDTraceState(ts trace.TraceState) (d ddTraceState) {
 				d.priority, d.hasPriority = float64(p), true
 			}
 		case "o":
-			d.origin = strings.ReplaceAll(val, "~", "=")
+			d.origin = val
 		case "t.dm":
-			d.dm = strings.ReplaceAll(val, "~", "=")
+			d.dm = val
 		}
 	}
 	return d
+}
+
+// eachTag calls f with the key (after "_dd.p.") and the encoded value of
+// every propagated tag of the member but the decision maker, which depends
+// on the decision (see decide), and t.tid, whose bits are the trace ID's.
+func (d *ddTraceState) eachTag(f func(k, v string)) {
+	for v := d.member; v != ""; {
+		var m string
+		m, v, _ = strings.Cut(v, ";")
+		k, val, ok := strings.Cut(m, ":")
+		if !ok || len(k) <= 2 || k[:2] != "t." || val == "" {
+			continue
+		}
+		if k = k[2:]; k != "dm" && k != "tid" {
+			f(k, val)
+		}
+	}
+}
+
+// appendDecoded appends a tracestate value with "~" read back as "=".
+func appendDecoded(b []byte, v string) []byte {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c == '~' {
+			b = append(b, '=')
+		} else {
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// manualDecisionMaker is the _dd.p.dm of a decision set by hand with the
+// sampling.priority attribute.
+const manualDecisionMaker = "-4"
+
+// chunkState is what the spans of a chunk share: a sampling decision set
+// by hand on one of them, which holds for the chunk's roots.
+type chunkState struct {
+	spans     []sdktrace.ReadOnlySpan
+	manual    float64
+	hasManual bool
+	decided   bool // manual is the whole chunk's, not only the spans seen so far
+}
+
+// see records the manual priority of the span at index i of the chunk, as
+// collect found it. The last one in the chunk's order wins, as on the
+// Agent's OTLP path.
+func (ch *chunkState) see(p float64, ok bool) {
+	if ok && !ch.decided {
+		ch.manual, ch.hasManual = p, true
+	}
+}
+
+// decideAt makes the chunk's manual priority final for a root at index i:
+// a span after it may still set one. Usually the root is the chunk's last
+// span (children end first), and nothing is read.
+func (ch *chunkState) decideAt(i int) {
+	if ch.decided {
+		return
+	}
+	ch.decided = true
+	rest := ch.spans[i+1:]
+	for j := len(rest) - 1; j >= 0; j-- {
+		if p, ok := manualPriority(rest[j].Attributes()); ok {
+			ch.manual, ch.hasManual = p, true
+			return
+		}
+	}
+}
+
+// manualPriority returns the sampling priority set by hand on a span: a
+// numeric sampling.priority or _sampling_priority_v1 attribute (the Agent
+// reads both), the last of them.
+func manualPriority(attrs []attribute.KeyValue) (p float64, ok bool) {
+	for _, kv := range attrs {
+		if kv.Key == "sampling.priority" || kv.Key == "_sampling_priority_v1" {
+			if f, isNum := numeric(kv.Value); isNum {
+				p, ok = f, true
+			}
+		}
+	}
+	return p, ok
+}
+
+// numeric returns v as a float64 when it is a number.
+func numeric(v attribute.Value) (float64, bool) {
+	switch v.Type() {
+	case attribute.INT64:
+		return float64(v.AsInt64()), true
+	case attribute.FLOAT64:
+		return v.AsFloat64(), true
+	}
+	return 0, false
+}
+
+// decide returns the sampling decision a chunk root carries: the priority
+// and the decision maker (none when the trace is not kept), encoded like
+// the member's values.
+//
+//   - A priority set by hand on a span of the chunk (sampling.priority),
+//     with decision maker -4 when it keeps the trace.
+//   - Else the dd= member's s: when it agrees with the span's sampled flag
+//     (priority > 0 exactly when sampled), with its t.dm, or -0 without.
+//   - Else 1 when sampled, 0 when not: the sampled flag is the decision the
+//     OpenTelemetry SDK acted on, and a priority that contradicts it gives
+//     way, as ddprop settles it on injection. A priority overridden to 1
+//     has decision maker -0: the member's t.dm belonged to the other
+//     decision. Without s:, the flag decides and t.dm stays.
+//
+// dd-trace-go writes no _dd.p.dm for a trace it does not keep; neither
+// does this.
+func decide(dd *ddTraceState, sampled bool, ch *chunkState) (priority float64, dm string) {
+	switch {
+	case ch.hasManual:
+		priority, dm = ch.manual, manualDecisionMaker
+	case dd.hasPriority && (dd.priority > 0) == sampled:
+		priority, dm = dd.priority, dd.dm
+	case dd.hasPriority:
+		if sampled {
+			priority, dm = 1, defaultDecisionMaker
+		}
+	default:
+		if sampled {
+			priority, dm = 1, dd.dm
+		}
+	}
+	if priority <= 0 {
+		return priority, ""
+	}
+	if dm == "" {
+		dm = defaultDecisionMaker
+	}
+	return priority, dm
 }
 
 // sampleRate decodes the head-sampling probability an OpenTelemetry sampler
