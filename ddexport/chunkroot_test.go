@@ -234,3 +234,73 @@ func TestChunkRootTags(t *testing.T) {
 		}
 	}
 }
+
+// TestParentID checks _dd.parent_id, dd-trace-go's rule (v2.12,
+// tracer.go and textmap.go): a span started from an extracted context
+// records the p: of its dd= member, and nothing when there is none. Here:
+// a span whose parent is remote.
+func TestParentID(t *testing.T) {
+	remote := trace.NewSpanContext(trace.SpanContextConfig{TraceID: fxTraceID, SpanID: trace.SpanID{7: 0x99}, TraceFlags: 1, Remote: true})
+	local := remote.WithRemote(false)
+	for _, c := range []struct {
+		name   string
+		parent trace.SpanContext
+		ts     string
+		want   string // "" for absent
+	}{
+		{"remote parent", remote, "dd=s:1;p:00f067aa0ba902b7", "00f067aa0ba902b7"},
+		{"upper case is written lower case", remote, "dd=s:1;p:00F067AA0BA902B7", "00f067aa0ba902b7"},
+		{"zero, as a tracer sent it", remote, "dd=p:0000000000000000", "0000000000000000"},
+		{"no p:", remote, "dd=s:1;o:rum", ""},
+		{"no dd member", remote, "other=x", ""},
+		{"not 16 hex digits", remote, "dd=p:00f067aa0ba902b", ""},
+		{"not hex", remote, "dd=p:00f067aa0ba902bz", ""},
+		{"local parent in another payload", local, "dd=s:1;p:00f067aa0ba902b7", ""},
+		{"no parent", trace.SpanContext{}, "dd=s:1;p:00f067aa0ba902b7", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := fxStub()
+			s.Parent = c.parent
+			for _, v := range []APIVersion{V04, V05} {
+				got := encodeOne(t, v, &mapConfig{}, false, withTraceState(t, s.Snapshot(), c.ts, true))[0][0]
+				if got.Meta["_dd.parent_id"] != c.want {
+					t.Errorf("%v: _dd.parent_id = %q, want %q", v, got.Meta["_dd.parent_id"], c.want)
+				}
+			}
+		})
+	}
+}
+
+// TestParentIDThroughDDProp follows p: from W3C headers, through ddprop's
+// extraction and the SDK, to the span that continues the trace: only that
+// span, the local root, records it; its child does not.
+func TestParentIDThroughDDProp(t *testing.T) {
+	carrier := propagation.MapCarrier{
+		"traceparent": "00-0102030405060708090a0b0c0d0e0f10-1112131415161718-01",
+		"tracestate":  "dd=s:2;p:00f067aa0ba902b7;t.dm:-4",
+	}
+	ctx := ddprop.TraceContext{}.Extract(context.Background(), carrier)
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	ctx, root := tp.Tracer("test").Start(ctx, "root", trace.WithSpanKind(trace.SpanKindServer))
+	_, child := tp.Tracer("test").Start(ctx, "child")
+	child.End()
+	root.End()
+	spans := rec.Ended()
+	for _, batch := range [][]sdktrace.ReadOnlySpan{spans, spans[:1], spans[1:]} {
+		got := map[string]string{}
+		for _, s := range encodeOne(t, V04, &mapConfig{}, false, batch...)[0] {
+			got[s.Resource] = s.Meta["_dd.parent_id"]
+		}
+		want := map[string]string{}
+		for _, s := range batch {
+			want[s.Name()] = ""
+			if s.Name() == "root" {
+				want["root"] = "00f067aa0ba902b7"
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("_dd.parent_id by span (-want +got):\n%s", diff)
+		}
+	}
+}

@@ -144,6 +144,10 @@
 // _dd.p.dm (-4 by hand, the member's t.dm, else -0) only when the priority
 // is above 0. The sampled flag is the decision the SDK acted on: a span it
 // sampled is never sent with a priority that would make the Agent drop it.
+// A span whose parent is remote also carries _dd.parent_id, the member's
+// p: (the last Datadog span on the trace's path), as dd-trace-go records
+// it: Datadog reparents the span on it when the services in between sent
+// no spans to Datadog. Without p: there is none.
 //
 // Every span says itself whether it is a service entry: _dd.top_level = 1
 // when it has no parent, a remote parent, or is of kind server or

@@ -89,7 +89,9 @@ package ddexport
 //	                    on chunk roots, from the tracestate's dd member:
 //	                      _dd.origin (o:), _dd.p.<k> for each t.<k> but
 //	                      t.dm and t.tid, and _dd.p.dm, the decision maker
-//	                      of a kept trace (see the decision below);
+//	                      of a kept trace (see the decision below); on a
+//	                      span whose parent is remote, _dd.parent_id (p:,
+//	                      when it is 16 hex digits, in lower case);
 //	                    env and version from the configuration; extra tags.
 //	metrics           float64: _dd.top_level (1 without a parent, with a
 //	                  remote parent, or for server and consumer spans),
@@ -297,7 +299,7 @@ func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, parent trace.SpanID, remot
 		priority, dm = decide(&dd, sc.IsSampled(), ch)
 	}
 	e.field("meta")
-	e.writeMeta(s, sc, attrs, events, links, status, kind, root, native, &dd, dm)
+	e.writeMeta(s, sc, attrs, events, links, status, kind, remote, root, native, &dd, dm)
 	e.field("metrics")
 	e.writeMetrics(attrs, kind, topLevel(parent, remote, kind), root, priority, sc.TraceState())
 	e.field("type")

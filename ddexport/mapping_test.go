@@ -1074,6 +1074,7 @@ func TestNoDuplicateKeys(t *testing.T) {
 		"otel.scope.name", "otel.library.name", "otel.scope.version", "otel.library.version",
 		"otel.status_code", "otel.status_description", "span.kind", "rpc.grpc.status_code",
 		"w3c.tracestate", "error.message", "error.type", "error.stack", "_dd.p.dm", "_dd.origin",
+		"_dd.parent_id", "_dd.p.usr", "_dd.p.ksr", "_dd.top_level",
 		"env", "version", "db.name", "http.status_code", "_dd.measured", "_sampling_priority_v1",
 		"sampling.priority", "_sample_rate", "_dd1.sr.eausr", "analytics.event",
 		"http.method", "http.request.method", "http.url", "url.full", "http.request.headers.x",
@@ -1093,7 +1094,7 @@ func TestNoDuplicateKeys(t *testing.T) {
 		}
 		keys = append(keys, k)
 	}
-	ts, err := trace.ParseTraceState("dd=s:2;o:rum;t.dm:-4,ot=th:8")
+	ts, err := trace.ParseTraceState("dd=s:2;o:rum;p:00000000000000aa;t.dm:-4;t.usr:u;t.ksr:1,ot=th:8")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1103,6 +1104,7 @@ func TestNoDuplicateKeys(t *testing.T) {
 			for _, where := range []string{"span", "resource", "scope", "tag", "event", "link"} {
 				s := eventsAndLinks()
 				s.SpanContext = s.SpanContext.WithTraceState(ts)
+				s.Parent = trace.NewSpanContext(trace.SpanContextConfig{TraceID: fxTraceID, SpanID: trace.SpanID{7: 0xaa}, Remote: true})
 				s.Status = sdktrace.Status{Code: codes.Error, Description: "d"}
 				s.Events = append(s.Events, sdktrace.Event{Name: "exception", Attributes: attrs(
 					attribute.String("exception.type", "T"), attribute.String("exception.stacktrace", "S"))})

@@ -41,7 +41,8 @@ func isFixedKey(k string) bool {
 		"error.type",
 		"error.stack",
 		"_dd.p.dm",
-		"_dd.origin":
+		"_dd.origin",
+		"_dd.parent_id":
 		return true
 	}
 	return false
@@ -96,7 +97,7 @@ func (e *encoder) metaValue(prefix, suffix string, v attribute.Value) {
 // writeMeta writes the span's meta map. The order is the precedence: the
 // first writer of a key wins.
 func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs []attribute.KeyValue, events []sdktrace.Event,
-	links []sdktrace.Link, status sdktrace.Status, kind trace.SpanKind, root, native bool, dd *ddTraceState, dm string) {
+	links []sdktrace.Link, status sdktrace.Status, kind trace.SpanKind, remote, root, native bool, dd *ddTraceState, dm string) {
 	scope := s.InstrumentationScope()
 	e.openMap()
 	e.clean = !e.spanFixed && !e.res.fixed && !e.tagsFixed && scope.Attributes.Len() == 0
@@ -181,6 +182,16 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs
 		}
 		if dd.member != "" {
 			dd.eachTag(e.ddTag)
+		}
+		// A span whose parent is remote records the last Datadog span on
+		// the trace's path, so that Datadog can reparent it when the
+		// services in between sent no spans to Datadog (as dd-trace-go
+		// does, only when the member has p:).
+		if remote && dd.lastParent != "" {
+			var ok bool
+			if e.scratch, ok = appendParentID(e.scratch[:0], dd.lastParent); ok {
+				e.fixedMetaBytes("_dd.parent_id", e.scratch)
+			}
 		}
 	}
 	if e.cfg.env != "" {

@@ -19,6 +19,7 @@ type ddTraceState struct {
 	priority    float64
 	hasPriority bool
 	origin, dm  string // encoded: see appendDecoded
+	lastParent  string // p:, the last Datadog span on the trace's path
 }
 
 func parseDDTraceState(ts trace.TraceState) (d ddTraceState) {
@@ -39,6 +40,8 @@ func parseDDTraceState(ts trace.TraceState) (d ddTraceState) {
 			d.origin = val
 		case "t.dm":
 			d.dm = val
+		case "p":
+			d.lastParent = val
 		}
 	}
 	return d
@@ -59,6 +62,27 @@ func (d *ddTraceState) eachTag(f func(k, v string)) {
 			f(k, val)
 		}
 	}
+}
+
+// appendParentID appends the last Datadog parent p: as _dd.parent_id
+// takes it, 16 lowercase hexadecimal digits, and reports whether p: is
+// that (in either case); anything else is not written.
+func appendParentID(b []byte, p string) ([]byte, bool) {
+	if len(p) != 16 {
+		return b, false
+	}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f':
+		case 'A' <= c && c <= 'F':
+			c += 'a' - 'A'
+		default:
+			return b, false
+		}
+		b = append(b, c)
+	}
+	return b, true
 }
 
 // appendDecoded appends a tracestate value with "~" read back as "=".
