@@ -83,6 +83,21 @@
 // when known, Datadog-Container-ID. Datadog-Client-Computed-Stats is never
 // sent: the Agent computes the APM metrics, from the marks the spans carry.
 //
+// The Agent cuts a meta value longer than 25,000 bytes and appends "...",
+// which would leave the events or _dd.span_links JSON unreadable and every
+// event of the span lost (the Handler records log lines as events, so
+// spans with hundreds of events are common). Each of the two values is kept
+// valid JSON of at most 25,000 bytes instead: when not all fit, events are
+// kept whole in this order of preference while they fit — exception
+// events, newest first, then the other events, newest first (newest: last
+// added) — and written in their order; links are kept in their order. The
+// first of that order, when it is too large even alone (a very long stack
+// trace), is kept with its string values cut, at a character boundary and
+// marked "...", to the room the others leave (at least half the limit).
+// The number of events and links left out is in the metrics
+// _dd.span_events.dropped and _dd.span_links.dropped (absent when none).
+// Native span events and links are not meta values and are never cut.
+//
 // The /info check runs in one background goroutine, started by the first
 // export (which waits up to 200ms for its answer), repeated every 5 minutes,
 // after 30s when it failed, and early (at most every 10s) after a failed

@@ -61,6 +61,10 @@ type encoder struct {
 	resByID   map[*resource.Resource]*resInfo
 	scratch   []byte // values built on the fly (hex IDs, text of non-strings)
 	json      []byte // meta events / _dd.span_links
+	jsonTmp   []byte // the same, when cut to fit (see fitJSON)
+	ends      []int32
+	order     []int32
+	keep      []bool
 	name      []byte // derived operation names
 	resBuf    []byte // derived resource names
 	keyBuf    []byte // v0.5 derived keys
@@ -255,6 +259,12 @@ func (e *encoder) release() {
 	}
 	if cap(e.json) > maxKeptBytes {
 		e.json = nil
+	}
+	if cap(e.jsonTmp) > maxKeptBytes {
+		e.jsonTmp = nil
+	}
+	if cap(e.ends) > maxKeptSpans {
+		e.ends, e.order, e.keep = nil, nil, nil
 	}
 	e.strs.shrink()
 }

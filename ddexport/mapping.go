@@ -101,8 +101,12 @@ package ddexport
 //	                  attributes (renamed as above; sampling.priority →
 //	                  _sampling_priority_v1), analytics.event → _dd1.sr.eausr,
 //	                  _sample_rate (the head-sampling probability in the
-//	                  tracestate's ot member, th: or p:), and, first, on
-//	                  chunk roots _sampling_priority_v1 (the decision below)
+//	                  tracestate's ot member, th: or p:),
+//	                  _dd.span_events.dropped and _dd.span_links.dropped (how
+//	                  many left out of events and _dd.span_links to keep
+//	                  them under the Agent's 25,000-byte limit: doc.go),
+//	                  and, first, on chunk roots _sampling_priority_v1 (the
+//	                  decision below)
 //	span_events       v0.4 with native events: name, time_unix_nano and typed
 //	                  attributes (string, bool, int64, float64, arrays of them)
 //	span_links        v0.4 with native events: trace_id, trace_id_high, span_id,
@@ -299,9 +303,9 @@ func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, parent trace.SpanID, remot
 		priority, dm = decide(&dd, sc.IsSampled(), ch)
 	}
 	e.field("meta")
-	e.writeMeta(s, sc, attrs, events, links, status, kind, remote, root, native, &dd, dm)
+	drops := e.writeMeta(s, sc, attrs, events, links, status, kind, remote, root, native, &dd, dm)
 	e.field("metrics")
-	e.writeMetrics(attrs, kind, topLevel(parent, remote, kind), root, priority, sc.TraceState())
+	e.writeMetrics(attrs, kind, topLevel(parent, remote, kind), root, priority, sc.TraceState(), drops)
 	e.field("type")
 	e.str(e.names.Type(kind))
 	if nativeLinks {

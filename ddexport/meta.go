@@ -94,10 +94,14 @@ func (e *encoder) metaValue(prefix, suffix string, v attribute.Value) {
 	e.strb(e.scratch)
 }
 
+// jsonDrops counts what the meta JSON of events and links left out to stay
+// under the Agent's limit on a meta value.
+type jsonDrops struct{ events, links int }
+
 // writeMeta writes the span's meta map. The order is the precedence: the
 // first writer of a key wins.
 func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs []attribute.KeyValue, events []sdktrace.Event,
-	links []sdktrace.Link, status sdktrace.Status, kind trace.SpanKind, remote, root, native bool, dd *ddTraceState, dm string) {
+	links []sdktrace.Link, status sdktrace.Status, kind trace.SpanKind, remote, root, native bool, dd *ddTraceState, dm string) (drops jsonDrops) {
 	scope := s.InstrumentationScope()
 	e.openMap()
 	e.clean = !e.spanFixed && !e.res.fixed && !e.tagsFixed && scope.Attributes.Len() == 0
@@ -115,15 +119,19 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs
 		e.fixedMetaBytes("_dd.p.tid", e.scratch)
 	}
 	if !native && len(events) > 0 {
-		e.json = appendEventsJSON(e.json[:0], events)
-		e.fixedMetaBytes("events", e.json)
+		var ok bool
+		if drops.events, ok = e.eventsJSON(events); ok {
+			e.fixedMetaBytes("events", e.json)
+		}
 	}
 	if e.exc.has {
 		e.fixedMeta("_dd.span_events.has_exception", "true")
 	}
 	if !native && len(links) > 0 {
-		e.json = appendLinksJSON(e.json[:0], links)
-		e.fixedMetaBytes("_dd.span_links", e.json)
+		var ok bool
+		if drops.links, ok = e.linksJSON(links); ok {
+			e.fixedMetaBytes("_dd.span_links", e.json)
+		}
 	}
 	if scope.Name != "" {
 		e.fixedMeta("otel.scope.name", scope.Name)
@@ -204,6 +212,7 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs
 		e.meta(t.key, t.value)
 	}
 	e.closeMap()
+	return drops
 }
 
 // ddTag writes the propagated tag _dd.p.<k> of encoded value v. The key

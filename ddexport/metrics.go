@@ -17,7 +17,7 @@ func (e *encoder) metric(prefix, suffix string, f float64) {
 
 // writeMetrics writes the span's metrics map; the first writer of a key
 // wins.
-func (e *encoder) writeMetrics(attrs []attribute.KeyValue, kind trace.SpanKind, top, root bool, priority float64, ts trace.TraceState) {
+func (e *encoder) writeMetrics(attrs []attribute.KeyValue, kind trace.SpanKind, top, root bool, priority float64, ts trace.TraceState, drops jsonDrops) {
 	e.openMap()
 	if root {
 		// First: the chunk's decision wins over the root's own attribute.
@@ -65,6 +65,12 @@ func (e *encoder) writeMetrics(attrs []attribute.KeyValue, kind trace.SpanKind, 
 		if rate, ok := sampleRate(ts); ok {
 			e.metric("_sample_rate", "", rate)
 		}
+	}
+	if drops.events > 0 {
+		e.metric("_dd.span_events.dropped", "", float64(drops.events))
+	}
+	if drops.links > 0 {
+		e.metric("_dd.span_links.dropped", "", float64(drops.links))
 	}
 	e.closeMap()
 }
