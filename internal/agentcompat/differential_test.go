@@ -13,7 +13,9 @@ import (
 	"github.com/seed03c8c003/ddslog/ddexport"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/resource"
 	tracesdk "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -337,4 +339,67 @@ func messageFromException(cs corpusSpan) bool {
 		}
 	}
 	return false
+}
+
+// TestDifferentialTopLevel compares the top-level and measured marks of
+// spans of every kind, without a parent, under a parent in the same
+// request, and under a remote parent, between the Agent's OTLP path with
+// its span-kind rule (enable_otlp_compute_top_level_by_span_kind) and
+// ddexport's own marks taken by a default Agent (classic and default
+// processing paths). They agree but for the deliberate difference: a span
+// under a remote parent is top-level for ddexport whatever its kind.
+func TestDifferentialTopLevel(t *testing.T) {
+	kinds := []trace.SpanKind{trace.SpanKindUnspecified, trace.SpanKindInternal, trace.SpanKindServer,
+		trace.SpanKindClient, trace.SpanKindProducer, trace.SpanKindConsumer}
+	res := resource.NewSchemaless(attribute.String("service.name", "marks"))
+	var c []corpusSpan
+	n := uint64(0)
+	for _, k := range kinds {
+		for _, pc := range []string{"no parent", "local parent", "remote parent"} {
+			n++
+			tid := traceID(0x6553e4fd_00000000, n)
+			s := tracetest.SpanStub{
+				Name: k.String() + ", " + pc, SpanContext: sc(tid, 0xd000+4*n), SpanKind: k,
+				StartTime: at(10_000), EndTime: at(10_001), Resource: res,
+			}
+			switch pc {
+			case "local parent":
+				s.Parent = sc(tid, 0xd001+4*n)
+				c = append(c, corpusSpan{stub: tracetest.SpanStub{
+					Name: "parent", SpanContext: s.Parent, SpanKind: trace.SpanKindInternal,
+					StartTime: at(10_000), EndTime: at(10_002), Resource: res,
+				}})
+			case "remote parent":
+				s.Parent = remote(tid, 0xd002+4*n)
+			}
+			c = append(c, corpusSpan{stub: s})
+		}
+	}
+	type marks struct{ TopLevel, Measured bool }
+	markOf := func(m map[string]float64) marks {
+		return marks{m["_top_level"] == 1, m["_dd.measured"] == 1}
+	}
+	ref := newRealAgent(t, agentOptions{spanEvents: true, topLevelBySpanKind: true})
+	exportOTLP(t, ref, c)
+	want := collect(t, ref, len(c))
+	bothPaths(t, agentOptions{spanEvents: true}, func(t *testing.T, ra *realAgent) {
+		exportDD(t, ra, c)
+		for _, cs := range c {
+			id := sid64(cs.stub.SpanContext.SpanID())
+			o := markOf(want.spans[id].Metrics)
+			s := findSpan(t, ra, len(c), id)
+			top, _ := s.metric("_top_level")
+			measured, _ := s.metric("_dd.measured")
+			d := marks{top == 1, measured == 1}
+			if topLevelDifference(cs) {
+				if !d.TopLevel {
+					t.Errorf("span %q: not top-level", cs.stub.Name)
+				}
+				d.TopLevel = o.TopLevel
+			}
+			if d != o {
+				t.Errorf("span %q: ddexport %+v, OTLP path %+v", cs.stub.Name, d, o)
+			}
+		}
+	})
 }
