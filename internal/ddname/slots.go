@@ -164,17 +164,6 @@ func (s *Slots) Get(sl Slot) (attribute.Value, bool) {
 	return s.v[sl], true
 }
 
-// Collect empties s and records the looked-up attributes of attrs; of
-// duplicate keys, the first wins.
-func (s *Slots) Collect(attrs []attribute.KeyValue) {
-	s.has = 0
-	for _, kv := range attrs {
-		if sl, ok := SlotOf(string(kv.Key)); ok {
-			s.Set(sl, kv.Value)
-		}
-	}
-}
-
 // Lookup looks attributes up the way the mapping does: for each key in
 // order, the span's attribute, then the resource's; the first non-empty
 // text wins. It holds pointers to the two Slots, which must outlive it
