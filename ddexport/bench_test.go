@@ -153,7 +153,7 @@ func TestEncodeAllocsRarerPaths(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
-	ts, err := trace.ParseTraceState(`dd=s:2;o:rum;t.dm:-4,vendor=a"b\\c`)
+	ts, err := trace.ParseTraceState(`dd=s:2;o:rum~1;p:00000000000000aa;t.dm:-4;t.usr.id:a~b;t.ksr:0.5,vendor=a"b\\c`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,14 +105,34 @@
 // span_links when the Agent's /info advertises "span_events": true, meta JSON
 // (events, _dd.span_links) otherwise. V05 POSTs to /v0.5/traces a string
 // table and chunks of 12-element span arrays — smaller payloads, events and
-// links always as meta JSON. One chunk per trace ID. Every request carries
-// Content-Type: application/msgpack, Datadog-Meta-Lang: go,
-// Datadog-Meta-Lang-Version, Datadog-Meta-Tracer-Version ([Version]),
-// X-Datadog-Trace-Count, Datadog-Send-Real-Http-Status: true (so an
-// overloaded Agent answers 429 instead of dropping silently) and, when known,
-// Datadog-Container-ID and Datadog-Entity-ID ([WithContainerID]).
-// Datadog-Client-Computed-Stats is never sent: the
-// Agent computes the APM metrics.
+// links always as meta JSON. One chunk per trace ID in each request: a
+// trace whose spans reach ExportSpans in several calls (the SDK's batch
+// processor exports spans as they end) reaches the Agent as several chunks.
+// Every request carries Content-Type: application/msgpack,
+// Datadog-Meta-Lang: go, Datadog-Meta-Lang-Version,
+// Datadog-Meta-Tracer-Version ([Version]), X-Datadog-Trace-Count,
+// Datadog-Send-Real-Http-Status: true (so an overloaded Agent answers 429
+// instead of dropping silently), Datadog-Client-Computed-Top-Level: yes
+// (every span carries its own top-level mark, see Mapping, so the Agent
+// does not mark the first span of every chunk as a service entry) and,
+// when known, Datadog-Container-ID and Datadog-Entity-ID ([WithContainerID]).
+// Datadog-Client-Computed-Stats is never
+// sent: the Agent computes the APM metrics, from the marks the spans carry.
+//
+// The Agent cuts a meta value longer than 25,000 bytes and appends "...",
+// which would leave the events or _dd.span_links JSON unreadable and every
+// event of the span lost (the Handler records log lines as events, so
+// spans with hundreds of events are common). Each of the two values is kept
+// valid JSON of at most 25,000 bytes instead: when not all fit, events are
+// kept whole in this order of preference while they fit — exception
+// events, newest first, then the other events, newest first (newest: last
+// added) — and written in their order; links are kept in their order. The
+// first of that order, when it is too large even alone (a very long stack
+// trace), is kept with its string values cut, at a character boundary and
+// marked "...", to the room the others leave (at least half the limit).
+// The number of events and links left out is in the metrics
+// _dd.span_events.dropped and _dd.span_links.dropped (absent when none).
+// Native span events and links are not meta values and are never cut.
 //
 // The /info check runs in one background goroutine, started by the first
 // export (which waits up to 200ms for its answer), repeated every 5 minutes,
@@ -138,9 +158,9 @@
 //	            url.template (client), messaging operation + destination,
 //	            rpc.method + rpc.service, graphql operation type + name, the db
 //	            statement, else the span name; cut to 5000 bytes
-//	type        a gen_ai.* attribute → llm; span.type; server → web; db
-//	            client → sql, redis, mongodb, cassandra, memcached,
-//	            elasticsearch, opensearch or db; client → http; else custom
+//	type        span.type; server → web; db client → sql, redis, mongodb,
+//	            cassandra, memcached, elasticsearch, opensearch or db;
+//	            client → http; else custom
 //	trace_id    low 64 bits; _dd.p.tid (meta, chunk roots) the high 64 bits
 //	span_id     the span ID; parent_id the parent's, remote parents kept
 //	error       1 when the status is Error
@@ -157,14 +177,38 @@
 //	            spans; _dd.span_events.has_exception; env and version
 //	            (deployment.environment.name | deployment.environment,
 //	            service.version, else the configuration); resource attributes
-//	            as text; _dd.p.dm and _dd.origin on chunk roots; extra tags.
-//	            The first writer of a key wins.
+//	            as text; on chunk roots _dd.origin and the _dd.p.* trace tags
+//	            of the tracestate's dd member (below); extra tags. The first
+//	            writer of a key wins.
 //	metrics     numeric span attributes as float64 (renamed as above),
-//	            http.status_code, _dd.measured, and _sampling_priority_v1 = 1
-//	            (or the tracestate's dd member s:) on chunk roots
+//	            http.status_code, _dd.top_level and _dd.measured (below), and
+//	            _sampling_priority_v1 on chunk roots (below)
 //
 // The full table, with every fallback, heads mapping.go. A chunk root is a
-// span whose parent is not in the same chunk.
+// span whose parent is not in the same chunk; it carries the trace's
+// Datadog state, from the dd= member of its W3C tracestate (as ddprop and
+// the Datadog sampler write it): _dd.origin, every propagated tag _dd.p.<k>,
+// _dd.p.tid (the trace ID's high 64 bits), and the sampling decision:
+// _sampling_priority_v1 is a priority set by hand on a span of the chunk (a
+// numeric sampling.priority attribute), else the member's s: when it
+// agrees with the span's sampled flag, else 1 when sampled and 0 when not;
+// _dd.p.dm (-4 by hand, the member's t.dm, else -0) only when the priority
+// is above 0. The sampled flag is the decision the SDK acted on: a span it
+// sampled is never sent with a priority that would make the Agent drop it.
+// A span whose parent is remote also carries _dd.parent_id, the member's
+// p: (the last Datadog span on the trace's path), as dd-trace-go records
+// it: Datadog reparents the span on it when the services in between sent
+// no spans to Datadog. Without p: there is none.
+//
+// Every span says itself whether it is a service entry: _dd.top_level = 1
+// when it has no parent, a remote parent, or is of kind server or
+// consumer; and whether it is measured (APM stats without being an entry):
+// _dd.measured = 1 when it is of kind client or producer, or its
+// _dd.measured attribute is 1. This is the span-kind rule Datadog documents
+// for OpenTelemetry spans (the Agent's OTLP path applies it when its
+// enable_otlp_compute_top_level_by_span_kind feature is on), with remote
+// parents counted as Datadog's tracers count them. It depends on the span
+// alone, so it is the same however a trace is cut into payloads.
 //
 // # Delivery
 //

@@ -1,14 +1,11 @@
 package ddexport
 
 import (
-	"encoding/base64"
 	"hash/maphash"
 	"math"
-	"strconv"
-	"unicode/utf8"
 
+	"github.com/seed03c8c003/ddslog/internal/ddname"
 	"github.com/seed03c8c003/ddslog/internal/msgp"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -51,25 +48,35 @@ type encoder struct {
 	sids     []trace.SpanID            // span IDs of the chunk being written
 	ids      map[trace.SpanID]struct{} // the same, for large chunks
 
-	// per-span state (see mapping.go)
-	sp        attrSlots
+	// The span being written, set by appendSpan before anything of it is
+	// written (see there for the order): its resource's conversion, its
+	// looked-up attributes, the lookup over both, its exception events.
 	res       *resInfo
+	sp        ddname.Slots
+	spanFixed bool // a span attribute has a key of isFixedKey
+	names     ddname.Lookup
+	exc       exceptionInfo
+
+	// Reused across spans: converted resources and buffers.
 	noRes     resInfo
 	resByID   map[*resource.Resource]*resInfo
-	exc       exceptionInfo
-	seen      keySet
 	scratch   []byte // values built on the fly (hex IDs, text of non-strings)
 	json      []byte // meta events / _dd.span_links
+	jsonTmp   []byte // the same, when cut to fit (see fitJSON)
+	ends      []int32
+	order     []int32
+	keep      []bool
 	name      []byte // derived operation names
 	resBuf    []byte // derived resource names
 	keyBuf    []byte // v0.5 derived keys
-	anySlots  uint64 // slots set on the span or its resource
-	spanFixed bool   // a span attribute has a key of isFixedKey
 	tagsFixed bool   // an extra tag has a key of isFixedKey
-	clean     bool   // no attribute or tag can collide with a fixed key
-	resDone   bool   // the resource's meta block was written whole
-	mapPos    int    // offset of the open map's header in e.b
-	mapN      int    // entries written into the open map
+
+	// The open meta or metrics map.
+	mapPos  int     // offset of its header in e.b
+	mapN    int     // entries written into it
+	seen    keySet  // keys written into it, but for a resource block
+	resKeys *keySet // the keys of the resource block written whole, if any
+	clean   bool    // meta: no attribute or tag can collide with a fixed key
 }
 
 // newEncoder returns an encoder for the given wire version and mapping
@@ -232,12 +239,15 @@ func (e *encoder) encodeChunks(chunks [][]sdktrace.ReadOnlySpan, native bool) {
 				e.ids[id] = struct{}{}
 			}
 		}
-		for _, s := range c {
-			parent := s.Parent().SpanID()
-			e.appendSpan(s, parent, e.isRoot(parent, big), native)
+		ch := chunkState{spans: c}
+		for i, s := range c {
+			parent := s.Parent()
+			pid := parent.SpanID()
+			e.appendSpan(s, pid, parent.IsRemote(), e.isRoot(pid, big), native, &ch, i)
 		}
 	}
 	e.res = nil
+	e.resKeys = nil
 }
 
 // isRoot reports whether a span with this parent is a root of the chunk
@@ -268,10 +278,12 @@ func (e *encoder) release() {
 	e.spans = e.spans[:0]
 	clear(e.byTrace)
 	clear(e.ids)
-	e.sp = attrSlots{}
+	e.sp = ddname.Slots{}
+	e.names = ddname.Lookup{}
 	e.exc = exceptionInfo{}
-	e.seen.reset()
 	e.res = nil
+	e.seen.reset()
+	e.resKeys = nil
 	if cap(e.spans) > maxKeptSpans {
 		e.spans, e.chunkOut, e.chunkOf, e.counts, e.sids = nil, nil, nil, nil, nil
 		e.byTrace = make(map[trace.TraceID]int32)
@@ -288,6 +300,12 @@ func (e *encoder) release() {
 	}
 	if cap(e.json) > maxKeptBytes {
 		e.json = nil
+	}
+	if cap(e.jsonTmp) > maxKeptBytes {
+		e.jsonTmp = nil
+	}
+	if cap(e.ends) > maxKeptSpans {
+		e.ends, e.order, e.keep = nil, nil, nil
 	}
 	e.strs.shrink()
 }
@@ -324,7 +342,7 @@ func (e *encoder) openMap() {
 	e.mapN = 0
 	e.b = append(e.b, 0x80)
 	e.seen.reset()
-	e.resDone = false
+	e.resKeys = nil
 }
 
 func (e *encoder) closeMap() {
@@ -349,7 +367,7 @@ func (e *encoder) closeMap() {
 // add reports whether the key made of prefix+suffix is new in the open map,
 // and records it. The first writer of a key wins.
 func (e *encoder) add(prefix, suffix string) bool {
-	if e.resDone && e.res.keys.has(prefix, suffix) {
+	if e.resKeys != nil && e.resKeys.has(prefix, suffix) {
 		return false
 	}
 	if !e.seen.add(prefix, suffix) {
@@ -399,6 +417,7 @@ type keyParts struct{ prefix, suffix string }
 const (
 	setLimit      = 32
 	headersPrefix = "http.request.headers."
+	ddTagPrefix   = "_dd.p." // the chunk root's propagated tags
 )
 
 func (k *keySet) reset() {
@@ -413,10 +432,14 @@ func (k *keySet) reset() {
 // canonical splits a key the one way the mapping derives keys, so that
 // equal keys compare equal in the map whichever way they were built.
 func canonical(prefix, suffix string) keyParts {
-	if suffix == "" && len(prefix) > len(headersPrefix) && prefix[:len(headersPrefix)] == headersPrefix {
-		return keyParts{headersPrefix, prefix[len(headersPrefix):]}
+	if suffix == "" {
+		for _, p := range [...]string{headersPrefix, ddTagPrefix} {
+			if len(prefix) > len(p) && prefix[:len(p)] == p {
+				return keyParts{p, prefix[len(p):]}
+			}
+		}
 	}
-	if suffix != "" && prefix != headersPrefix {
+	if suffix != "" && prefix != headersPrefix && prefix != ddTagPrefix {
 		// Not produced by the mapping; kept correct all the same.
 		return keyParts{prefix + suffix, ""}
 	}
@@ -601,207 +624,3 @@ func appendUint64(b []byte, v uint64) []byte   { return msgp.AppendUint64(b, v) 
 func appendInt64(b []byte, v int64) []byte     { return msgp.AppendInt64(b, v) }
 func appendFloat64(b []byte, f float64) []byte { return msgp.AppendFloat64(b, f) }
 func appendBool(b []byte, v bool) []byte       { return msgp.AppendBool(b, v) }
-
-// JSON writers, for the meta "events" and "_dd.span_links" values and for
-// slice and map attributes rendered into meta. They produce what
-// encoding/json produces for the same values (HTML-safe escaping, invalid
-// UTF-8 replaced by U+FFFD, ES6 number formatting), without reflection.
-
-const hexDigits = "0123456789abcdef"
-
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	b = appendJSONStringBody(b, s)
-	return append(b, '"')
-}
-
-// appendJSONStringBody writes s escaped for a JSON string, without quotes.
-func appendJSONStringBody(b []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(b, s[start:]...)
-}
-
-// appendJSONFloat writes f as encoding/json does. JSON has no NaN or
-// infinities: those are written as the strings OpenTelemetry uses for them.
-func appendJSONFloat(b []byte, f float64) []byte {
-	switch {
-	case math.IsNaN(f):
-		return append(b, `"NaN"`...)
-	case math.IsInf(f, 1):
-		return append(b, `"Infinity"`...)
-	case math.IsInf(f, -1):
-		return append(b, `"-Infinity"`...)
-	}
-	return appendES6Float(b, f)
-}
-
-// appendES6Float formats a finite float like encoding/json and the
-// OpenTelemetry Collector's pdata (the Agent's view of attribute values).
-func appendES6Float(b []byte, f float64) []byte {
-	abs := math.Abs(f)
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
-}
-
-// appendJSONValue writes v as JSON with its type kept (the Agent marshals
-// event attributes from their raw values).
-func appendJSONValue(b []byte, v attribute.Value) []byte {
-	switch v.Type() {
-	case attribute.BOOL:
-		return strconv.AppendBool(b, v.AsBool())
-	case attribute.INT64:
-		return strconv.AppendInt(b, v.AsInt64(), 10)
-	case attribute.FLOAT64:
-		return appendJSONFloat(b, v.AsFloat64())
-	case attribute.STRING:
-		return appendJSONString(b, v.AsString())
-	case attribute.BYTESLICE:
-		b = append(b, '"')
-		b = base64.StdEncoding.AppendEncode(b, []byte(v.AsString()))
-		return append(b, '"')
-	case attribute.BOOLSLICE:
-		b = append(b, '[')
-		for i, x := range v.AsBoolSlice() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendBool(b, x)
-		}
-		return append(b, ']')
-	case attribute.INT64SLICE:
-		b = append(b, '[')
-		for i, x := range v.AsInt64Slice() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendInt(b, x, 10)
-		}
-		return append(b, ']')
-	case attribute.FLOAT64SLICE:
-		b = append(b, '[')
-		for i, x := range v.AsFloat64Slice() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONFloat(b, x)
-		}
-		return append(b, ']')
-	case attribute.STRINGSLICE:
-		b = append(b, '[')
-		for i, x := range v.AsStringSlice() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, x)
-		}
-		return append(b, ']')
-	case attribute.SLICE:
-		b = append(b, '[')
-		for i, x := range v.AsSlice() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONValue(b, x)
-		}
-		return append(b, ']')
-	case attribute.MAP:
-		b = append(b, '{')
-		for i, kv := range v.AsMap() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, string(kv.Key))
-			b = append(b, ':')
-			b = appendJSONValue(b, kv.Value)
-		}
-		return append(b, '}')
-	default: // EMPTY
-		return append(b, "null"...)
-	}
-}
-
-// appendValueText writes v as the Agent renders a non-numeric attribute into
-// meta (pdata's AsString): strings as they are, booleans as true/false,
-// bytes as base64, slices and maps as JSON.
-func appendValueText(b []byte, v attribute.Value) []byte {
-	switch v.Type() {
-	case attribute.STRING:
-		return append(b, v.AsString()...)
-	case attribute.BOOL:
-		return strconv.AppendBool(b, v.AsBool())
-	case attribute.INT64:
-		return strconv.AppendInt(b, v.AsInt64(), 10)
-	case attribute.FLOAT64:
-		f := v.AsFloat64()
-		switch {
-		case math.IsNaN(f):
-			return append(b, "NaN"...)
-		case math.IsInf(f, 1):
-			return append(b, "Infinity"...)
-		case math.IsInf(f, -1):
-			return append(b, "-Infinity"...)
-		}
-		return appendES6Float(b, f)
-	case attribute.BYTESLICE:
-		return base64.StdEncoding.AppendEncode(b, []byte(v.AsString()))
-	case attribute.EMPTY:
-		return b
-	default:
-		return appendJSONValue(b, v)
-	}
-}

@@ -221,29 +221,3 @@ func FuzzEncode(f *testing.F) {
 		e5.release()
 	})
 }
-
-// FuzzJSON checks the hand-written JSON writers against encoding/json.
-func FuzzJSON(f *testing.F) {
-	f.Add("plain", 1.5)
-	f.Add("<\u2028>\"\\\x00\xff", 1e21)
-	f.Add("\xed\xa0\x80é", 1e-7)
-	f.Fuzz(func(t *testing.T, s string, x float64) {
-		want, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendJSONString(nil, s); string(got) != string(want) {
-			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
-		}
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return
-		}
-		want, err = json.Marshal(x)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := appendJSONFloat(nil, x); string(got) != string(want) {
-			t.Fatalf("appendJSONFloat(%v) = %s, want %s", x, got, want)
-		}
-	})
-}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/seed03c8c003/ddslog/internal/ddname"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
@@ -66,7 +67,7 @@ func fxWant() wireSpan {
 			"otel.scope.version":   "v1.2.3",
 			"otel.library.version": "v1.2.3",
 		},
-		Metrics: map[string]float64{"_sampling_priority_v1": 1},
+		Metrics: map[string]float64{"_sampling_priority_v1": 1, "_dd.top_level": 1},
 	}
 }
 
@@ -184,6 +185,7 @@ func mappingCases() []mappingCase {
 				w.Resource = "GET /items/{id}"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["http.method"] = "GET"
 				w.Meta["http.url"] = "https://svc/items/7"
 				w.Meta["url.template"] = "/items/{id}"
@@ -205,6 +207,7 @@ func mappingCases() []mappingCase {
 				w.Resource = "HTTP"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["http.method"] = "_OTHER"
 				w.Meta["http.url"] = "https://svc/x"
 				w.Meta["http.route"] = "/ignored/for/clients"
@@ -237,6 +240,7 @@ func mappingCases() []mappingCase {
 				w.Resource = "SELECT * FROM users WHERE id = $1"
 				w.Type = "sql"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["db.system"] = "postgresql"
 				w.Meta["db.statement"] = "SELECT * FROM users WHERE id = $1"
 				w.Meta["db.name"] = "shop"
@@ -258,6 +262,7 @@ func mappingCases() []mappingCase {
 				w.Resource = "GET k"
 				w.Type = "redis"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["db.system.name"] = "redis"
 				w.Meta["db.query.text"] = "GET k"
 				w.Meta["db.namespace"] = "0"
@@ -279,6 +284,7 @@ func mappingCases() []mappingCase {
 				w.Resource = "old"
 				w.Type = "mongodb"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["db.system"] = "mongodb"
 				w.Meta["db.query.text"] = "new"
 				w.Meta["db.statement"] = "old"
@@ -294,6 +300,7 @@ func mappingCases() []mappingCase {
 				w.Name = "some_db.query"
 				w.Type = "db"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["db.system"] = "Some DB"
 			},
 		},
@@ -324,6 +331,7 @@ func mappingCases() []mappingCase {
 				w.Name = "kafka.publish"
 				w.Resource = "publish orders"
 				w.Meta["span.kind"] = "producer"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["messaging.system"] = "kafka"
 				w.Meta["messaging.operation"] = "publish"
 				w.Meta["messaging.destination.name"] = "orders"
@@ -400,6 +408,7 @@ func mappingCases() []mappingCase {
 				w.Resource = "Get"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["rpc.system"] = "grpc"
 				w.Meta["rpc.method"] = "Get"
 				w.Meta["rpc.response.status_code"] = "NOT_FOUND"
@@ -422,6 +431,7 @@ func mappingCases() []mappingCase {
 				w.Resource = "PutObject S3"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["rpc.system"] = "aws-api"
 				w.Meta["rpc.service"] = "S3"
 				w.Meta["rpc.method"] = "PutObject"
@@ -438,6 +448,7 @@ func mappingCases() []mappingCase {
 				w.Name = "aws.client.request"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["rpc.system"] = "aws-api"
 			},
 		},
@@ -482,6 +493,7 @@ func mappingCases() []mappingCase {
 				w.Name = "aws.resize.invoke"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["faas.invoked_provider"] = "aws"
 				w.Meta["faas.invoked_name"] = "resize"
 			},
@@ -506,6 +518,7 @@ func mappingCases() []mappingCase {
 				w.Name = "client.request"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 			},
 		},
 		{
@@ -518,6 +531,7 @@ func mappingCases() []mappingCase {
 				w.Name = "smtp.client.request"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["network.protocol.name"] = "smtp"
 			},
 		},
@@ -536,6 +550,7 @@ func mappingCases() []mappingCase {
 			want: func(w *wireSpan) {
 				w.Name = "Producer"
 				w.Meta["span.kind"] = "producer"
+				w.Metrics["_dd.measured"] = 1
 			},
 		},
 		{
@@ -600,6 +615,7 @@ func mappingCases() []mappingCase {
 				w.Name = "client.request"
 				w.Type = "http"
 				w.Meta["span.kind"] = "client"
+				w.Metrics["_dd.measured"] = 1
 				w.Meta["gen_ai.system"] = "openai"
 			},
 		},
@@ -829,6 +845,7 @@ func mappingCases() []mappingCase {
 			},
 			want: func(w *wireSpan) {
 				w.Metrics["_sampling_priority_v1"] = 2
+				w.Meta["_dd.p.dm"] = "-4" // a decision set by hand
 				w.Metrics["_dd.measured"] = 1
 				w.Metrics["_dd1.sr.eausr"] = 1
 			},
@@ -1057,6 +1074,7 @@ func TestNoDuplicateKeys(t *testing.T) {
 		"otel.scope.name", "otel.library.name", "otel.scope.version", "otel.library.version",
 		"otel.status_code", "otel.status_description", "span.kind", "rpc.grpc.status_code",
 		"w3c.tracestate", "error.message", "error.type", "error.stack", "_dd.p.dm", "_dd.origin",
+		"_dd.parent_id", "_dd.p.usr", "_dd.p.ksr", "_dd.top_level",
 		"env", "version", "db.name", "http.status_code", "_dd.measured", "_sampling_priority_v1",
 		"sampling.priority", "_sample_rate", "_dd1.sr.eausr", "analytics.event",
 		"http.method", "http.request.method", "http.url", "url.full", "http.request.headers.x",
@@ -1071,12 +1089,12 @@ func TestNoDuplicateKeys(t *testing.T) {
 		"faas.invoked_name", "faas.trigger", "graphql.operation.type", "graphql.operation.name",
 		"network.protocol.name", "http.response.status_code", "grpc.code", "rpc.grpc.status.code",
 		"grpc.status.code", "rpc.response.status_code"} {
-		if _, ok := slotOf(k); !ok {
+		if _, ok := ddname.SlotOf(k); !ok {
 			t.Fatalf("%s is not a looked-up key", k)
 		}
 		keys = append(keys, k)
 	}
-	ts, err := trace.ParseTraceState("dd=s:2;o:rum;t.dm:-4,ot=th:8")
+	ts, err := trace.ParseTraceState("dd=s:2;o:rum;p:00000000000000aa;t.dm:-4;t.usr:u;t.ksr:1,ot=th:8")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1086,6 +1104,7 @@ func TestNoDuplicateKeys(t *testing.T) {
 			for _, where := range []string{"span", "resource", "scope", "tag", "event", "link"} {
 				s := eventsAndLinks()
 				s.SpanContext = s.SpanContext.WithTraceState(ts)
+				s.Parent = trace.NewSpanContext(trace.SpanContextConfig{TraceID: fxTraceID, SpanID: trace.SpanID{7: 0xaa}, Remote: true})
 				s.Status = sdktrace.Status{Code: codes.Error, Description: "d"}
 				s.Events = append(s.Events, sdktrace.Event{Name: "exception", Attributes: attrs(
 					attribute.String("exception.type", "T"), attribute.String("exception.stacktrace", "S"))})

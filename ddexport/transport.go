@@ -53,6 +53,9 @@ func newTransport(ep endpoint, v APIVersion, c config, ids containerIDs) *transp
 			"Datadog-Meta-Lang-Interpreter": {runtime.Compiler + "-" + runtime.GOARCH + "-" + runtime.GOOS},
 			"Datadog-Meta-Tracer-Version":   {Version},
 			"Datadog-Send-Real-Http-Status": {"true"},
+			// Every span carries its own top-level mark (_dd.top_level):
+			// the Agent must not compute its own per chunk.
+			"Datadog-Client-Computed-Top-Level": {"yes"},
 		},
 	}
 	if ids.container != "" {

@@ -39,6 +39,11 @@ type agentOptions struct {
 	// feature routes them through the agent's classic Process, which yields
 	// *pb.Span values that compare directly with the OTLP path.
 	convertV1 bool
+	// topLevelBySpanKind turns on the Agent's
+	// enable_otlp_compute_top_level_by_span_kind feature: its OTLP path then
+	// marks spans top-level and measured by span kind, the rule ddexport
+	// applies to every span (a default 7.85 Agent leaves it off).
+	topLevelBySpanKind bool
 }
 
 // realAgent is the Datadog trace-agent built from its own code: the receiver's
@@ -79,6 +84,7 @@ type realAgent struct {
 func newRealAgent(t *testing.T, o agentOptions) *realAgent {
 	t.Helper()
 	cfg := config.New()
+	defaultAgentConfig(cfg)
 	cfg.Endpoints[0].APIKey = "test"
 	cfg.Hostname = "agentcompat-host"
 	cfg.TraceBuffer = 16
@@ -87,6 +93,9 @@ func newRealAgent(t *testing.T, o agentOptions) *realAgent {
 	cfg.StatsdEnabled = false
 	if !o.convertV1 {
 		cfg.Features["disable-convert-traces"] = struct{}{}
+	}
+	if o.topLevelBySpanKind {
+		cfg.Features["enable_otlp_compute_top_level_by_span_kind"] = struct{}{}
 	}
 	tr, err := attributes.NewTranslator(componenttest.NewNopTelemetrySettings())
 	if err != nil {
@@ -187,6 +196,40 @@ func newRealAgent(t *testing.T, o agentOptions) *realAgent {
 		cancel()
 	})
 	return ra
+}
+
+// defaultAgentConfig sets on cfg what a default Agent 7.85 has and
+// config.New() lacks, for what this suite observes. The Agent builds its
+// trace-agent configuration from its configuration schema
+// (pkg/config/schema/yaml/apm_config.yaml, otlp_config) in
+// comp/trace/config's setup:
+//   - obfuscation: the Elasticsearch, OpenSearch, MongoDB, Redis, Valkey and
+//     Memcached obfuscators and credit card obfuscation (without Luhn) are on
+//     by default; config.New() has them all off. (The obfuscation cache, on
+//     by default too, is left off: it changes no result, and its goroutines
+//     are stopped only by Agent.Run, which the harness does not use);
+//   - the OTLP probabilistic sampler's percentage defaults to 100
+//     (otlp_config.traces.probabilistic_sampler.sampling_percentage), which
+//     the chunks it makes report as _dd.otlp_sr "1.00"; config.New() has 0.
+//
+// Features (apm_config.features, DD_APM_FEATURES) default to none: in
+// particular a default 7.85 Agent does not compute OTLP top-level spans by
+// span kind (enable_otlp_compute_top_level_by_span_kind is opt-in since
+// Agent 7.53; the Datadog distribution of the OpenTelemetry Collector and
+// the Collector's Datadog exporter turn it on by default). Features that
+// are on unless disabled (the v2 operation and resource names, the v2
+// resource-spans receiver, the idx conversion of v0.4/v0.5 payloads) are
+// on with config.New() too.
+func defaultAgentConfig(cfg *config.AgentConfig) {
+	o := cfg.Obfuscation
+	o.ES.Enabled = true
+	o.OpenSearch.Enabled = true
+	o.Mongo.Enabled = true
+	o.Redis.Enabled = true
+	o.Valkey.Enabled = true
+	o.Memcached.Enabled = true
+	o.CreditCards.Enabled = true
+	cfg.OTLPReceiver.ProbabilisticSampling = 100
 }
 
 // process is the agent's worker loop (Agent.work / workV1) without the

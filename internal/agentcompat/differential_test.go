@@ -13,7 +13,10 @@ import (
 	"github.com/seed03c8c003/ddslog/ddexport"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/resource"
 	tracesdk "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // shown is a span as Datadog shows it, for the differential comparison:
@@ -48,7 +51,19 @@ var (
 	// OTLP receiver decides itself (-9), ddexport passes the SDK's decision.
 	chunkMeta    = []string{"_dd.p.dm"}
 	chunkMetrics = []string{"_sampling_priority_v1"}
+	// ddexportOnlyMetrics are ddexport's own marks, which the Agent turns
+	// into its own (_dd.top_level into _top_level): compared through those.
+	ddexportOnlyMetrics = []string{"_dd.top_level"}
 )
+
+// topLevelDifference reports whether ddexport deliberately marks span cs
+// top-level where the Agent's span-kind rule does not: a span under a
+// remote parent, of another kind than server or consumer, is a service
+// entry for Datadog's tracers and for ddexport.
+func topLevelDifference(cs corpusSpan) bool {
+	k := cs.stub.SpanKind
+	return cs.stub.Parent.IsValid() && cs.stub.Parent.IsRemote() && k != trace.SpanKindServer && k != trace.SpanKindConsumer
+}
 
 // otlpShown is a span of the OTLP path as shown.
 func otlpShown(s *pb.Span) shown {
@@ -108,6 +123,12 @@ func ddShown(s *pb.Span, cs corpusSpan) shown {
 	}
 	for _, k := range chunkMetrics {
 		delete(v.Metrics, k)
+	}
+	for _, k := range ddexportOnlyMetrics {
+		delete(v.Metrics, k)
+	}
+	if topLevelDifference(cs) {
+		delete(v.Metrics, "_top_level")
 	}
 	// error.message (Datadog tracers, Error Tracking) for error.msg (the
 	// Agent's OTLP path); a message taken from the exception event when the
@@ -189,7 +210,10 @@ func TestDifferentialOTLP(t *testing.T) { testDifferentialOTLP(t, false) }
 
 func testDifferentialOTLP(t *testing.T, strict bool) {
 	c := corpus()
-	ref := newRealAgent(t, agentOptions{spanEvents: true})
+	// The reference marks top-level and measured spans by span kind, the
+	// rule ddexport follows (a default 7.85 Agent has that feature off and
+	// computes top-level per chunk: docs/COMPATIBILITY.md).
+	ref := newRealAgent(t, agentOptions{spanEvents: true, topLevelBySpanKind: true})
 	exportOTLP(t, ref, c)
 	want := collect(t, ref, len(c))
 
@@ -216,6 +240,13 @@ func testDifferentialOTLP(t *testing.T, strict bool) {
 				if o == nil || d == nil {
 					t.Errorf("span %#x %q: in OTLP path %v, in ddexport path %v", id, cs.stub.Name, o != nil, d != nil)
 					continue
+				}
+				// The Agent turned ddexport's marks into its own.
+				if d.Metrics["_dd.top_level"] != d.Metrics["_top_level"] {
+					t.Errorf("span %#x %q: _dd.top_level %v but _top_level %v after the Agent", id, cs.stub.Name, d.Metrics["_dd.top_level"], d.Metrics["_top_level"])
+				}
+				if topLevelDifference(cs) && d.Metrics["_top_level"] != 1 {
+					t.Errorf("span %#x %q under a remote parent: not top-level", id, cs.stub.Name)
 				}
 				dv := ddShown(d, cs)
 				if !strict {
@@ -308,4 +339,67 @@ func messageFromException(cs corpusSpan) bool {
 		}
 	}
 	return false
+}
+
+// TestDifferentialTopLevel compares the top-level and measured marks of
+// spans of every kind, without a parent, under a parent in the same
+// request, and under a remote parent, between the Agent's OTLP path with
+// its span-kind rule (enable_otlp_compute_top_level_by_span_kind) and
+// ddexport's own marks taken by a default Agent (classic and default
+// processing paths). They agree but for the deliberate difference: a span
+// under a remote parent is top-level for ddexport whatever its kind.
+func TestDifferentialTopLevel(t *testing.T) {
+	kinds := []trace.SpanKind{trace.SpanKindUnspecified, trace.SpanKindInternal, trace.SpanKindServer,
+		trace.SpanKindClient, trace.SpanKindProducer, trace.SpanKindConsumer}
+	res := resource.NewSchemaless(attribute.String("service.name", "marks"))
+	var c []corpusSpan
+	n := uint64(0)
+	for _, k := range kinds {
+		for _, pc := range []string{"no parent", "local parent", "remote parent"} {
+			n++
+			tid := traceID(0x6553e4fd_00000000, n)
+			s := tracetest.SpanStub{
+				Name: k.String() + ", " + pc, SpanContext: sc(tid, 0xd000+4*n), SpanKind: k,
+				StartTime: at(10_000), EndTime: at(10_001), Resource: res,
+			}
+			switch pc {
+			case "local parent":
+				s.Parent = sc(tid, 0xd001+4*n)
+				c = append(c, corpusSpan{stub: tracetest.SpanStub{
+					Name: "parent", SpanContext: s.Parent, SpanKind: trace.SpanKindInternal,
+					StartTime: at(10_000), EndTime: at(10_002), Resource: res,
+				}})
+			case "remote parent":
+				s.Parent = remote(tid, 0xd002+4*n)
+			}
+			c = append(c, corpusSpan{stub: s})
+		}
+	}
+	type marks struct{ TopLevel, Measured bool }
+	markOf := func(m map[string]float64) marks {
+		return marks{m["_top_level"] == 1, m["_dd.measured"] == 1}
+	}
+	ref := newRealAgent(t, agentOptions{spanEvents: true, topLevelBySpanKind: true})
+	exportOTLP(t, ref, c)
+	want := collect(t, ref, len(c))
+	bothPaths(t, agentOptions{spanEvents: true}, func(t *testing.T, ra *realAgent) {
+		exportDD(t, ra, c)
+		for _, cs := range c {
+			id := sid64(cs.stub.SpanContext.SpanID())
+			o := markOf(want.spans[id].Metrics)
+			s := findSpan(t, ra, len(c), id)
+			top, _ := s.metric("_top_level")
+			measured, _ := s.metric("_dd.measured")
+			d := marks{top == 1, measured == 1}
+			if topLevelDifference(cs) {
+				if !d.TopLevel {
+					t.Errorf("span %q: not top-level", cs.stub.Name)
+				}
+				d.TopLevel = o.TopLevel
+			}
+			if d != o {
+				t.Errorf("span %q: ddexport %+v, OTLP path %+v", cs.stub.Name, d, o)
+			}
+		}
+	})
 }

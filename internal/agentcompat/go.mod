@@ -33,7 +33,7 @@ require (
 	github.com/DataDog/datadog-agent/pkg/api v0.85.1 // indirect
 	github.com/DataDog/datadog-agent/pkg/config/env v0.85.1 // indirect
 	github.com/DataDog/datadog-agent/pkg/config/model v0.85.1 // indirect
-	github.com/DataDog/datadog-agent/pkg/obfuscate v0.85.1 // indirect
+	github.com/DataDog/datadog-agent/pkg/obfuscate v0.85.1
 	github.com/DataDog/datadog-agent/pkg/opentelemetry-mapping-go/otlp/attributes v0.85.1
 	github.com/DataDog/datadog-agent/pkg/remoteconfig/state v0.85.1 // indirect
 	github.com/DataDog/datadog-agent/pkg/template v0.85.1 // indirect

@@ -248,9 +248,11 @@ func stringAttr(name, key, want string) func(*testing.T, ddtest.Span) {
 
 // TestHostileRecords logs hostile records through the Handler inside
 // spans, exported in every wire mode. Nothing panics, the JSON log lines
-// stay valid, the strict agent refuses nothing, every span arrives except
-// the one carrying a 10 MB value (over the payload cap: dropped as
-// TooLarge, counted), and each value is handled as documented.
+// stay valid, the strict agent refuses nothing, every span arrives except,
+// with native span events, the one carrying a 10 MB value (over the payload
+// cap: dropped as TooLarge, counted; as meta JSON its event is cut to the
+// Agent's 25,000-byte limit and the span arrives), and each value is
+// handled as documented.
 func TestHostileRecords(t *testing.T) {
 	for _, m := range wireModes {
 		t.Run(m.name, func(t *testing.T) {
@@ -268,8 +270,9 @@ func TestHostileRecords(t *testing.T) {
 				span.End()
 				ids[c.name] = spanID(span.SpanContext().SpanID())
 			}
-			// A 10 MB value: over the exporter's 10 MiB payload cap once
-			// encoded, so its trace is dropped and counted.
+			// A 10 MB value: as a native span event, over the exporter's
+			// 10 MiB payload cap once encoded, so its trace is dropped and
+			// counted; as meta JSON, cut to fit the Agent's limit.
 			ctx, huge := r.tracer.Start(context.Background(), "10 MB value")
 			r.logger.InfoContext(ctx, "huge", "v", strings.Repeat("x", 10<<20))
 			huge.End()
@@ -288,7 +291,11 @@ func TestHostileRecords(t *testing.T) {
 			r.flush()
 
 			s := r.account(agent)
-			wantDropped(t, ddexport.DropReasons{TooLarge: 1}, s)
+			var wantDrops ddexport.DropReasons
+			if m.spanEvents {
+				wantDrops.TooLarge = 1
+			}
+			wantDropped(t, wantDrops, s)
 			noRejections(t, agent)
 			if err := out.err(); err != nil {
 				t.Errorf("log output: %v", err)

@@ -1,0 +1,146 @@
+package ddexport
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/seed03c8c003/ddslog/internal/ddname"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+)
+
+func (e *encoder) metric(prefix, suffix string, f float64) {
+	if e.add(prefix, suffix) {
+		e.b = appendFloat64(e.b, f)
+	}
+}
+
+// writeMetrics writes the span's metrics map; the first writer of a key
+// wins.
+func (e *encoder) writeMetrics(attrs []attribute.KeyValue, kind trace.SpanKind, top, root bool, priority float64, ts trace.TraceState, drops jsonDrops) {
+	e.openMap()
+	if root {
+		// First: the chunk's decision wins over the root's own attribute.
+		e.metric("_sampling_priority_v1", "", priority)
+	}
+	if top {
+		e.metric("_dd.top_level", "", 1)
+	}
+	if code, ok := httpStatusCode(&e.sp, &e.res.slots); ok && code >= 0 {
+		e.metric("http.status_code", "", float64(code))
+	}
+	// Client and producer spans are measured (APM stats without being
+	// service entries), as on the Agent's OTLP path.
+	if kind == trace.SpanKindClient || kind == trace.SpanKindProducer || measured(&e.sp, &e.res.slots) {
+		e.metric("_dd.measured", "", 1)
+	}
+	for _, kv := range attrs {
+		var f float64
+		switch kv.Value.Type() {
+		case attribute.INT64:
+			f = float64(kv.Value.AsInt64())
+		case attribute.FLOAT64:
+			f = kv.Value.AsFloat64()
+		default:
+			if kv.Key == "analytics.event" {
+				if b, err := strconv.ParseBool(ddname.Text(kv.Value)); err == nil {
+					f = 0
+					if b {
+						f = 1
+					}
+					e.metric("_dd1.sr.eausr", "", f)
+				}
+			}
+			continue
+		}
+		if kv.Key == "sampling.priority" {
+			e.metric("_sampling_priority_v1", "", f)
+			continue
+		}
+		if p, sfx, ok := ddKey(string(kv.Key)); ok {
+			e.metric(p, sfx, f)
+		}
+	}
+	if ts.Len() > 0 {
+		if rate, ok := sampleRate(ts); ok {
+			e.metric("_sample_rate", "", rate)
+		}
+	}
+	if drops.events > 0 {
+		e.metric("_dd.span_events.dropped", "", float64(drops.events))
+	}
+	if drops.links > 0 {
+		e.metric("_dd.span_links.dropped", "", float64(drops.links))
+	}
+	e.closeMap()
+}
+
+// topLevel reports whether a span is a service entry for Datadog, by the
+// rule of the Agent's OTLP path (span kinds) extended to remote parents as
+// Datadog's tracers have it: a span without a parent, with a remote parent,
+// or of kind server or consumer. Being decided from the span alone, it is
+// right however the spans of a trace are cut into payloads; every request
+// says so with Datadog-Client-Computed-Top-Level, so that the Agent takes
+// these marks instead of computing its own per chunk.
+func topLevel(parent trace.SpanID, remote bool, kind trace.SpanKind) bool {
+	return !parent.IsValid() || remote || kind == trace.SpanKindServer || kind == trace.SpanKindConsumer
+}
+
+// httpStatusCode looks up the HTTP status code as an integer: numeric
+// values first, then text, for each key.
+func httpStatusCode(span, res *ddname.Slots) (int64, bool) {
+	for _, sl := range [...]ddname.Slot{ddname.AttrHTTPStatusCode, ddname.AttrHTTPResponseStatusCode} {
+		for _, src := range [...]*ddname.Slots{span, res} {
+			if v, ok := src.Get(sl); ok {
+				switch v.Type() {
+				case attribute.INT64:
+					return v.AsInt64(), true
+				case attribute.FLOAT64:
+					return int64(v.AsFloat64()), true
+				}
+			}
+		}
+		for _, src := range [...]*ddname.Slots{span, res} {
+			if v, ok := src.Get(sl); ok && v.Type() == attribute.STRING {
+				if n, ok := parseIntegral(v.AsString()); ok {
+					return n, true
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+// measured reports whether _dd.measured is 1.
+func measured(span, res *ddname.Slots) bool {
+	for _, src := range [...]*ddname.Slots{span, res} {
+		if v, ok := src.Get(ddname.AttrDDMeasured); ok {
+			switch v.Type() {
+			case attribute.INT64:
+				return v.AsInt64() == 1
+			case attribute.FLOAT64:
+				return int64(v.AsFloat64()) == 1
+			}
+		}
+	}
+	for _, src := range [...]*ddname.Slots{span, res} {
+		if v, ok := src.Get(ddname.AttrDDMeasured); ok && v.Type() == attribute.STRING {
+			n, ok := parseIntegral(v.AsString())
+			return ok && n == 1
+		}
+	}
+	return false
+}
+
+func parseIntegral(s string) (int64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, true
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f == math.Trunc(f) && !math.IsInf(f, 0) {
+		return int64(f), true
+	}
+	return 0, false
+}

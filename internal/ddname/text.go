@@ -1,0 +1,303 @@
+package ddname
+
+import (
+	"encoding/base64"
+	"math"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/attribute"
+)
+
+// Text is AppendText as a string; strings and booleans cost nothing.
+func Text(v attribute.Value) string {
+	if v.Type() == attribute.STRING {
+		return v.AsString() // the common case, inlined
+	}
+	return text(v)
+}
+
+func text(v attribute.Value) string {
+	if v.Type() == attribute.BOOL {
+		if v.AsBool() {
+			return "true"
+		}
+		return "false"
+	}
+	return string(AppendText(nil, v))
+}
+
+// AppendText appends v as the Agent renders an attribute as text (pdata's
+// AsString): strings as they are, booleans as true/false, numbers as
+// encoding/json writes them (non-finite floats as NaN, Infinity,
+// -Infinity), bytes as base64, slices and maps as JSON.
+func AppendText(b []byte, v attribute.Value) []byte {
+	switch v.Type() {
+	case attribute.STRING:
+		return append(b, v.AsString()...)
+	case attribute.BOOL:
+		return strconv.AppendBool(b, v.AsBool())
+	case attribute.INT64:
+		return strconv.AppendInt(b, v.AsInt64(), 10)
+	case attribute.FLOAT64:
+		f := v.AsFloat64()
+		switch {
+		case math.IsNaN(f):
+			return append(b, "NaN"...)
+		case math.IsInf(f, 1):
+			return append(b, "Infinity"...)
+		case math.IsInf(f, -1):
+			return append(b, "-Infinity"...)
+		}
+		return appendES6Float(b, f)
+	case attribute.BYTESLICE:
+		return base64.StdEncoding.AppendEncode(b, []byte(v.AsString()))
+	case attribute.EMPTY:
+		return b
+	default:
+		return AppendJSON(b, v)
+	}
+}
+
+// JSON writers, for the meta "events" and "_dd.span_links" values and for
+// slice and map attributes rendered as text. They produce what
+// encoding/json produces for the same values (HTML-safe escaping, invalid
+// UTF-8 replaced by U+FFFD, ES6 number formatting), without reflection.
+
+const hexDigits = "0123456789abcdef"
+
+// AppendJSONString appends s as a JSON string, quotes included.
+func AppendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = AppendJSONStringBody(b, s)
+	return append(b, '"')
+}
+
+// AppendJSONStringBody appends s escaped for a JSON string, without quotes.
+func AppendJSONStringBody(b []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(b, s[start:]...)
+}
+
+// AppendJSONFloat appends f as encoding/json does. JSON has no NaN or
+// infinities: those are written as the strings OpenTelemetry uses for them.
+func AppendJSONFloat(b []byte, f float64) []byte {
+	switch {
+	case math.IsNaN(f):
+		return append(b, `"NaN"`...)
+	case math.IsInf(f, 1):
+		return append(b, `"Infinity"`...)
+	case math.IsInf(f, -1):
+		return append(b, `"-Infinity"`...)
+	}
+	return appendES6Float(b, f)
+}
+
+// appendES6Float formats a finite float like encoding/json and the
+// OpenTelemetry Collector's pdata (the Agent's view of attribute values).
+func appendES6Float(b []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// AppendJSON appends v as JSON with its type kept (the Agent marshals event
+// attributes from their raw values).
+func AppendJSON(b []byte, v attribute.Value) []byte {
+	switch v.Type() {
+	case attribute.BOOL:
+		return strconv.AppendBool(b, v.AsBool())
+	case attribute.INT64:
+		return strconv.AppendInt(b, v.AsInt64(), 10)
+	case attribute.FLOAT64:
+		return AppendJSONFloat(b, v.AsFloat64())
+	case attribute.STRING:
+		return AppendJSONString(b, v.AsString())
+	case attribute.BYTESLICE:
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, []byte(v.AsString()))
+		return append(b, '"')
+	case attribute.BOOLSLICE:
+		b = append(b, '[')
+		for i, x := range v.AsBoolSlice() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendBool(b, x)
+		}
+		return append(b, ']')
+	case attribute.INT64SLICE:
+		b = append(b, '[')
+		for i, x := range v.AsInt64Slice() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, x, 10)
+		}
+		return append(b, ']')
+	case attribute.FLOAT64SLICE:
+		b = append(b, '[')
+		for i, x := range v.AsFloat64Slice() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSONFloat(b, x)
+		}
+		return append(b, ']')
+	case attribute.STRINGSLICE:
+		b = append(b, '[')
+		for i, x := range v.AsStringSlice() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSONString(b, x)
+		}
+		return append(b, ']')
+	case attribute.SLICE:
+		b = append(b, '[')
+		for i, x := range v.AsSlice() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSON(b, x)
+		}
+		return append(b, ']')
+	case attribute.MAP:
+		b = append(b, '{')
+		for i, kv := range v.AsMap() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = AppendJSONString(b, string(kv.Key))
+			b = append(b, ':')
+			b = AppendJSON(b, kv.Value)
+		}
+		return append(b, '}')
+	default: // EMPTY
+		return append(b, "null"...)
+	}
+}
+
+const maxTagValueLen = 200
+
+// NormalizeTagValue is the Agent's tag value normalization: letters lower
+// cased, letters, digits and ":./-" kept, each run of other characters
+// (invalid UTF-8 included) replaced by one "_", a trailing run dropped, at
+// most 200 characters. Already normal values cost nothing.
+func NormalizeTagValue(s string) string {
+	if isNormalTagValue(s) {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	chars := 0
+	inRun := false // the last thing written is the "_" of a run
+	for i, r := range s {
+		width := utf8.RuneLen(r)
+		if r == utf8.RuneError {
+			_, width = utf8.DecodeRuneInString(s[i:])
+		}
+		if unicode.IsUpper(r) {
+			// Lower case, unless that changes the width (as the Agent does).
+			if low := unicode.ToLower(r); utf8.RuneLen(low) == utf8.RuneLen(r) {
+				r = low
+			}
+		}
+		switch {
+		case r == ':' || r == '.' || r == '/' || r == '-' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b = utf8.AppendRune(b, r)
+			inRun = false
+		case !inRun:
+			b = append(b, '_')
+			inRun = true
+		}
+		chars++
+		if chars >= maxTagValueLen || i+width >= 2*maxTagValueLen {
+			break
+		}
+	}
+	if inRun {
+		b = b[:len(b)-1]
+	}
+	return string(b)
+}
+
+func isTagValueByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == ':' || c == '.' || c == '/' || c == '-'
+}
+
+func isNormalTagValue(s string) bool {
+	if len(s) > maxTagValueLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isTagValueByte(c):
+		case c == '_':
+			// Only before a character that is itself valid.
+			if i+1 == len(s) || !isTagValueByte(s[i+1]) {
+				return false
+			}
+			i++
+		default:
+			return false
+		}
+	}
+	return true
+}
