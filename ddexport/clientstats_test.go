@@ -2,6 +2,7 @@ package ddexport
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"sort"
 	"strings"
@@ -14,9 +15,11 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/seed03c8c003/ddslog/ddexport/ddtest"
+	"github.com/seed03c8c003/ddslog/internal/stats"
 )
 
 // byName records every trace and samples those whose root's name does not
@@ -349,4 +352,141 @@ func setErrorHandler(t *testing.T, h *errorHandler) {
 	prev := otel.GetErrorHandler()
 	otel.SetErrorHandler(h)
 	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+}
+
+// peerTagKeys are peer tag keys as a default Agent lists them (a subset).
+var peerTagKeys = stats.NewPeerTagKeys([]string{
+	"_dd.base_service", "db.instance", "db.name", "db.system", "http.server_name",
+	"net.peer.name", "peer.hostname", "peer.service", "rpc.service", "server.address",
+})
+
+// withPriority returns spans with the sampled flag set on every keepEvery-th
+// trace (by trace ID) only: the others are priority 0.
+func withPriority(spans []sdktrace.ReadOnlySpan, keepEvery int) []sdktrace.ReadOnlySpan {
+	out := make([]sdktrace.ReadOnlySpan, len(spans))
+	traces := map[trace.TraceID]int{}
+	for i, s := range spans {
+		tid := s.SpanContext().TraceID()
+		n, ok := traces[tid]
+		if !ok {
+			n = len(traces)
+			traces[tid] = n
+		}
+		stub := tracetest.SpanStubFromReadOnlySpan(s)
+		flags := trace.TraceFlags(0)
+		if n%keepEvery == 0 {
+			flags = trace.FlagsSampled
+		}
+		stub.SpanContext = stub.SpanContext.WithTraceFlags(flags)
+		if stub.Parent.IsValid() {
+			stub.Parent = stub.Parent.WithTraceFlags(flags)
+		}
+		out[i] = stub.Snapshot()
+	}
+	return out
+}
+
+// TestClientStatsAllocations: counting a batch of realistic spans in the
+// client-side stats, and dropping its priority-0 chunks, allocates nothing
+// in steady state.
+func TestClientStatsAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts differ under the race detector")
+	}
+	e, err := newExporter(fakeEnv(nil, false, ""), WithAgentURL("http://localhost:8126"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Shutdown(context.Background())
+	enc := newEncoder(e.version, e.cfg)
+	for _, keep := range []int{1, 10} {
+		chunks := enc.chunks(withPriority(realisticSpans(300), keep))
+		r := run{e: e, enc: enc}
+		r.prepare(chunks, true, peerTagKeys) // the groups, the buffers
+		if n := testing.AllocsPerRun(50, func() { r.prepare(chunks, true, peerTagKeys) }); n != 0 {
+			t.Errorf("one trace in %d kept: %v allocations per batch of 300 spans, want 0", keep, n)
+		}
+	}
+}
+
+// BenchmarkClientStats measures what client-side stats cost per span: the
+// names and meta values the stats need, the concentrator's Add, and the
+// priority-0 drop rule, on realistic spans (one trace in ten kept).
+func BenchmarkClientStats(b *testing.B) {
+	e, err := newExporter(fakeEnv(nil, false, ""), WithAgentURL("http://localhost:8126"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Shutdown(context.Background())
+	enc := newEncoder(e.version, e.cfg)
+	const n = 300
+	chunks := enc.chunks(withPriority(realisticSpans(n), 10))
+	r := run{e: e, enc: enc}
+	b.ReportAllocs()
+	for b.Loop() {
+		r.prepare(chunks, true, peerTagKeys)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/span")
+}
+
+// statsAgent is an in-memory Agent that allows client stats and counts the
+// bytes it is sent, by endpoint.
+type statsAgent struct {
+	mu    sync.Mutex
+	bytes map[string]int
+}
+
+func (a *statsAgent) RoundTrip(r *http.Request) (*http.Response, error) {
+	n := 0
+	if r.Body != nil {
+		b, _ := io.ReadAll(r.Body)
+		n = len(b)
+		_ = r.Body.Close()
+	}
+	a.mu.Lock()
+	a.bytes[r.URL.Path] += n
+	a.mu.Unlock()
+	body := `{"rate_by_service":{}}`
+	switch r.URL.Path {
+	case "/info":
+		body = `{"endpoints":["/v0.4/traces","/v0.6/stats"],"client_drop_p0s":true,"span_events":true}`
+	case "/v0.6/stats":
+		body = ""
+	}
+	return &http.Response{StatusCode: http.StatusOK, Body: io.NopCloser(strings.NewReader(body)),
+		Header: http.Header{}, Request: r}, nil
+}
+
+// BenchmarkClientStatsBytes compares the bytes sent to the Agent per 1,000
+// spans of 10-span traces when one trace in ten is kept: every trace sent
+// (client stats off), or the kept ones and the stats (on).
+func BenchmarkClientStatsBytes(b *testing.B) {
+	spans := withPriority(exportBenchSpans(1000), 10)
+	for _, on := range []bool{false, true} {
+		b.Run(map[bool]string{false: "stats=off", true: "stats=on"}[on], func(b *testing.B) {
+			agent := &statsAgent{bytes: map[string]int{}}
+			e, err := newExporter(fakeEnv(nil, false, ""), WithAgentURL("http://agent.invalid:8126"),
+				WithHTTPClient(&http.Client{Transport: agent}), WithClientStats(on))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Shutdown(context.Background())
+			enc := newEncoder(e.version, e.cfg)
+			chunks := enc.chunks(spans)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := e.exportChunks(ctx, chunks); err != nil {
+					b.Fatal(err)
+				}
+				e.flushStats(ctx, time.Now(), true)
+			}
+			agent.mu.Lock()
+			defer agent.mu.Unlock()
+			traces, stats := agent.bytes["/v0.4/traces"], agent.bytes["/v0.6/stats"]
+			b.ReportMetric(float64(traces)/float64(b.N), "trace-B/1000spans")
+			b.ReportMetric(float64(stats)/float64(b.N), "stats-B/1000spans")
+			b.ReportMetric(float64(traces+stats)/float64(b.N), "wire-B/1000spans")
+		})
+	}
 }
