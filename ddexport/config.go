@@ -96,6 +96,8 @@ type config struct {
 	maxPayload  int
 	retry       RetryConfig
 	containerID *string
+	clientStats *bool
+	spanSampler SpanSampler
 }
 
 func newConfig(opts []Option) config {
@@ -253,3 +255,21 @@ type mapConfig struct {
 // tag is one key/value pair of extra tags, kept in a slice (not a map) so
 // that iteration is cheap and deterministic.
 type tag struct{ key, value string }
+
+// WithClientStats turns client-side APM stats on or off; it beats
+// DD_TRACE_STATS_COMPUTATION_ENABLED (default on). On, they are computed in
+// the process for the spans a SpanProcessor exports, and priority-0 traces
+// are not sent, whenever the Agent allows it (its /info lists /v0.6/stats
+// and says client_drop_p0s); see the package documentation.
+func WithClientStats(enabled bool) Option {
+	return optionFunc(func(c config) config { c.clientStats = &enabled; return c })
+}
+
+// WithSpanSampler sets the single-span sampling rules applied to the spans
+// of traces that are not kept (priority <= 0): a span s keeps is sent
+// with _dd.span_sampling.mechanism = 8, and the Agent keeps it although its
+// trace is dropped. *ddsample.SpanSampler, built from
+// DD_SPAN_SAMPLING_RULES, is one. nil means none.
+func WithSpanSampler(s SpanSampler) Option {
+	return optionFunc(func(c config) config { c.spanSampler = s; return c })
+}

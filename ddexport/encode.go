@@ -6,6 +6,7 @@ import (
 
 	"github.com/seed03c8c003/ddslog/internal/ddname"
 	"github.com/seed03c8c003/ddslog/internal/msgp"
+	"github.com/seed03c8c003/ddslog/internal/stats"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -70,6 +71,18 @@ type encoder struct {
 	resBuf    []byte // derived resource names
 	keyBuf    []byte // v0.5 derived keys
 	tagsFixed bool   // an extra tag has a key of isFixedKey
+
+	// Client-side work (see clientstats.go): the stats of the span being
+	// read, the meta values they need, single-span sampling decisions, and
+	// the chunks left to send.
+	stat      stats.Span
+	metaVals  []string
+	spanRules map[trace.SpanID]spanRule
+	rule      spanRule // the decision of the span being written,
+	ruleKept  bool     // when a rule keeps it
+	parts     []chunkPart
+	keptSpans []sdktrace.ReadOnlySpan
+	prepared  [][]sdktrace.ReadOnlySpan
 
 	// The open meta or metrics map.
 	mapPos  int     // offset of its header in e.b
@@ -272,6 +285,16 @@ func (e *encoder) isRoot(parent trace.SpanID, big bool) bool {
 // release drops every reference to spans (ExportSpans must not retain them)
 // and shrinks buffers that grew past their cap.
 func (e *encoder) release() {
+	clear(e.keptSpans)
+	clear(e.prepared)
+	clear(e.parts)
+	clear(e.metaVals)
+	e.keptSpans, e.prepared, e.parts = e.keptSpans[:0], e.prepared[:0], e.parts[:0]
+	clear(e.spanRules)
+	e.stat, e.ruleKept = stats.Span{}, false
+	if cap(e.keptSpans) > maxKeptSpans {
+		e.keptSpans, e.prepared, e.parts = nil, nil, nil
+	}
 	clear(e.spans)
 	clear(e.chunkOut)
 	e.chunkOut = e.chunkOut[:0]

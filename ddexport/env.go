@@ -99,6 +99,8 @@ type settings struct {
 	mapping  mapConfig
 	// containerID identifies the container to the Agent.
 	containerID containerIDs
+	// clientStats: compute client-side stats when the Agent allows it.
+	clientStats bool
 }
 
 // containerIDs are the values of the headers by which the Agent finds the
@@ -125,6 +127,17 @@ func resolve(c config, env environment) (settings, error) {
 	}
 	s.endpoint = ep
 	s.mapping = resolveMapping(c, env)
+	s.clientStats = true
+	switch v := env.get(envStatsComputation); {
+	case c.clientStats != nil:
+		s.clientStats = *c.clientStats
+	case v != "":
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return s, fmt.Errorf("ddexport: %s=%q: want true or false", envStatsComputation, v)
+		}
+		s.clientStats = b
+	}
 	switch {
 	case c.containerID != nil:
 		if !validHeaderValue(*c.containerID) {

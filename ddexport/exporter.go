@@ -13,6 +13,8 @@ import (
 
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/seed03c8c003/ddslog/internal/stats"
 )
 
 var _ sdktrace.SpanExporter = (*Exporter)(nil)
@@ -40,7 +42,11 @@ type Exporter struct {
 	retry      RetryConfig
 	t          *transport
 	encoders   sync.Pool
-	disc       *discovery // nil for V05: never native events
+	disc       *discovery
+	// css computes client-side stats; nil when they are turned off
+	// (WithClientStats(false), DD_TRACE_STATS_COMPUTATION_ENABLED=false).
+	css         *clientStats
+	spanSampler SpanSampler // nil without single-span sampling rules
 
 	stats   counters
 	rates   atomic.Pointer[map[string]float64]
@@ -78,6 +84,9 @@ type counters struct {
 	// Kept by a SpanProcessor exporting through this exporter.
 	ended, tracesShed, partialFlushes, tracesExpired, openAtShutdown atomic.Uint64
 	buffered                                                         atomic.Int64
+
+	// Client-side stats.
+	droppedP0Spans, droppedP0Traces, statsSent, statsFailed atomic.Uint64
 }
 
 // New returns an exporter configured by opts, then by the DD_* environment
@@ -109,9 +118,14 @@ func newExporter(env environment, opts ...Option) (*Exporter, error) {
 	}
 	e.stop, e.cancelStop = context.WithCancelCause(context.Background())
 	e.encoders.New = func() any { return newEncoder(e.version, e.cfg) }
-	if e.version == V04 {
-		e.disc = newDiscovery(e.t)
+	e.spanSampler = c.spanSampler
+	if s.clientStats {
+		if e.css, err = newClientStats(s.mapping.service); err != nil {
+			return nil, fmt.Errorf("ddexport: client-side stats: %w", err)
+		}
 	}
+	e.disc = newDiscovery(e.t)
+	e.disc.wantFast = e.css != nil
 	return e, nil
 }
 
@@ -173,21 +187,30 @@ func (e *Exporter) export(ctx context.Context, spans []sdktrace.ReadOnlySpan, ch
 	stopWatch := context.AfterFunc(e.stop, func() { cancel(errShutdown) })
 	defer stopWatch()
 
-	native := e.nativeEvents(ctx)
+	info := e.agentInfo(ctx)
 	enc := e.encoders.Get().(*encoder)
 	defer func() {
 		enc.release()
 		e.encoders.Put(enc)
 	}()
-	if len(spans) > 0 {
-		chunks = enc.chunks(spans)
-	} else {
+	// Client-side stats count only the spans a span processor hands over:
+	// it sends priority-0 traces too, which the stats must include.
+	fromProcessor := len(spans) == 0
+	if fromProcessor {
 		chunks = enc.validChunks(chunks)
+	} else {
+		chunks = enc.chunks(spans)
 	}
-	r := run{e: e, enc: enc, native: native}
+	r := run{e: e, enc: enc, native: e.version == V04 && info != nil && info.spanEvents}
 	if n := total - countSpans(chunks); n > 0 {
 		r.drop(&e.stats.invalid, n, errors.New("nil span, or zero trace or span ID"))
 	}
+	r.computed = fromProcessor && e.clientStatsOn(info)
+	var peerTags *stats.PeerTagKeys
+	if info != nil {
+		peerTags = info.peerTags
+	}
+	chunks = r.prepare(chunks, r.computed, peerTags)
 	r.deliver(ctx, chunks)
 	if r.dropped > 0 {
 		e.stats.droppedCalls.Add(1)
@@ -216,14 +239,11 @@ func (e *Exporter) end() {
 	}
 }
 
-// nativeEvents reports whether spans events and links can be sent
-// natively: v0.4 and an Agent whose /info says so. The first call starts
-// the discovery goroutine and waits a little for its first answer.
-func (e *Exporter) nativeEvents(ctx context.Context) bool {
+// agentInfo returns what the Agent's /info said last, or nil before it
+// answered. The first call starts the discovery goroutine and waits a
+// little for its first answer.
+func (e *Exporter) agentInfo(ctx context.Context) *agentInfo {
 	d := e.disc
-	if d == nil {
-		return false
-	}
 	e.mu.Lock()
 	wait := !e.waited
 	if e.discCancel == nil && !e.closed {
@@ -242,16 +262,24 @@ func (e *Exporter) nativeEvents(ctx context.Context) bool {
 		}
 		t.Stop()
 	}
-	return d.native.Load()
+	return d.info.Load()
+}
+
+// nativeEvents reports whether spans events and links can be sent
+// natively: v0.4 and an Agent whose /info says so.
+func (e *Exporter) nativeEvents(ctx context.Context) bool {
+	info := e.agentInfo(ctx)
+	return e.version == V04 && info != nil && info.spanEvents
 }
 
 // run is the state of one ExportSpans call.
 type run struct {
-	e       *Exporter
-	enc     *encoder
-	native  bool
-	dropped int
-	err     error // the first cause of a drop
+	e        *Exporter
+	enc      *encoder
+	native   bool
+	computed bool // the spans are in client-side stats
+	dropped  int
+	err      error // the first cause of a drop
 }
 
 func (r *run) drop(reason *atomic.Uint64, n int, err error) {
@@ -289,7 +317,12 @@ func (r *run) deliver(ctx context.Context, chunks [][]sdktrace.ReadOnlySpan) {
 		r.split(ctx, chunks)
 		return
 	}
-	res, err := e.post(ctx, body, len(chunks))
+	traces, spans := e.css.takeDropped()
+	res, err := e.post(ctx, request{traceCount: len(chunks), computedStats: r.computed,
+		droppedTraces: traces, droppedSpans: spans}, body)
+	if res != sent {
+		e.css.giveBack(traces, spans)
+	}
 	switch res {
 	case sent:
 		e.stats.exported.Add(uint64(n))
@@ -345,11 +378,13 @@ const (
 )
 
 // post sends one payload, retrying what can succeed later.
-func (e *Exporter) post(ctx context.Context, body []byte, traceCount int) (outcome, error) {
+func (e *Exporter) post(ctx context.Context, req request, body []byte) (outcome, error) {
 	start := e.now()
 	for attempt := 0; ; attempt++ {
-		e.stats.requests.Add(1)
-		resp, err := e.t.send(ctx, body, traceCount, e.now())
+		if !req.stats {
+			e.stats.requests.Add(1)
+		}
+		resp, err := e.t.send(ctx, req, body, e.now())
 		var retryAfter time.Duration
 		switch s := resp.status; {
 		case err != nil && ctx.Err() != nil:
@@ -357,29 +392,34 @@ func (e *Exporter) post(ctx context.Context, body []byte, traceCount int) (outco
 		case err != nil:
 			err = fmt.Errorf("sending to the agent: %w", err)
 		case s >= 200 && s < 300:
-			e.stats.sent.Add(1)
+			if !req.stats {
+				e.stats.sent.Add(1)
+			}
 			if resp.hasRates {
 				e.rates.Store(&resp.rates)
 				e.publishRates(resp.rates)
 			}
 			return sent, nil
 		case s == http.StatusRequestEntityTooLarge:
+			if req.stats {
+				return rejected, statusError(s, resp.reason)
+			}
 			e.stats.rejections.Add(1)
 			return tooLarge, statusError(s, resp.reason)
 		case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
 			err = statusError(s, resp.reason)
 			retryAfter = resp.retryAfter
 		default:
-			e.stats.rejections.Add(1)
+			if !req.stats {
+				e.stats.rejections.Add(1)
+			}
 			err = statusError(s, resp.reason)
 			e.reportOnce(err)
 			return rejected, err
 		}
 		// A connection error or a server error: the Agent may have been
 		// restarted or replaced; learn again what it understands.
-		if e.disc != nil {
-			e.disc.requestCheck()
-		}
+		e.disc.requestCheck()
 		if !e.retry.Enabled {
 			return failed, err
 		}
@@ -552,6 +592,22 @@ type Stats struct {
 	// SpansOpenAtShutdown counts spans started but not ended when the
 	// processor was shut down (never ended, so never exported).
 	SpansOpenAtShutdown uint64
+
+	// Client-side stats (see the package documentation). Priority-0 spans
+	// not sent because their stats were computed here are a sampling
+	// decision, not a failure: they are not in SpansDropped, and once the
+	// processor is shut down SpansEnded == SpansExported + SpansDropped +
+	// SpansDroppedP0.
+
+	// SpansDroppedP0 counts spans of priority-0 traces not sent (their
+	// stats are in the client-side stats).
+	SpansDroppedP0 uint64
+	// TracesDroppedP0 counts priority-0 chunks of which no span was sent.
+	TracesDroppedP0 uint64
+	// StatsPayloadsSent and StatsPayloadsFailed count /v0.6/stats payloads
+	// the Agent accepted, and those given up.
+	StatsPayloadsSent   uint64
+	StatsPayloadsFailed uint64
 }
 
 // DropReasons counts dropped spans by reason.
@@ -608,6 +664,11 @@ func (e *Exporter) Stats() Stats {
 		PartialFlushes:      c.partialFlushes.Load(),
 		TracesExpired:       c.tracesExpired.Load(),
 		SpansOpenAtShutdown: c.openAtShutdown.Load(),
+
+		SpansDroppedP0:      c.droppedP0Spans.Load(),
+		TracesDroppedP0:     c.droppedP0Traces.Load(),
+		StatsPayloadsSent:   c.statsSent.Load(),
+		StatsPayloadsFailed: c.statsFailed.Load(),
 	}
 	s.SpansDropped = s.Dropped.total()
 	if p := e.lastErr.Load(); p != nil {

@@ -304,6 +304,7 @@ func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, parent trace.SpanID, remot
 	}
 	e.field("meta")
 	drops := e.writeMeta(s, sc, attrs, events, links, status, kind, remote, root, native, &dd, dm)
+	e.rule, e.ruleKept = e.spanRules[sc.SpanID()]
 	e.field("metrics")
 	e.writeMetrics(attrs, kind, topLevel(parent, remote, kind), root, priority, sc.TraceState(), drops)
 	e.field("type")

@@ -9,6 +9,10 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
+// spanSamplingMechanism is the value of _dd.span_sampling.mechanism: single
+// span sampling, Datadog's sampling mechanism 8.
+const spanSamplingMechanism = 8
+
 func (e *encoder) metric(prefix, suffix string, f float64) {
 	if e.add(prefix, suffix) {
 		e.b = appendFloat64(e.b, f)
@@ -64,6 +68,14 @@ func (e *encoder) writeMetrics(attrs []attribute.KeyValue, kind trace.SpanKind, 
 	if ts.Len() > 0 {
 		if rate, ok := sampleRate(ts); ok {
 			e.metric("_sample_rate", "", rate)
+		}
+	}
+	if r := e.rule; e.ruleKept {
+		// Kept by a single-span sampling rule although its trace is not.
+		e.metric("_dd.span_sampling.mechanism", "", spanSamplingMechanism)
+		e.metric("_dd.span_sampling.rule_rate", "", r.rate)
+		if r.maxPerSecond > 0 {
+			e.metric("_dd.span_sampling.max_per_second", "", r.maxPerSecond)
 		}
 	}
 	if drops.events > 0 {

@@ -502,10 +502,13 @@ func (p *SpanProcessor) enqueue(c *liveTrace) {
 	}
 }
 
-// job is a batch of chunks taken from the queue for export.
+// job is a batch of chunks taken from the queue for export, or a flush of
+// the client-side stats.
 type job struct {
 	chunks []*liveTrace
 	seq    uint64
+	stats  bool // flush the client-side stats that are due
+	force  bool // all of them
 }
 
 // flushWaiter is a ForceFlush waiting for the jobs up to seq.
@@ -533,7 +536,14 @@ func (p *SpanProcessor) loop() {
 		seq      uint64   // the last job taken
 		waiters  []flushWaiter
 		free     [][]*liveTrace // emptied queue slices, for reuse
+		// lastStats is when the client-side stats were last flushed.
+		lastStats = time.Now()
+		statsOn   = p.exp.css != nil
 	)
+	flushStats := func(force bool) {
+		seq++
+		pending = append(pending, job{seq: seq, stats: true, force: force})
+	}
 	take := func() {
 		var spare []*liveTrace
 		if n := len(free); n > 0 {
@@ -555,6 +565,10 @@ func (p *SpanProcessor) loop() {
 	}
 	dispatch := func() {
 		for len(pending) > 0 && len(inflight) < p.cfg.workers {
+			if pending[0].stats && len(inflight) > 0 {
+				// The stats of the exports before it must be in.
+				return
+			}
 			j := pending[0]
 			pending[0] = job{}
 			pending = pending[1:]
@@ -587,12 +601,19 @@ func (p *SpanProcessor) loop() {
 		case now := <-ticks:
 			p.tick(now)
 			take()
+			if statsOn && now.Sub(lastStats) >= StatsFlushInterval {
+				lastStats = now
+				flushStats(false)
+			}
 			dispatch()
 		case <-p.wake:
 			take()
 			dispatch()
 		case reply := <-p.flushReq:
 			take()
+			if statsOn {
+				flushStats(true)
+			}
 			waiters = append(waiters, flushWaiter{seq: seq, reply: reply})
 			dispatch()
 			answer()
@@ -623,8 +644,14 @@ const maxKeptQueue = 4096
 func (p *SpanProcessor) worker() {
 	defer p.workersDone.Done()
 	for j := range p.work {
-		p.exportAll(context.Background(), j.chunks)
-		clear(j.chunks)
+		if j.stats {
+			ctx, cancel := context.WithTimeout(context.Background(), p.cfg.exportTimeout)
+			p.exp.flushStats(ctx, time.Now(), j.force)
+			cancel()
+		} else {
+			p.exportAll(context.Background(), j.chunks)
+			clear(j.chunks)
+		}
 		p.finished <- j
 	}
 }
@@ -799,6 +826,8 @@ func (p *SpanProcessor) shutdown(ctx context.Context) error {
 	}()
 	select {
 	case <-workersDone:
+		// Every span is in the client-side stats: send them all.
+		p.exp.flushStats(ctx, time.Now(), true)
 	case <-ctx.Done():
 	}
 	var errs []error

@@ -34,10 +34,24 @@ type pipeline struct {
 // newPipeline builds a pipeline. Without a sampler, every trace is sampled.
 func newPipeline(t *testing.T, sampler sdktrace.Sampler, opts ...ProcessorOption) *pipeline {
 	t.Helper()
-	agent := ddtest.New(t)
-	exp, _ := newTestExporter(t, agent)
+	return newPipelineWith(t, pipelineConfig{sampler: sampler, processor: opts})
+}
+
+// pipelineConfig configures newPipelineWith.
+type pipelineConfig struct {
+	agent     []ddtest.Option
+	exporter  []Option
+	sampler   sdktrace.Sampler
+	processor []ProcessorOption
+}
+
+func newPipelineWith(t *testing.T, c pipelineConfig) *pipeline {
+	t.Helper()
+	agent := ddtest.New(t, c.agent...)
+	exp, _ := newTestExporter(t, agent, c.exporter...)
 	p := &pipeline{exp: exp, agent: agent, ticks: make(chan time.Time)}
-	opts = append([]ProcessorOption{processorOptionFunc(func(c *processorConfig) { c.ticks = p.ticks })}, opts...)
+	opts := append([]ProcessorOption{processorOptionFunc(func(c *processorConfig) { c.ticks = p.ticks })}, c.processor...)
+	sampler := c.sampler
 	p.proc = newSpanProcessor(exp, fakeEnv(nil, false, ""), opts...)
 	if sampler == nil {
 		sampler = sdktrace.AlwaysSample()

@@ -9,12 +9,15 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/seed03c8c003/ddslog/internal/stats"
 )
 
 // Version is the version of this library, sent to the Agent as
@@ -32,38 +35,42 @@ const (
 // transport delivers encoded payloads to the Agent over HTTP or a unix
 // socket. It is safe for concurrent use.
 type transport struct {
-	client    *http.Client
-	ownClient bool // made here, so its idle connections are closed on shutdown
-	tracesURL string
-	infoURL   string
-	header    http.Header // static request headers, shared read-only
-	timeout   time.Duration
+	client      *http.Client
+	ownClient   bool // made here, so its idle connections are closed on shutdown
+	tracesURL   string
+	statsURL    string
+	infoURL     string
+	header      http.Header // static headers of trace requests, shared read-only
+	statsHeader http.Header // static headers of stats requests, shared read-only
+	timeout     time.Duration
 }
 
 func newTransport(ep endpoint, v APIVersion, c config, ids containerIDs) *transport {
 	t := &transport{
 		client:    c.client,
 		tracesURL: ep.base + v.path(),
+		statsURL:  ep.base + "/v0.6/stats",
 		infoURL:   ep.base + "/info",
 		timeout:   c.timeout,
-		header: http.Header{
+		statsHeader: http.Header{
 			"Content-Type":                  {"application/msgpack"},
 			"Datadog-Meta-Lang":             {"go"},
 			"Datadog-Meta-Lang-Version":     {strings.TrimPrefix(runtime.Version(), "go")},
 			"Datadog-Meta-Lang-Interpreter": {runtime.Compiler + "-" + runtime.GOARCH + "-" + runtime.GOOS},
 			"Datadog-Meta-Tracer-Version":   {Version},
-			"Datadog-Send-Real-Http-Status": {"true"},
-			// Every span carries its own top-level mark (_dd.top_level):
-			// the Agent must not compute its own per chunk.
-			"Datadog-Client-Computed-Top-Level": {"yes"},
 		},
 	}
 	if ids.container != "" {
-		t.header["Datadog-Container-Id"] = []string{ids.container}
+		t.statsHeader["Datadog-Container-Id"] = []string{ids.container}
 	}
 	if ids.entity != "" {
-		t.header["Datadog-Entity-Id"] = []string{ids.entity}
+		t.statsHeader["Datadog-Entity-Id"] = []string{ids.entity}
 	}
+	t.header = maps.Clone(t.statsHeader)
+	t.header["Datadog-Send-Real-Http-Status"] = []string{"true"}
+	// Every span carries its own top-level mark (_dd.top_level): the Agent
+	// must not compute its own per chunk.
+	t.header["Datadog-Client-Computed-Top-Level"] = []string{"yes"}
 	if t.client == nil {
 		t.client = &http.Client{Transport: newHTTPTransport(ep.socket)}
 		t.ownClient = true
@@ -109,12 +116,26 @@ type response struct {
 	hasRates   bool
 }
 
+// request is what varies between the requests of the transport.
+type request struct {
+	stats bool // to /v0.6/stats; else to the traces endpoint
+	// Trace requests only.
+	traceCount    int
+	computedStats bool   // Datadog-Client-Computed-Stats: yes
+	droppedTraces uint64 // Datadog-Client-Dropped-P0-Traces, when > 0
+	droppedSpans  uint64 // Datadog-Client-Dropped-P0-Spans, when > 0
+}
+
 // send posts one payload. It returns an error only when no response
 // arrived (connection error, timeout, cancellation).
-func (t *transport) send(ctx context.Context, body []byte, traceCount int, now time.Time) (response, error) {
+func (t *transport) send(ctx context.Context, r request, body []byte, now time.Time) (response, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.tracesURL, nil)
+	url, header := t.tracesURL, t.header
+	if r.stats {
+		url, header = t.statsURL, t.statsHeader
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
 	if err != nil {
 		return response{}, err
 	}
@@ -122,9 +143,18 @@ func (t *transport) send(ctx context.Context, body []byte, traceCount int, now t
 	req.Body = &bodyReader{g: g}
 	req.GetBody = func() (io.ReadCloser, error) { return &bodyReader{g: g}, nil }
 	req.ContentLength = int64(len(body))
-	req.Header = make(http.Header, len(t.header)+1)
-	maps.Copy(req.Header, t.header)
-	req.Header["X-Datadog-Trace-Count"] = []string{strconv.Itoa(traceCount)}
+	req.Header = make(http.Header, len(header)+4)
+	maps.Copy(req.Header, header)
+	if !r.stats {
+		req.Header["X-Datadog-Trace-Count"] = []string{strconv.Itoa(r.traceCount)}
+		if r.computedStats {
+			req.Header["Datadog-Client-Computed-Stats"] = []string{"yes"}
+		}
+		if r.droppedTraces > 0 || r.droppedSpans > 0 {
+			req.Header["Datadog-Client-Dropped-P0-Traces"] = []string{strconv.FormatUint(r.droppedTraces, 10)}
+			req.Header["Datadog-Client-Dropped-P0-Spans"] = []string{strconv.FormatUint(r.droppedSpans, 10)}
+		}
+	}
 	resp, err := t.client.Do(req)
 	// The body is the encoder's buffer, reused after this call: whatever
 	// the HTTP transport still does in the background must not read it.
@@ -133,16 +163,18 @@ func (t *transport) send(ctx context.Context, body []byte, traceCount int, now t
 		return response{}, err
 	}
 	defer closeBody(resp.Body)
-	r := response{status: resp.StatusCode}
+	out := response{status: resp.StatusCode}
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
-		r.rates, r.hasRates = parseRates(resp.Body)
+		if !r.stats {
+			out.rates, out.hasRates = parseRates(resp.Body)
+		}
 	default:
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxReasonBytes))
-		r.reason = cleanReason(b)
-		r.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
+		out.reason = cleanReason(b)
+		out.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
 	}
-	return r, nil
+	return out, nil
 }
 
 // closeBody drains a little of what is left, so the connection can be
@@ -204,37 +236,64 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// info asks the Agent's /info whether it understands native span events.
-// A 404 is an answer (an Agent too old to have /info: no).
-func (t *transport) info(ctx context.Context) (spanEvents bool, err error) {
+// agentInfo is what the Agent's /info says that matters here.
+type agentInfo struct {
+	// spanEvents: it understands native span events and links (v0.4).
+	spanEvents bool
+	// statsEndpoint: it serves /v0.6/stats; dropP0s: it lets a client that
+	// computes stats drop priority-0 traces (client_drop_p0s).
+	statsEndpoint, dropP0s bool
+	// peerTags are the span tags it aggregates client stats by; nil when
+	// it lists none.
+	peerTags *stats.PeerTagKeys
+}
+
+// clientStats reports whether the Agent allows client-side stats with
+// priority-0 traces dropped: both are needed, or the Agent would compute
+// no stats for traces it never sees.
+func (i *agentInfo) clientStats() bool {
+	return i != nil && i.statsEndpoint && i.dropP0s
+}
+
+// info asks the Agent's /info what it understands. A 404 is an answer (an
+// Agent too old to have /info: nothing).
+func (t *transport) info(ctx context.Context) (agentInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, min(t.timeout, infoTimeout))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.infoURL, nil)
 	if err != nil {
-		return false, err
+		return agentInfo{}, err
 	}
 	resp, err := t.client.Do(req)
 	if err != nil {
-		return false, err
+		return agentInfo{}, err
 	}
 	defer closeBody(resp.Body)
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
-		return false, nil
+		return agentInfo{}, nil
 	case resp.StatusCode != http.StatusOK:
-		return false, errors.New("ddexport: agent /info answered " + strconv.Itoa(resp.StatusCode))
+		return agentInfo{}, errors.New("ddexport: agent /info answered " + strconv.Itoa(resp.StatusCode))
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
-		return false, err
+		return agentInfo{}, err
 	}
 	var v struct {
-		SpanEvents bool `json:"span_events"`
+		SpanEvents    bool     `json:"span_events"`
+		Endpoints     []string `json:"endpoints"`
+		ClientDropP0s bool     `json:"client_drop_p0s"`
+		PeerTags      []string `json:"peer_tags"`
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
-		return false, errors.New("ddexport: agent /info: " + err.Error())
+		return agentInfo{}, errors.New("ddexport: agent /info: " + err.Error())
 	}
-	return v.SpanEvents, nil
+	return agentInfo{
+		spanEvents:    v.SpanEvents,
+		statsEndpoint: slices.Contains(v.Endpoints, "/v0.6/stats"),
+		dropP0s:       v.ClientDropP0s,
+		peerTags:      stats.NewPeerTagKeys(v.PeerTags),
+	}, nil
 }
 
 // bodyGuard shares a request body with the HTTP transport until finish:
@@ -285,28 +344,36 @@ type discovery struct {
 	retryAfter time.Duration // between checks after a failure
 	minGap     time.Duration // between checks asked for by failed requests
 
+	// fastInterval replaces interval while client stats are on, so that
+	// the Agent withdrawing them is noticed within seconds (as
+	// dd-trace-go polls /info).
+	fastInterval time.Duration
+	wantFast     bool // the exporter computes client stats when allowed
+
 	// Injected in tests.
 	now     func() time.Time
 	after   func(time.Duration) <-chan time.Time
 	onCheck func(native bool, err error) // called after each completed check
 
 	native  atomic.Bool
-	known   chan struct{} // closed after the first check, whatever its outcome
-	recheck chan struct{} // capacity 1: a failed request asks for a check
-	done    chan struct{} // closed when the goroutine ends
+	info    atomic.Pointer[agentInfo] // the last answer; nil before the first
+	known   chan struct{}             // closed after the first check, whatever its outcome
+	recheck chan struct{}             // capacity 1: a failed request asks for a check
+	done    chan struct{}             // closed when the goroutine ends
 }
 
 func newDiscovery(t *transport) *discovery {
 	return &discovery{
-		t:          t,
-		interval:   5 * time.Minute,
-		retryAfter: 30 * time.Second,
-		minGap:     10 * time.Second,
-		now:        time.Now,
-		after:      time.After,
-		known:      make(chan struct{}),
-		recheck:    make(chan struct{}, 1),
-		done:       make(chan struct{}),
+		t:            t,
+		interval:     5 * time.Minute,
+		fastInterval: 5 * time.Second,
+		retryAfter:   30 * time.Second,
+		minGap:       10 * time.Second,
+		now:          time.Now,
+		after:        time.After,
+		known:        make(chan struct{}),
+		recheck:      make(chan struct{}, 1),
+		done:         make(chan struct{}),
 	}
 }
 
@@ -314,7 +381,8 @@ func (d *discovery) run(ctx context.Context) {
 	defer close(d.done)
 	first := true
 	for {
-		on, err := d.t.info(ctx)
+		info, err := d.t.info(ctx)
+		on := info.spanEvents
 		if ctx.Err() != nil {
 			if first {
 				close(d.known)
@@ -326,6 +394,7 @@ func (d *discovery) run(ctx context.Context) {
 		last := d.now()
 		if err == nil {
 			d.native.Store(on)
+			d.info.Store(&info)
 		}
 		if d.onCheck != nil {
 			d.onCheck(on, err)
@@ -337,8 +406,11 @@ func (d *discovery) run(ctx context.Context) {
 			first = false
 		}
 		wait := d.interval
-		if err != nil {
+		switch {
+		case err != nil:
 			wait = d.retryAfter
+		case d.wantFast && info.clientStats():
+			wait = d.fastInterval
 		}
 		timer := d.after(wait)
 	waiting:

@@ -118,19 +118,38 @@ func TestInfoNotFound(t *testing.T) {
 	defer srv.Close()
 	tr := newTransport(endpoint{base: srv.URL}, V04, newConfig(nil), containerIDs{})
 	defer tr.close()
-	on, err := tr.info(context.Background())
-	if on || err != nil {
-		t.Errorf("info = %v, %v; want false, nil", on, err)
+	info, err := tr.info(context.Background())
+	if info != (agentInfo{}) || err != nil {
+		t.Errorf("info = %+v, %v; want nothing understood, no error", info, err)
 	}
 }
 
+// TestInfo reads what /info says of span events, client-side stats and
+// peer tags.
 func TestInfo(t *testing.T) {
-	for _, on := range []bool{true, false} {
-		agent := ddtest.New(t, ddtest.WithSpanEvents(on))
+	type got struct {
+		SpanEvents, StatsEndpoint, DropP0s, ClientStats bool
+		PeerTags                                        []string
+	}
+	for _, tt := range []struct {
+		opts []ddtest.Option
+		want got
+	}{
+		{[]ddtest.Option{ddtest.WithSpanEvents(true)}, got{SpanEvents: true}},
+		{[]ddtest.Option{ddtest.WithSpanEvents(false)}, got{}},
+		{[]ddtest.Option{ddtest.WithClientStats(true, false)}, got{SpanEvents: true, StatsEndpoint: true}},
+		{[]ddtest.Option{ddtest.WithClientStats(true, true), ddtest.WithPeerTags("peer.service", "db.instance")},
+			got{SpanEvents: true, StatsEndpoint: true, DropP0s: true, ClientStats: true, PeerTags: []string{"db.instance", "peer.service"}}},
+	} {
+		agent := ddtest.New(t, tt.opts...)
 		e, _ := newTestExporter(t, agent)
-		got, err := e.t.info(context.Background())
-		if err != nil || got != on {
-			t.Errorf("info with span events %v = %v, %v", on, got, err)
+		info, err := e.t.info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := got{info.spanEvents, info.statsEndpoint, info.dropP0s, info.clientStats(), info.peerTags.Keys()}
+		if diff := cmp.Diff(tt.want, g); diff != "" {
+			t.Errorf("info (-want +got):\n%s", diff)
 		}
 	}
 }
@@ -208,12 +227,11 @@ func TestDiscoveryFailureKeepsTheLastAnswer(t *testing.T) {
 	}
 }
 
-func TestDiscoveryNotForV05(t *testing.T) {
+// TestNoNativeEventsOnV05: v0.5 has no place for native events, whatever
+// /info says (which a v0.5 exporter reads for client-side stats).
+func TestNoNativeEventsOnV05(t *testing.T) {
 	agent := ddtest.New(t, ddtest.WithSpanEvents(true))
 	e, _ := newTestExporter(t, agent, WithAPIVersion(V05))
-	if e.disc != nil {
-		t.Fatal("a v0.5 exporter has a discovery")
-	}
 	if err := e.ExportSpans(context.Background(), makeSpans(1, 1)); err != nil {
 		t.Fatal(err)
 	}
