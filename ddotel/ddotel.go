@@ -208,9 +208,13 @@ func Setup(ctx context.Context, opts ...Option) (*Tracing, error) {
 			}
 			sampler = ds
 		}
-		t.exp, err = ddexport.New(append([]ddexport.Option{
-			ddexport.WithService(s.service), ddexport.WithEnv(s.env), ddexport.WithVersion(s.version),
-		}, c.exporterOpts...)...)
+		expOpts := []ddexport.Option{ddexport.WithService(s.service), ddexport.WithEnv(s.env), ddexport.WithVersion(s.version)}
+		if ds != nil {
+			if ss := ds.SpanSampler(); ss != nil {
+				expOpts = append(expOpts, ddexport.WithSpanSampler(ss))
+			}
+		}
+		t.exp, err = ddexport.New(append(expOpts, c.exporterOpts...)...)
 		if err != nil {
 			return nil, err
 		}
@@ -368,6 +372,9 @@ func resolve(c *config, lookup func(string) (string, bool)) (*settings, error) {
 	s.datadogSampling = true
 	return s, nil
 }
+
+// ddsample's span sampler is the exporter's single-span sampling.
+var _ ddexport.SpanSampler = (*ddsample.SpanSampler)(nil)
 
 // datadogSamplingVars are the variables of Datadog's trace sampling
 // (ddsample.FromEnv reads them): any of them set asks for it.

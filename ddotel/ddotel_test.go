@@ -593,3 +593,40 @@ func TestSetupDisabled(t *testing.T) {
 		t.Errorf("Stats = %+v, want zero", s)
 	}
 }
+
+// TestStartSpanSamplingRules: DD_SPAN_SAMPLING_RULES keeps single spans of
+// the traces Datadog's sampling drops: they reach the Agent marked with the
+// single-span mechanism and the rule's rates.
+func TestStartSpanSamplingRules(t *testing.T) {
+	clearEnv(t)
+	restoreGlobals(t)
+	agent := ddtest.New(t)
+	t.Setenv("DD_TRACE_SAMPLE_RATE", "0")
+	t.Setenv("DD_SPAN_SAMPLING_RULES", `[{"service":"shop","name":"internal","sample_rate":1,"max_per_second":50}]`)
+	shutdown, err := Start(context.Background(), WithService("shop"), WithoutLogs(),
+		WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, root := otel.Tracer("test").Start(context.Background(), "request", trace.WithSpanKind(trace.SpanKindServer))
+	_, child := otel.Tracer("test").Start(ctx, "step")
+	child.End()
+	root.End()
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	type mark struct {
+		Name                     string
+		Mechanism, Rate, MaxRate float64
+	}
+	var got []mark
+	for _, s := range agent.Spans() {
+		got = append(got, mark{s.Name, s.Metrics["_dd.span_sampling.mechanism"], s.Metrics["_dd.span_sampling.rule_rate"],
+			s.Metrics["_dd.span_sampling.max_per_second"]})
+	}
+	slices.SortFunc(got, func(a, b mark) int { return strings.Compare(a.Name, b.Name) })
+	want := []mark{{Name: "Internal", Mechanism: 8, Rate: 1, MaxRate: 50}, {Name: "server.request"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("spans (-want +got):\n%s", diff)
+	}
+}
