@@ -44,7 +44,9 @@ func (dropNamed) Description() string { return "dropNamed" }
 // carries a sample rate (ot=th), and Synthetics traffic.
 func shopStatsTraces(tracer trace.Tracer) (traces int) {
 	base := time.Now().Add(-time.Second)
-	at := func(ms int) trace.SpanStartEventOption { return trace.WithTimestamp(base.Add(time.Duration(ms) * time.Millisecond)) }
+	at := func(ms int) trace.SpanStartEventOption {
+		return trace.WithTimestamp(base.Add(time.Duration(ms) * time.Millisecond))
+	}
 	remote := func(i int, member string) context.Context {
 		ts, err := trace.ParseTraceState(member)
 		if err != nil {
