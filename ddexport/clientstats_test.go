@@ -490,3 +490,18 @@ func BenchmarkClientStatsBytes(b *testing.B) {
 		})
 	}
 }
+
+// TestClientStatsFlushedAtShutdown: Shutdown sends every client stat still
+// buffered, the current bucket included.
+func TestClientStatsFlushedAtShutdown(t *testing.T) {
+	p := newPipelineWith(t, pipelineConfig{agent: []ddtest.Option{ddtest.WithClientStats(true, true)}, sampler: byName{}})
+	p.makeTraces("kept", 2, false)
+	p.makeTraces("p0", 3, false)
+	p.shutdown(t)
+	if got := p.statsTotals(); got.Hits != 10 || got.TopLevelHits != 5 {
+		t.Errorf("stats after Shutdown %+v, want the 10 spans (5 top-level) of the 5 traces", got)
+	}
+	if s := checkEndedP0(t, p.exp); s.SpansDroppedP0 != 6 {
+		t.Errorf("SpansDroppedP0 = %d, want 6", s.SpansDroppedP0)
+	}
+}
