@@ -82,6 +82,8 @@
 //	payload size cap   WithMaxPayloadBytes   -                          10 MiB (DefaultMaxPayloadBytes)
 //	retries            WithRetry             -                          on: 100ms doubling to 5s, 30s in all
 //	HTTP client        WithHTTPClient        -                          a keep-alive client of its own
+//	client stats       WithClientStats       DD_TRACE_STATS_COMPUTATION_ENABLED  on, when the Agent allows it
+//	span sampling      WithSpanSampler       (DD_SPAN_SAMPLING_RULES, through ddsample)  none
 //
 // The Agent address is the first of: WithAgentURL; DD_TRACE_AGENT_URL
 // (http://host:port, https://host:port, unix:///path); DD_AGENT_HOST and
@@ -116,8 +118,67 @@
 // (every span carries its own top-level mark, see Mapping, so the Agent
 // does not mark the first span of every chunk as a service entry) and,
 // when known, Datadog-Container-ID and Datadog-Entity-ID ([WithContainerID]).
-// Datadog-Client-Computed-Stats is never
-// sent: the Agent computes the APM metrics, from the marks the spans carry.
+// Datadog-Client-Computed-Stats: yes, and Datadog-Client-Dropped-P0-Traces /
+// -Spans, are sent only with client-side stats (below); otherwise the Agent
+// computes the APM metrics, from the marks the spans carry.
+//
+// # Client-side stats
+//
+// Datadog's APM metrics (hits, errors, latency distributions per service,
+// operation and resource) need every trace, kept or not: without
+// client-side stats the exporter sends the priority-0 traces a sampler
+// dropped (see [NewSpanProcessor]) so that the Agent computes them. With
+// them, as Datadog's tracers do, the metrics are computed here and sent to
+// the Agent's /v0.6/stats, and priority-0 traces are not sent at all: the
+// bytes, CPU and Agent load of a busy service fall by its sampling ratio
+// (about 10x with one trace in ten kept), the metrics stay exact.
+//
+// They are on when all of these hold: the spans come through a
+// SpanProcessor (the SDK's processors never pass priority-0 spans on, so
+// their stats could not be complete); WithClientStats or
+// DD_TRACE_STATS_COMPUTATION_ENABLED does not say false (the default is on,
+// a malformed value makes New fail); the Agent's /info lists /v0.6/stats and
+// says client_drop_p0s (a default Agent does; one running its own
+// probabilistic sampler does not); and no stats payload failed in the last
+// 5 minutes. While they are on, /info is read every 5 seconds instead of 5
+// minutes, so that an Agent withdrawing them is followed within seconds:
+// priority-0 traces are sent again from the next payload on, and the stats
+// of the payloads sent before are still delivered — neither traces nor
+// stats are lost.
+//
+// What is counted, and how, is the Agent's own computation (Agent 7.85,
+// pkg/trace/stats): every span that is top-level, measured or of kind
+// server, client, producer or consumer, in 10-second buckets by end time,
+// per service, operation, resource, type, span kind, HTTP status code, gRPC
+// status code, Synthetics origin, trace root, HTTP method and endpoint and
+// the peer tags /info lists; hits, errors, top-level hits and durations,
+// weighted by the chunk root's _sample_rate, and the latency distributions
+// of ok and error spans as DDSketch (sketches-go, relative accuracy 1%).
+// Each payload of a request that counted in them says so with
+// Datadog-Client-Computed-Stats: yes. Priority-0 chunks (the chunk's
+// decision as its root carries it, see Mapping) are dropped unless a span
+// of theirs has an error (the chunk is sent whole), except the spans a
+// single-span sampling rule keeps or that are marked for App Analytics,
+// which are sent as a chunk of their own. The drops are reported to the
+// Agent on the next trace request (Datadog-Client-Dropped-P0-Traces and
+// -Spans), which it uses for its sampling rates, and counted in
+// Stats.SpansDroppedP0 and Stats.TracesDroppedP0 — a sampling decision, not
+// a failure. The processor sends the stats that are due every 10 seconds
+// (the two newest buckets are kept open for late spans), all of them on
+// ForceFlush and Shutdown, with the retries of trace payloads; a payload
+// that cannot be delivered turns client stats off for 5 minutes, and is
+// reported through otel.Handle. Resources are not obfuscated here (the
+// Agent obfuscates them, as it does for traces).
+//
+// # Single-span sampling
+//
+// With [WithSpanSampler] (ddotel wires ddsample's, from
+// DD_SPAN_SAMPLING_RULES), each span of a chunk of priority <= 0 is offered
+// to the sampler by its Datadog service and operation name; a span it keeps
+// carries the metrics _dd.span_sampling.mechanism = 8,
+// _dd.span_sampling.rule_rate and (when the rule has one)
+// _dd.span_sampling.max_per_second, and the Agent keeps it although it
+// drops its trace.
 //
 // The Agent cuts a meta value longer than 25,000 bytes and appends "...",
 // which would leave the events or _dd.span_links JSON unreadable and every
@@ -135,8 +196,8 @@
 // Native span events and links are not meta values and are never cut.
 //
 // The /info check runs in one background goroutine, started by the first
-// export (which waits up to 200ms for its answer), repeated every 5 minutes,
-// after 30s when it failed, and early (at most every 10s) after a failed
+// export (which waits up to 200ms for its answer), repeated every 5 minutes
+// (5 seconds while client-side stats are on), after 30s when it failed, and early (at most every 10s) after a failed
 // request. Until an answer arrives events travel as meta JSON, which every
 // Agent understands; a failed check keeps the previous answer.
 //

@@ -93,8 +93,8 @@ type counters struct {
 // variables, then by defaults (see the package documentation). It reads the
 // environment and /proc/self/cgroup once; it does not contact the Agent, so
 // it is fast and succeeds when the Agent is down. It fails only on a
-// malformed address, an unknown API version or a container ID that cannot
-// be sent as a header.
+// malformed address, an unknown API version, a container ID that cannot
+// be sent as a header, or a malformed DD_TRACE_STATS_COMPUTATION_ENABLED.
 func New(opts ...Option) (*Exporter, error) {
 	return newExporter(osEnvironment(), opts...)
 }
