@@ -179,7 +179,6 @@ func keyOf(keys *[]*tagKey, k string) *tagKey {
 // rootSpan is what the rules see of a local root at its start.
 type rootSpan struct {
 	names spanNames
-	env   string
 	kind  trace.SpanKind
 	attrs []attribute.KeyValue
 	keys  *keyTable // where the rules' tag keys come from
@@ -272,8 +271,7 @@ type tagValue struct {
 // anew for each rule that asks: rules rarely share tag keys, and a cache
 // would cost more than it saves.
 func (t *tagGlob) matches(s *rootSpan) bool {
-	var v tagValue
-	lookupTag(s, t.key, &v)
+	v := lookupTag(s, t.key)
 	if v.hasMeta && match(t.g, v.meta) {
 		return true
 	}
@@ -290,15 +288,17 @@ func (t *tagGlob) matches(s *rootSpan) bool {
 // attributes under their Datadog keys (strings and booleans as meta,
 // integers and floats as metrics; http.status_code's metric also from a
 // numeric string, as ddexport writes it). Slices, maps and byte arrays are
-// not looked into.
-func lookupTag(s *rootSpan, k *tagKey, v *tagValue) {
+// not looked into. It returns the value rather than filling one in: what
+// is stored through a pointer escapes, and the span's names must not (see
+// datadogNames).
+func lookupTag(s *rootSpan, k *tagKey) (v tagValue) {
 	switch k.special {
 	case spanKindKey:
 		v.meta, v.hasMeta = spanKindText(s.kind), true
-		return
+		return v
 	case envKey:
-		v.meta, v.hasMeta = s.env, s.env != ""
-		return
+		v.meta, v.hasMeta = s.names.env, s.names.env != ""
+		return v
 	}
 	attrs := s.attrs
 	indexed := s.keys != nil && k.idx < maxIndexed && len(attrs) < math.MaxInt16
@@ -337,6 +337,7 @@ func lookupTag(s *rootSpan, k *tagKey, v *tagValue) {
 			v.metric, v.hasMetric = code, true
 		}
 	}
+	return v
 }
 
 // set records the value of attribute key ak, unless a previous attribute
