@@ -225,7 +225,7 @@ func TestTagsAsExported(t *testing.T) {
 			key := keyOf(&keys, k)
 			var sc nameScratch
 			names := datadogNames(tc.attrs, trace.SpanKindClient, "span", "svc", "", false, &sc)
-			s := &rootSpan{names: names, kind: trace.SpanKindClient, attrs: tc.attrs, keys: newKeyTable(keys)}
+			s := &rootSpan{names: names, slots: &sc.slots, kind: trace.SpanKindClient, attrs: tc.attrs, keys: newKeyTable(keys)}
 			got := lookupTag(s, key)
 			var want tagValue
 			want.meta, want.hasMeta = wire[i].Meta[k]

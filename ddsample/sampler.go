@@ -148,7 +148,7 @@ func (s *Sampler) decide(p *sdktrace.SamplingParameters, ts trace.TraceState) sd
 	names := datadogNames(p.Attributes, kind, p.Name, s.service, s.env, s.ruleNames, &sc)
 	low := binary.BigEndian.Uint64(p.TraceID[8:])
 	if len(s.rules) > 0 {
-		root := rootSpan{names: names, kind: kind, attrs: p.Attributes, keys: s.keys}
+		root := rootSpan{names: names, slots: &sc.slots, kind: kind, attrs: p.Attributes, keys: s.keys}
 		for i := range s.rules {
 			if r := &s.rules[i]; r.matches(&root) {
 				return s.applyRule(r, low, ts)
