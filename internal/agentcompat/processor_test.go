@@ -43,8 +43,8 @@ type storeTrace struct {
 func (tr storeTrace) sampled() bool { return tr.priority > 0 }
 
 // storeRequest is a request to the store: a server root with internal
-// children ("load cart", "render"), database, HTTP and RPC-less client
-// spans, a producer, and a consumer waiting for a reply. errSpan names the
+// children ("load cart", "render"), database and HTTP client spans, a
+// producer, and a consumer waiting for a reply. errSpan names the
 // span that ends in error, if any.
 func storeRequest(errSpan string) []storeSpan {
 	s := []storeSpan{
@@ -247,7 +247,7 @@ func runStore(t *testing.T, ra *realAgent, traces []storeTrace, batch bool) (map
 // is a client or producer span.
 type storeMarks struct{ TopLevel, Measured bool }
 
-func wantStoreMarks(tr storeTrace, s storeSpan) storeMarks {
+func wantStoreMarks(s storeSpan) storeMarks {
 	return storeMarks{
 		TopLevel: s.parent == "" || s.kind == trace.SpanKindServer || s.kind == trace.SpanKindConsumer,
 		Measured: s.kind == trace.SpanKindClient || s.kind == trace.SpanKindProducer,
@@ -274,7 +274,7 @@ func checkStoreMarks(t *testing.T, traces []storeTrace, refs map[uint64]storeRef
 			seen[s.id] = true
 			tr := traces[ref.trace]
 			def := tr.spans[ref.span]
-			want := wantStoreMarks(tr, def)
+			want := wantStoreMarks(def)
 			got := storeMarks{TopLevel: s.metricIs("_top_level", 1), Measured: s.metricIs("_dd.measured", 1)}
 			if got.TopLevel != want.TopLevel {
 				wrong++
@@ -295,8 +295,8 @@ func checkStoreMarks(t *testing.T, traces []storeTrace, refs map[uint64]storeRef
 // TestDDExportSpanProcessorWholeTraces is issue 10's proof for the span
 // processor, through the real default Agent (both receiver paths): the
 // store's traces (a server root with internal, client, producer and
-// consumer children; consumers and jobs under remote parents; a third of
-// them recorded but not sampled, priority 0 or -1) sent through
+// consumer children; consumers and jobs under remote parents; 5 of the 12
+// recorded but not sampled, priority 0 or -1) sent through
 // ddexport.NewSpanProcessor with partial flush off reach the Agent as
 // exactly one chunk per local trace, local root first, every chunk
 // included: the receiver counts each by its priority, and the Agent's
