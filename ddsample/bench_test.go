@@ -2,6 +2,7 @@ package ddsample
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,10 +72,12 @@ func samplingCases(s *Sampler) map[string]sdktrace.SamplingParameters {
 
 // TestSamplerAllocations holds the sampler to its budget, exactly: no
 // allocation for a local root started afresh, rules of realistic size
-// included, 1 while the rate limit is cutting (the attribute with its
-// effective rate), 2 for a root continuing a remote dd= member (the new
-// member and the tracestate's list), and none for a span that follows its
-// parent.
+// included, its operation name and resource built from conventions ("GET
+// /api/v1/users/:id", "kafka.process") included, unless they are longer
+// than 128 bytes together (1); 1 while the rate limit is cutting (the
+// attribute with its effective rate), 2 for a root continuing a remote dd=
+// member (the new member and the tracestate's list), and none for a span
+// that follows its parent.
 func TestSamplerAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
@@ -96,6 +99,10 @@ func TestSamplerAllocations(t *testing.T) {
 		{"root, rule keeps", s, cases["root/rule-keep"], 0},
 		{"root, last rule", s, cases["root/rule-last"], 0},
 		{"root, manual keep", s, root(1, "op", trace.SpanKindServer, KeepAttribute()), 0},
+		{"root, messaging names", s, root(2, "process", trace.SpanKindConsumer, attribute.String("messaging.system", "kafka"),
+			attribute.String("messaging.operation", "process"), attribute.String("messaging.destination.name", "orders")), 0},
+		{"root, names beyond 128 bytes", s, root(3, "GET", trace.SpanKindServer, attribute.String("http.request.method", "GET"),
+			attribute.String("http.route", "/"+strings.Repeat("a/", 70))), 1},
 		{"root, rate limit cutting", limited, cases["root/rule-keep"], 1},
 		{"root under a dd= member, Agent rate", s, inherited(cases["root/agent-rate"]), 2},
 		{"root under a dd= member, rule keeps", s, inherited(cases["root/rule-keep"]), 2},

@@ -81,17 +81,29 @@
 // # Names, tags and what a start-time decision cannot see
 //
 // Rules match the names ddexport writes on the wire, computed from what the
-// sampler sees when the root starts: its name, kind and start attributes.
+// sampler sees when the root starts (its name, kind and start attributes)
+// by the code ddexport's mapping names spans with:
 //
 //   - service: the span's service.name attribute, else the configured
 //     service ([WithService], DD_SERVICE; also over the SDK's
 //     unknown_service:* name), else "otlpresourcenoservicename";
-//   - env: the configured env ([WithEnv], DD_ENV), else the span's
-//     deployment.environment.name or deployment.environment;
 //   - operation name: the operation.name attribute (normalized as the Agent
-//     normalizes tag values, so lower case), else the span kind's name
+//     normalizes tag values, so lower case), else the name of the span's
+//     conventions: http.server.request and http.client.request,
+//     <db.system>.query for database clients, <messaging.system>.<operation>,
+//     <rpc.system>.server.request and .client.request (aws.<service>.request
+//     for AWS SDK clients), FaaS invocations, graphql.server.request,
+//     <network.protocol.name>.server.request; else the span kind's name
 //     (server.request, client.request, Internal, Producer, Consumer);
-//   - resource: the resource.name attribute, else the span name;
+//   - resource: the resource.name attribute, else the HTTP method with the
+//     server's http.route or the client's url.template ("GET /users/{id}"),
+//     the messaging operation and destination, the RPC method and service,
+//     the GraphQL operation type and name, a database statement;
+//     else the span name;
+//   - env: an env attribute, else the span's deployment.environment.name or
+//     deployment.environment (normalized), else the configured env
+//     ([WithEnv], DD_ENV), as ddexport writes it; the Agent's rates are
+//     looked up by the env normalized, as the Agent keys them;
 //   - tags: the start attributes under the keys ddexport writes them (the
 //     HTTP keys renamed: http.response.status_code is http.status_code,
 //     http.request.method is http.method, url.full is http.url, and so on),
@@ -100,19 +112,17 @@
 //     also span.kind and env. A meta value is tried first, then the metric,
 //     as dd-trace-go does.
 //
-// A decision taken at span start cannot see what is set later: attributes,
-// the resource name or status set after start, events, links. Nor does it
-// see the OpenTelemetry resource (beyond the service and env given as
-// options), the instrumentation scope, DD_TAGS and DD_VERSION tags, or the
-// otel.* and error tags ddexport derives; attributes whose values are
-// slices or maps are not matched. Until the naming code ddexport uses is
-// shared with this package, operation names and resources ddexport derives
-// from conventions (http.server.request, <db.system>.query, "GET /users",
-// a database statement, ...) are not computed here either: give rules
-// operation.name and resource.name attributes to match, or match on tags.
-// dd-trace-go evaluates rules again when a root ends or its context is
-// first injected; a sampler cannot, since its decision is already in the
-// span context and may have propagated.
+// A decision taken at span start cannot see what is set later: attributes
+// (an http.route set once the request is routed), the resource name or
+// status set after start, events, links. Nor does it see the OpenTelemetry
+// resource (beyond the service and env given as options), the
+// instrumentation scope, DD_TAGS and DD_VERSION tags, or the otel.* and
+// error tags ddexport derives; attributes whose values are slices or maps
+// are not matched. The SQL obfuscation the Agent applies to database
+// resources happens after sampling: rules see the statement as the
+// exporter sends it. dd-trace-go evaluates rules again when a root ends or
+// its context is first injected; a sampler cannot, since its decision is
+// already in the span context and may have propagated.
 //
 // # Manual keep and drop
 //
@@ -147,10 +157,12 @@
 // A span that follows its parent costs a context lookup and a scan of its
 // start attributes for sampling.priority, without allocating. A local root
 // started afresh allocates nothing either (the outcomes of each rule and
-// Agent rate are computed once), except while the rate limit is cutting:
-// then its effective rate takes one allocation. A local root continuing a
-// remote dd= member takes two more, for its new tracestate.
-// BenchmarkShouldSample measures ten rules with tags.
+// Agent rate are computed once, and names built from conventions go into a
+// buffer on the stack), except while the rate limit is cutting: then its
+// effective rate takes one allocation; an operation name and resource
+// built from parts longer than 128 bytes together take one too. A local
+// root continuing a remote dd= member takes two more, for its new
+// tracestate. BenchmarkShouldSample measures ten rules with tags.
 //
 // # Differences from dd-trace-go
 //

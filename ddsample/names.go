@@ -2,82 +2,97 @@ package ddsample
 
 import (
 	"strings"
-	"unicode"
-	"unicode/utf8"
+	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/seed03c8c003/ddslog/internal/ddname"
 )
 
 // What Datadog will call a span, computed from what the sampler sees at its
 // start: its name, kind and start attributes. Rules must match the names
-// ddexport writes on the wire, so this file follows ddexport's mapping (see
-// its package documentation) for the parts a start-time sampler can see.
+// ddexport writes on the wire: internal/ddname computes them, as it does
+// for ddexport's mapping.
 
-const (
-	// defaultServiceName is ddexport's service when nothing names one.
-	defaultServiceName = "otlpresourcenoservicename"
-	maxResourceLen     = 5000
-	maxTagValueLen     = 200
-)
-
-// spanNames are the Datadog names of a starting span.
+// spanNames are the Datadog names of a starting span: its service,
+// operation name, resource and env (the meta "env" ddexport writes).
 type spanNames struct {
-	service, name, resource string
+	service, name, resource, env string
 }
 
-// datadogNames returns the service, operation name and resource ddexport
-// will write for a span started with these attributes, kind and name, where
-// service is the configured service (the resource's service.name or
-// DD_SERVICE). It is the one place that knows ddexport's naming rules.
+// nameScratch is the memory datadogNames works in: the span's looked-up
+// attributes, and a buffer for the names built from parts. The caller keeps
+// it on its stack, for one decision.
+type nameScratch struct {
+	slots ddname.Slots
+	buf   [128]byte
+}
+
+// datadogNames returns the service, operation name, resource and env
+// ddexport will write for a span started with these attributes, kind and
+// name, where service and env are the configured ones (WithService,
+// WithEnv), which stand for the exporter's own options and the resource's
+// service.name and environment (see ddname.FromStart for what a start-time
+// view cannot see). Without all, the operation name and resource, which
+// only rules need, are left empty.
 //
-// Only operation.name, resource.name, service.name and the span name are
-// understood here, with the span kind as the operation name when there is
-// no operation.name; ddexport's names by convention (http.server.request,
-// <db.system>.query, "GET /users/:id", ...) are not reproduced. The shared
-// package internal/ddname computes them all, exactly as the mapping does:
-// once it exists, this function's body becomes a call into it.
-func datadogNames(attrs []attribute.KeyValue, kind trace.SpanKind, spanName, service string) spanNames {
-	var n spanNames
-	svc, _ := lastString(attrs, "service.name")
-	switch {
-	case svc != "" && !(service != "" && strings.HasPrefix(svc, "unknown_service")):
-		n.service = svc
-	case service != "":
-		n.service = service
-	default:
-		n.service = defaultServiceName
+// It is ddname.FromStart without its allocation: a name built from parts
+// ("GET /users/{id}", "postgresql.query") is written into sc.buf, and the
+// returned strings point into it. They must not outlive the decision, nor
+// sc be used again while they are in use; the sampler only matches them
+// against rules and looks rates up with them, and keeps none.
+func datadogNames(attrs []attribute.KeyValue, kind trace.SpanKind, spanName, service, env string, all bool, sc *nameScratch) spanNames {
+	// The SDK keeps the last value of a duplicated key: collect backwards,
+	// the first set winning (as ddname.FromStart does).
+	sc.slots.Reset()
+	envAttr, hasEnvAttr := attribute.Value{}, false
+	for i := len(attrs) - 1; i >= 0; i-- {
+		k := string(attrs[i].Key)
+		if sl, ok := ddname.SlotOf(k); ok {
+			sc.slots.Set(sl, attrs[i].Value)
+		} else if k == "env" && !hasEnvAttr {
+			envAttr, hasEnvAttr = attrs[i].Value, true
+		}
 	}
-	if op, _ := lastString(attrs, "operation.name"); op != "" {
-		n.name = normalizeTagValue(op)
+	l := ddname.NewLookup(&sc.slots, nil)
+	n := spanNames{service: l.Service(service), env: exportedEnv(&l, envAttr, hasEnvAttr, env)}
+	if !all {
+		return n
 	}
-	if n.name == "" {
-		n.name = kindName(kind)
+	op, buf := l.AppendOperation(sc.buf[:0], kind)
+	end := len(buf)
+	res, buf := l.AppendResource(buf, spanName, kind)
+	if len(buf) > 0 {
+		// The bytes are final: nothing appends to buf any more. When the
+		// names outgrew sc.buf, append moved them to the heap, where the
+		// strings keep them alive.
+		built := unsafe.String(unsafe.SliceData(buf), len(buf))
+		if op == "" {
+			op = built[:end]
+		}
+		if res == "" {
+			res = built[end:]
+		}
 	}
-	n.resource, _ = lastString(attrs, "resource.name")
-	if n.resource == "" {
-		n.resource = spanName
-	}
-	if len(n.resource) > maxResourceLen {
-		n.resource = n.resource[:maxResourceLen]
-	}
+	n.name, n.resource = op, res
 	return n
 }
 
-// kindName is ddexport's operation name for a span of kind k with no
-// attribute that names it.
-func kindName(k trace.SpanKind) string {
-	switch k {
-	case trace.SpanKindServer:
-		return "server.request"
-	case trace.SpanKindClient:
-		return "client.request"
-	case trace.SpanKindProducer:
-		return "Producer"
-	case trace.SpanKindConsumer:
-		return "Consumer"
+// exportedEnv is the meta "env" ddexport writes, the first writer of the
+// key winning: an attribute named env (strings and booleans as text;
+// numbers are metrics), else deployment.environment.name or
+// deployment.environment normalized, else the configured env.
+func exportedEnv(l *ddname.Lookup, attr attribute.Value, hasAttr bool, configured string) string {
+	if hasAttr {
+		if t := attr.Type(); t != attribute.INT64 && t != attribute.FLOAT64 {
+			return ddname.Text(attr)
+		}
 	}
-	return "Internal"
+	if v := l.Norm(ddname.AttrDeploymentEnvironmentName, ddname.AttrDeploymentEnvironment); v != "" {
+		return v
+	}
+	return configured
 }
 
 // spanKindText is ddexport's span.kind meta value.
@@ -97,20 +112,6 @@ func spanKindText(k trace.SpanKind) string {
 	return "unspecified"
 }
 
-// spanEnv is the env of a starting span: the configured one, else the
-// span's deployment.environment.name or deployment.environment, normalized
-// as ddexport writes them.
-func spanEnv(attrs []attribute.KeyValue, env string) string {
-	if env != "" {
-		return env
-	}
-	if v, _ := lastString(attrs, "deployment.environment.name"); v != "" {
-		return normalizeTagValue(v)
-	}
-	v, _ := lastString(attrs, "deployment.environment")
-	return normalizeTagValue(v)
-}
-
 // lastValue returns the value of the last attribute with key k: the one the
 // SDK keeps when a key is given twice.
 func lastValue(attrs []attribute.KeyValue, k string) (attribute.Value, bool) {
@@ -120,15 +121,6 @@ func lastValue(attrs []attribute.KeyValue, k string) (attribute.Value, bool) {
 		}
 	}
 	return attribute.Value{}, false
-}
-
-// lastString is lastValue for a string attribute.
-func lastString(attrs []attribute.KeyValue, k string) (string, bool) {
-	v, ok := lastValue(attrs, k)
-	if !ok || v.Type() != attribute.STRING {
-		return "", false
-	}
-	return v.AsString(), true
 }
 
 // renames are the attribute keys ddexport writes under another Datadog
@@ -185,66 +177,4 @@ func sourcesOf(dk string) []string {
 		}
 	}
 	return out
-}
-
-// normalizeTagValue is the Datadog Agent's normalization of a tag value,
-// which ddexport applies to the operation name and env: letters lower
-// cased, letters, digits and ":./-" kept, every run of other characters
-// (invalid UTF-8 included) replaced by one "_", a trailing run dropped, at
-// most 200 characters (and no more than 400 bytes read). Normal values are
-// returned as they are.
-func normalizeTagValue(s string) string {
-	if isNormalTagValue(s) {
-		return s
-	}
-	b := make([]byte, 0, len(s))
-	chars := 0
-	inRun := false
-	for i := 0; i < len(s); {
-		r, width := utf8.DecodeRuneInString(s[i:])
-		if unicode.IsUpper(r) {
-			if low := unicode.ToLower(r); utf8.RuneLen(low) == utf8.RuneLen(r) {
-				r = low
-			}
-		}
-		switch {
-		case r != utf8.RuneError && (r == ':' || r == '.' || r == '/' || r == '-' || unicode.IsLetter(r) || unicode.IsDigit(r)):
-			b = utf8.AppendRune(b, r)
-			inRun = false
-		case !inRun:
-			b = append(b, '_')
-			inRun = true
-		}
-		chars++
-		i += width
-		if chars >= maxTagValueLen || i >= 2*maxTagValueLen {
-			break
-		}
-	}
-	if inRun {
-		b = b[:len(b)-1]
-	}
-	return string(b)
-}
-
-func isTagValueByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == ':' || c == '.' || c == '/' || c == '-'
-}
-
-// isNormalTagValue reports whether normalizeTagValue would return s as it
-// is; it errs on the side of no.
-func isNormalTagValue(s string) bool {
-	if len(s) > maxTagValueLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case isTagValueByte(c):
-		case c == '_' && i+1 < len(s) && isTagValueByte(s[i+1]):
-			i++
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -3,7 +3,6 @@ package ddsample
 import (
 	"context"
 	"math"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/seed03c8c003/ddslog/ddexport"
 	"github.com/seed03c8c003/ddslog/ddexport/ddtest"
+	"github.com/seed03c8c003/ddslog/internal/ddname"
 )
 
 // startCase is a span as a sampler sees it at start.
@@ -57,9 +57,10 @@ func exportStarts(t *testing.T, service, env string, cases []startCase) []ddtest
 }
 
 // TestNamesAsExported checks the sampler's names against what ddexport
-// writes for the same spans: service, operation name and resource for the
-// spans whose names the sampler computes (from operation.name,
-// resource.name, the span name and the kind), and env.
+// writes for the same spans: service, operation name, resource and env,
+// from operation.name, resource.name, the span name and kind, and the
+// semantic conventions of conventionCases; and against ddname.FromStart,
+// which datadogNames is without its allocation.
 func TestNamesAsExported(t *testing.T) {
 	opNames := []string{
 		"web.request", "Web.Request", "HTTP GET", "a  b", "trailing!!", "__lead", "ünïcödé.op", "ΣΊΣΥΦΟΣ", "İstanbul",
@@ -83,18 +84,97 @@ func TestNamesAsExported(t *testing.T) {
 		startCase{"span", 0, []attribute.KeyValue{attribute.String("deployment.environment", "QA")}},
 		startCase{"span", 0, []attribute.KeyValue{attribute.String("deployment.environment.name", "a"), attribute.String("deployment.environment", "b")}},
 	)
-	for _, cfg := range []struct{ service, env string }{{"configured", ""}, {"", ""}} {
+	cases = append(cases, conventionCases()...)
+	for _, cfg := range []struct{ service, env string }{{"configured", ""}, {"", ""}, {"configured", "Prod Env"}} {
 		wire := exportStarts(t, cfg.service, cfg.env, cases)
 		for i, c := range cases {
 			kind := trace.ValidateSpanKind(c.kind)
-			n := datadogNames(c.attrs, kind, c.name, cfg.service)
-			got := [4]string{n.service, n.name, n.resource, spanEnv(c.attrs, cfg.env)}
+			var sc nameScratch
+			n := datadogNames(c.attrs, kind, c.name, cfg.service, cfg.env, true, &sc)
+			got := [4]string{n.service, n.name, n.resource, n.env}
 			want := [4]string{wire[i].Service, wire[i].Name, wire[i].Resource, wire[i].Meta["env"]}
 			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("configured service %q, span %.40q %.80v: service, name, resource, env as exported (-) and as the sampler sees them (+):\n%s",
-					cfg.service, c.name, c.attrs, diff)
+				t.Errorf("configured service %q, env %q, span %.40q %.80v: service, name, resource, env as exported (-) and as the sampler sees them (+):\n%s",
+					cfg.service, cfg.env, c.name, c.attrs, diff)
+			}
+			fs := ddname.FromStart(c.attrs, kind, c.name, cfg.service)
+			if diff := cmp.Diff([3]string{fs.Service, fs.Operation, fs.Resource}, [3]string(got[:3])); diff != "" {
+				t.Errorf("configured service %q, span %.40q %.80v: ddname.FromStart (-) and datadogNames (+):\n%s", cfg.service, c.name, c.attrs, diff)
 			}
 		}
+	}
+}
+
+// conventionCases are spans named by the semantic conventions ddexport
+// follows: HTTP, databases, messaging, RPC, FaaS, GraphQL, generic
+// protocols, with the attributes that override them, values that are not
+// strings, duplicate keys, and names long enough to be cut.
+func conventionCases() []startCase {
+	s, i, b := attribute.String, attribute.Int, attribute.Bool
+	kv := func(kvs ...attribute.KeyValue) []attribute.KeyValue { return kvs }
+	server, client, producer, consumer, internal := trace.SpanKindServer, trace.SpanKindClient, trace.SpanKindProducer, trace.SpanKindConsumer, trace.SpanKindInternal
+	return []startCase{
+		// HTTP.
+		{"GET /users/{id}", server, kv(s("http.request.method", "GET"), s("http.route", "/users/{id}"))},
+		{"handler", server, kv(s("http.method", "POST"), s("http.route", "/orders"))},
+		{"handler", server, kv(s("http.request.method", "GET"))},
+		{"handler", server, kv(s("http.request.method", "_OTHER"), s("http.route", "/x"))},
+		{"handler", server, kv(s("http.request.method", ""), s("http.method", "PUT"), s("http.route", "/y"))},
+		{"fetch", client, kv(s("http.request.method", "GET"), s("url.template", "/users/{id}"), s("url.full", "http://u/users/7"))},
+		{"fetch", client, kv(s("http.request.method", "DELETE"), s("http.route", "/not/for/clients"))},
+		{"fetch", internal, kv(s("http.request.method", "GET"), s("http.route", "/r"))},
+		{"fetch", producer, kv(s("http.request.method", "GET"))},
+		{"long", server, kv(s("http.request.method", "GET"), s("http.route", "/"+strings.Repeat("segment/", 700)))},
+		// Databases.
+		{"SELECT users", client, kv(s("db.system.name", "postgresql"), s("db.query.text", "SELECT * FROM users WHERE id = $1"))},
+		{"query", client, kv(s("db.system", "MySQL"), s("db.statement", "SELECT 1"))},
+		{"query", client, kv(s("db.system.name", "redis"), s("db.system", "ignored"))},
+		{"query", client, kv(s("db.system", "mongodb"), s("db.query.text", "q"), s("db.statement", "st"))},
+		{"query", server, kv(s("db.system.name", "postgresql"), s("db.query.text", "SELECT 2"))},
+		{"query", internal, kv(s("db.system.name", "postgresql"))},
+		{"query", client, kv(b("db.system.name", true))},
+		{"query", client, kv(s("db.system.name", "Weird DB!"), s("db.query.text", strings.Repeat("x", 6000)))},
+		// Messaging.
+		{"send", producer, kv(s("messaging.system", "kafka"), s("messaging.operation", "publish"), s("messaging.destination.name", "orders"))},
+		{"recv", consumer, kv(s("messaging.system", "rabbitmq"), s("messaging.operation", "receive"), s("messaging.destination", "jobs"))},
+		{"recv", consumer, kv(s("messaging.system", "kafka"), s("messaging.operation", "process"))},
+		{"recv", internal, kv(s("messaging.system", "kafka"), s("messaging.operation", "process"), s("messaging.destination.name", "q"))},
+		{"recv", consumer, kv(s("messaging.system", "kafka"), s("messaging.operation.type", "process"))},
+		{"recv", client, kv(s("messaging.system", "SQS"), s("messaging.operation", "Receive Message"), s("messaging.destination.name", "q"))},
+		// RPC.
+		{"rpc", server, kv(s("rpc.system", "grpc"), s("rpc.service", "shop.Cart"), s("rpc.method", "Get"))},
+		{"rpc", client, kv(s("rpc.system", "grpc"), s("rpc.service", "shop.Cart"), s("rpc.method", "Put"))},
+		{"rpc", client, kv(s("rpc.system", "aws-api"), s("rpc.service", "S3"), s("rpc.method", "GetObject"))},
+		{"rpc", client, kv(s("rpc.system", "aws-api"), s("rpc.method", "GetObject"))},
+		{"rpc", server, kv(s("rpc.system", "aws-api"), s("rpc.service", "S3"))},
+		{"rpc", internal, kv(s("rpc.system", "grpc"), s("rpc.method", "M"))},
+		{"rpc", client, kv(s("rpc.system", strings.Repeat("sys", 60)), s("rpc.method", "M"), s("rpc.service", strings.Repeat("S", 80)))},
+		// FaaS, GraphQL, generic protocols.
+		{"invoke", client, kv(s("faas.invoked_provider", "aws"), s("faas.invoked_name", "fraud-check"))},
+		{"invoke", client, kv(s("faas.invoked_provider", "aws"))},
+		{"trigger", server, kv(s("faas.trigger", "http"))},
+		{"trigger", server, kv(s("faas.trigger", "pubsub"), s("http.request.method", "POST"))},
+		{"gql", server, kv(s("graphql.operation.type", "query"), s("graphql.operation.name", "GetUser"))},
+		{"gql", client, kv(s("graphql.operation.type", "mutation"))},
+		{"proto", server, kv(s("network.protocol.name", "amqp"))},
+		{"proto", client, kv(s("network.protocol.name", "AMQP"))},
+		{"proto", producer, kv(s("network.protocol.name", "amqp"))},
+		// Overrides, value types, duplicates.
+		{"GET /x", server, kv(s("http.request.method", "GET"), s("operation.name", "Custom Op"), s("resource.name", "custom res"))},
+		{"GET /x", server, kv(s("http.request.method", "GET"), s("operation.name", ""), s("resource.name", ""))},
+		{"op", server, kv(i("operation.name", 7), i("resource.name", 8))},
+		{"op", client, kv(s("db.system.name", "redis"), s("db.system.name", "postgresql"), s("db.query.text", "a"), s("db.query.text", "b"))},
+		{"op", server, kv(s("service.name", "own"), s("http.request.method", "GET"), s("span.type", "worker"))},
+		{"op", server, kv(s("service.name", ""), s("http.request.method", "GET"))},
+		{"op", client, kv(i("http.request.method", 5), s("url.template", "/t"))},
+		// Env as the exporter writes it: the span's own attributes first.
+		{"env", internal, kv(s("env", "Span Env"))},
+		{"env", internal, kv(b("env", true))},
+		{"env", internal, kv(i("env", 3), s("deployment.environment.name", "dep"))},
+		{"env", internal, kv(s("env", "a"), s("deployment.environment.name", "dep"))},
+		{"env", internal, kv(i("deployment.environment.name", 42))},
+		{"env", internal, kv(s("deployment.environment.name", ""), s("deployment.environment", "Old"))},
+		{"env", internal, kv(s("deployment.environment.name", "x"), s("deployment.environment.name", "Last"))},
 	}
 }
 
@@ -143,9 +223,10 @@ func TestTagsAsExported(t *testing.T) {
 		for _, k := range tc.keys {
 			var keys []*tagKey
 			key := keyOf(&keys, k)
-			s := &rootSpan{kind: trace.SpanKindClient, attrs: tc.attrs, env: spanEnv(tc.attrs, ""), keys: newKeyTable(keys)}
-			var got tagValue
-			lookupTag(s, key, &got)
+			var sc nameScratch
+			names := datadogNames(tc.attrs, trace.SpanKindClient, "span", "svc", "", false, &sc)
+			s := &rootSpan{names: names, slots: &sc.slots, kind: trace.SpanKindClient, attrs: tc.attrs, keys: newKeyTable(keys)}
+			got := lookupTag(s, key)
 			var want tagValue
 			want.meta, want.hasMeta = wire[i].Meta[k]
 			want.metric, want.hasMetric = wire[i].Metrics[k]
@@ -159,15 +240,24 @@ func TestTagsAsExported(t *testing.T) {
 // timeScale bounds waits for the fake Agent; generous for slow machines.
 const timeScale = 1_000_000_000 // a second, as a time.Duration
 
-func TestNormalizeTagValueFastPath(t *testing.T) {
-	for _, s := range []string{"", "a", "web.request", "a_b", "_a", "a:b/c-d.e", "123"} {
-		if got := normalizeTagValue(s); got != s {
-			t.Errorf("normalizeTagValue(%q) = %q, want it unchanged", s, got)
-		}
-	}
-	for _, s := range []string{"A", "a b", "a_", "__a", "a__b", strconv.Itoa(1) + strings.Repeat("x", 200)} {
-		if isNormalTagValue(s) {
-			t.Errorf("%q taken as normal", s)
+// TestAgentRateOfTheNormalizedEnv checks that the Agent's rate is looked up
+// by the env the Agent keys it by: the exported env normalized (the Agent
+// normalizes a payload's env before it computes and names rates).
+func TestAgentRateOfTheNormalizedEnv(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		opts  []Option
+		attrs []attribute.KeyValue
+	}{
+		{"configured", []Option{WithEnv("Prod Env")}, nil},
+		{"env attribute", nil, []attribute.KeyValue{attribute.String("env", "Prod Env")}},
+		{"deployment.environment.name", nil, []attribute.KeyValue{attribute.String("deployment.environment.name", "PROD env")}},
+	} {
+		s := mustNew(t, append([]Option{WithService("svc")}, tc.opts...)...)
+		s.UpdateRates(map[string]float64{"service:svc,env:prod_env": 0, "service:,env:": 1})
+		got := outcomeOf(s.ShouldSample(root(lowWith(t, 1, true, 1), "span", trace.SpanKindServer, tc.attrs...)))
+		if got.Priority != "0" || got.Attributes[agentRateKey] != 0 {
+			t.Errorf("%s: outcome %+v, want priority 0 by the rate 0 of env prod_env", tc.name, got)
 		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/seed03c8c003/ddslog/internal/ddname"
 )
 
 // Rule is a trace sampling rule, as an entry of DD_TRACE_SAMPLING_RULES.
@@ -179,7 +181,7 @@ func keyOf(keys *[]*tagKey, k string) *tagKey {
 // rootSpan is what the rules see of a local root at its start.
 type rootSpan struct {
 	names spanNames
-	env   string
+	slots *ddname.Slots // its looked-up attributes (see datadogNames)
 	kind  trace.SpanKind
 	attrs []attribute.KeyValue
 	keys  *keyTable // where the rules' tag keys come from
@@ -272,15 +274,21 @@ type tagValue struct {
 // anew for each rule that asks: rules rarely share tag keys, and a cache
 // would cost more than it saves.
 func (t *tagGlob) matches(s *rootSpan) bool {
-	var v tagValue
-	lookupTag(s, t.key, &v)
+	v := lookupTag(s, t.key)
 	if v.hasMeta && match(t.g, v.meta) {
 		return true
 	}
 	if v.hasMetric && math.Floor(v.metric) == v.metric {
 		var buf [32]byte
+		b := buf[:0]
+		if math.Abs(v.metric) < 1e6 && !(v.metric == 0 && math.Signbit(v.metric)) {
+			// What the 'g' format writes for these, faster.
+			b = strconv.AppendInt(b, int64(v.metric), 10)
+		} else {
+			b = strconv.AppendFloat(b, v.metric, 'g', -1, 64)
+		}
 		// The string does not outlive the call: it needs no allocation.
-		return match(t.g, string(strconv.AppendFloat(buf[:0], v.metric, 'g', -1, 64)))
+		return match(t.g, string(b))
 	}
 	return false
 }
@@ -290,15 +298,17 @@ func (t *tagGlob) matches(s *rootSpan) bool {
 // attributes under their Datadog keys (strings and booleans as meta,
 // integers and floats as metrics; http.status_code's metric also from a
 // numeric string, as ddexport writes it). Slices, maps and byte arrays are
-// not looked into.
-func lookupTag(s *rootSpan, k *tagKey, v *tagValue) {
+// not looked into. It returns the value rather than filling one in: what
+// is stored through a pointer escapes, and the span's names must not (see
+// datadogNames).
+func lookupTag(s *rootSpan, k *tagKey) (v tagValue) {
 	switch k.special {
 	case spanKindKey:
 		v.meta, v.hasMeta = spanKindText(s.kind), true
-		return
+		return v
 	case envKey:
-		v.meta, v.hasMeta = s.env, s.env != ""
-		return
+		v.meta, v.hasMeta = s.names.env, s.names.env != ""
+		return v
 	}
 	attrs := s.attrs
 	indexed := s.keys != nil && k.idx < maxIndexed && len(attrs) < math.MaxInt16
@@ -333,10 +343,11 @@ func lookupTag(s *rootSpan, k *tagKey, v *tagValue) {
 	}
 	// ddexport writes this metric before the attributes.
 	if k.special == statusCodeKey {
-		if code, ok := httpStatusCode(attrs); ok && code >= 0 {
+		if code, ok := httpStatusCode(s.slots); ok && code >= 0 {
 			v.metric, v.hasMetric = code, true
 		}
 	}
+	return v
 }
 
 // set records the value of attribute key ak, unless a previous attribute
@@ -363,11 +374,12 @@ func (v *tagValue) set(ak string, val attribute.Value) {
 }
 
 // httpStatusCode is ddexport's http.status_code metric: for
-// http.status_code, then http.response.status_code, a number (truncated to
-// an integer), else a string holding an integer.
-func httpStatusCode(attrs []attribute.KeyValue) (float64, bool) {
-	for _, k := range [...]string{"http.status_code", "http.response.status_code"} {
-		v, ok := lastValue(attrs, k)
+// http.status_code, then http.response.status_code (the last value of
+// each), a number (truncated to an integer), else a string holding an
+// integer.
+func httpStatusCode(slots *ddname.Slots) (float64, bool) {
+	for _, sl := range [...]ddname.Slot{ddname.AttrHTTPStatusCode, ddname.AttrHTTPResponseStatusCode} {
+		v, ok := slots.Get(sl)
 		if !ok {
 			continue
 		}

@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/seed03c8c003/ddslog/internal/ddname"
 )
 
 // Root-span metrics of a sampling decision (contract: float64 attributes
@@ -35,6 +37,7 @@ type Sampler struct {
 	service, env string
 	rules        []rule // the sampling rules, then the sample rate's catch-all
 	keys         *keyTable
+	ruleNames    bool // a rule matches operation names or resources
 	limiter      *limiter
 	now          func() time.Time
 	spans        *SpanSampler
@@ -82,7 +85,9 @@ func New(opts ...Option) (*Sampler, error) {
 		now:     c.now,
 	}
 	for i := range s.rules {
-		s.rules[i].results = newRuleResults(s.rules[i].rate, s.rules[i].dm)
+		r := &s.rules[i]
+		r.results = newRuleResults(r.rate, r.dm)
+		s.ruleNames = s.ruleNames || !r.name.any || !r.resource.any
 	}
 	if len(c.spanRules) > 0 {
 		if s.spans, err = newSpanSampler(c.spanRules, c.now); err != nil {
@@ -139,18 +144,19 @@ func (s *Sampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingR
 // decide decides for a local root whose inherited tracestate is ts.
 func (s *Sampler) decide(p *sdktrace.SamplingParameters, ts trace.TraceState) sdktrace.SamplingResult {
 	kind := trace.ValidateSpanKind(p.Kind) // as the span records it: unspecified is internal
-	names := datadogNames(p.Attributes, kind, p.Name, s.service)
-	env := spanEnv(p.Attributes, s.env)
+	var sc nameScratch
+	names := datadogNames(p.Attributes, kind, p.Name, s.service, s.env, s.ruleNames, &sc)
 	low := binary.BigEndian.Uint64(p.TraceID[8:])
 	if len(s.rules) > 0 {
-		root := rootSpan{names: names, env: env, kind: kind, attrs: p.Attributes, keys: s.keys}
+		root := rootSpan{names: names, slots: &sc.slots, kind: kind, attrs: p.Attributes, keys: s.keys}
 		for i := range s.rules {
 			if r := &s.rules[i]; r.matches(&root) {
 				return s.applyRule(r, low, ts)
 			}
 		}
 	}
-	return s.applyAgentRate(names.service, env, low, ts)
+	// The Agent keys its rates by the env it normalized.
+	return s.applyAgentRate(names.service, ddname.NormalizeTagValue(names.env), low, ts)
 }
 
 // applyRule decides as a matching rule does: its rate first, then, for a

@@ -314,6 +314,11 @@ type captureConcentrator struct {
 	mu      sync.Mutex
 	traces  int
 	changed chan struct{} // closed and replaced on every Add
+	// inputs and inputsV1 are what the Agent gave it: every chunk of the
+	// payloads without client stats, kept or not, after the Agent's
+	// processing and before its sampling (nothing changes them later).
+	inputs   []stats.Input
+	inputsV1 []stats.InputV1
 }
 
 func (c *captureConcentrator) Start() {}
@@ -321,17 +326,18 @@ func (c *captureConcentrator) Stop()  {}
 
 func (c *captureConcentrator) Add(in stats.Input) {
 	c.Concentrator.Add(in)
-	c.added(len(in.Traces))
+	c.added(len(in.Traces), func() { c.inputs = append(c.inputs, in) })
 }
 
 func (c *captureConcentrator) AddV1(in stats.InputV1) {
 	c.Concentrator.AddV1(in)
-	c.added(len(in.Traces))
+	c.added(len(in.Traces), func() { c.inputsV1 = append(c.inputsV1, in) })
 }
 
-func (c *captureConcentrator) added(n int) {
+func (c *captureConcentrator) added(n int, keep func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	keep()
 	c.traces += n
 	close(c.changed)
 	c.changed = make(chan struct{})

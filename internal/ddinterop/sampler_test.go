@@ -69,10 +69,10 @@ type samplingCase struct {
 	low      uint64
 	service  string // "" for the configured one
 	name     string // the Datadog operation name
-	useOpKey bool   // name given as operation.name (else implied by the kind)
 	kind     trace.SpanKind
-	resource string
-	useResKy bool // resource given as resource.name (else the span name)
+	resource string // the Datadog resource
+	spanName string // the OpenTelemetry span name
+	useResKy bool   // spanName given as resource.name too
 	dd       []tracer.StartSpanOption
 	otel     []attribute.KeyValue
 }
@@ -107,24 +107,20 @@ func samplingCases(n int, seed uint64) []samplingCase {
 			c.headers["x-datadog-origin"] = "synthetics"
 		}
 		c.kind = kinds[rnd.IntN(len(kinds))]
-		if rnd.IntN(3) > 0 {
-			c.name, c.useOpKey = pick(names), true
-		} else {
-			c.name = kindNames[c.kind]
-		}
-		c.resource, c.useResKy = pick(resources), rnd.IntN(2) == 0
+		useOpKey := rnd.IntN(3) > 0
+		opName := pick(names)
+		c.spanName, c.useResKy = pick(resources), rnd.IntN(2) == 0
 		c.service = pick(services)
 
-		c.dd = append(c.dd, tracer.ResourceName(c.resource), tracer.Tag("span.kind", strings.ToLower(c.kind.String())))
 		if c.service != "" {
 			c.dd = append(c.dd, tracer.ServiceName(c.service))
 			c.otel = append(c.otel, attribute.String("service.name", c.service))
 		}
-		if c.useOpKey {
-			c.otel = append(c.otel, attribute.String("operation.name", c.name))
+		if useOpKey {
+			c.otel = append(c.otel, attribute.String("operation.name", opName))
 		}
 		if c.useResKy {
-			c.otel = append(c.otel, attribute.String("resource.name", c.resource))
+			c.otel = append(c.otel, attribute.String("resource.name", c.spanName))
 		}
 		tag := func(ddKey string, ddValue any, kv attribute.KeyValue) {
 			c.dd = append(c.dd, tracer.Tag(ddKey, ddValue))
@@ -138,9 +134,14 @@ func samplingCases(n int, seed uint64) []samplingCase {
 				tag("http.status_code", strconv.Itoa(code), attribute.String("http.status_code", strconv.Itoa(code)))
 			}
 		}
+		var method, route string
 		if rnd.IntN(2) == 0 {
-			m := []string{"GET", "POST", "post", "PUT"}[rnd.IntN(4)]
-			tag("http.method", m, attribute.String("http.request.method", m))
+			method = []string{"GET", "POST", "post", "PUT"}[rnd.IntN(4)]
+			tag("http.method", method, attribute.String("http.request.method", method))
+			if c.kind == trace.SpanKindServer && rnd.IntN(2) == 0 {
+				route = []string{"/users/:id", "/orders", "/health"}[rnd.IntN(3)]
+				tag("http.route", route, attribute.String("http.route", route))
+			}
 		}
 		if rnd.IntN(2) == 0 {
 			t := pick(tiers)
@@ -158,6 +159,29 @@ func samplingCases(n int, seed uint64) []samplingCase {
 			r := pick(regions)
 			tag("region", r, attribute.String("region", r))
 		}
+		// The names ddexport gives the OpenTelemetry span, which the
+		// Datadog span is given outright: an HTTP server or client is
+		// named by its convention, and an HTTP method (with a server's
+		// route) beats the span name as the resource.
+		switch {
+		case useOpKey:
+			c.name = opName
+		case method != "" && c.kind == trace.SpanKindServer:
+			c.name = "http.server.request"
+		case method != "" && c.kind == trace.SpanKindClient:
+			c.name = "http.client.request"
+		default:
+			c.name = kindNames[c.kind]
+		}
+		switch {
+		case c.useResKy || method == "":
+			c.resource = c.spanName
+		case route != "":
+			c.resource = method + " " + route
+		default:
+			c.resource = method
+		}
+		c.dd = append(c.dd, tracer.ResourceName(c.resource), tracer.Tag("span.kind", strings.ToLower(c.kind.String())))
 	}
 	return out
 }
@@ -326,7 +350,7 @@ func decideDDSample(t *testing.T, cases []samplingCase, rates map[string]float64
 		if !trace.SpanContextFromContext(ctx).IsValid() {
 			t.Fatalf("ddprop extracted nothing from %v", c.headers)
 		}
-		spanName := c.resource
+		spanName := c.spanName
 		if c.useResKy {
 			spanName = "span-name-unused"
 		}
