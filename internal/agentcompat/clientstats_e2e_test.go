@@ -2,16 +2,11 @@ package agentcompat
 
 import (
 	"context"
-	"fmt"
-	"math"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	pb "github.com/DataDog/datadog-agent/pkg/proto/pbgo/trace"
-	"github.com/DataDog/sketches-go/ddsketch"
-	"github.com/google/go-cmp/cmp"
 	"github.com/seed03c8c003/ddslog/ddexport"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -174,47 +169,12 @@ func TestClientStatsThroughDDExport(t *testing.T) {
 		t.Errorf("the Agent computed stats for %d keys of payloads whose stats the client computed", len(own))
 	}
 
-	var gotKeys, wantKeys []string
-	for k := range got {
-		gotKeys = append(gotKeys, fmt.Sprintf("%+v", k))
-	}
-	for k := range want {
-		wantKeys = append(wantKeys, fmt.Sprintf("%+v", k))
-	}
-	sort.Strings(gotKeys)
-	sort.Strings(wantKeys)
-	if diff := cmp.Diff(wantKeys, gotKeys); diff != "" {
-		t.Fatalf("keys (-Agent's concentrator +client stats):\n%s", diff)
-	}
+	compareStats(t, want, got)
 	var hits, weighted uint64
 	for k, w := range want {
-		g := got[k]
-		counts := func(v *statsValue) [4]uint64 { return [4]uint64{v.Hits, v.Errors, v.TopLevelHits, v.Duration} }
-		if diff := cmp.Diff(counts(w), counts(g)); diff != "" {
-			t.Errorf("%+v: hits, errors, top-level hits, duration (-Agent +client):\n%s", k, diff)
-		}
 		hits += w.Hits
 		if k.SpanKind == "consumer" {
 			weighted += w.Hits
-		}
-		for _, s := range []struct {
-			name string
-			a, c *ddsketch.DDSketch
-		}{{"ok", w.ok, g.ok}, {"error", w.err, g.err}} {
-			if s.a.GetCount() != s.c.GetCount() {
-				t.Errorf("%+v: %s sketch counts %v, Agent %v", k, s.name, s.c.GetCount(), s.a.GetCount())
-				continue
-			}
-			if s.a.IsEmpty() {
-				continue
-			}
-			for _, q := range []float64{0.5, 0.95, 0.99} {
-				av, _ := s.a.GetValueAtQuantile(q)
-				cv, _ := s.c.GetValueAtQuantile(q)
-				if math.Abs(av-cv) > 0.01*av {
-					t.Errorf("%+v: %s p%v %v, Agent %v: beyond 1%%", k, s.name, q*100, cv, av)
-				}
-			}
 		}
 	}
 	// The corpus still proves what it should: priority-0 spans counted,

@@ -396,45 +396,8 @@ func TestClientStatsMatchAgent(t *testing.T) {
 			t.Error("the aggregator's output is not marked client-computed")
 		}
 	}
-	var gotKeys, wantKeys []string
-	for k := range got {
-		gotKeys = append(gotKeys, fmt.Sprintf("%+v", k))
-	}
-	for k := range want {
-		wantKeys = append(wantKeys, fmt.Sprintf("%+v", k))
-	}
-	sort.Strings(gotKeys)
-	sort.Strings(wantKeys)
-	if diff := cmp.Diff(wantKeys, gotKeys); diff != "" {
-		t.Fatalf("keys (-Agent's concentrator +client stats):\n%s", diff)
-	}
 	checkCoverage(t, want)
-	for k, w := range want {
-		g := got[k]
-		counts := func(v *statsValue) [4]uint64 { return [4]uint64{v.Hits, v.Errors, v.TopLevelHits, v.Duration} }
-		if diff := cmp.Diff(counts(w), counts(g)); diff != "" {
-			t.Errorf("%+v: hits, errors, top-level hits, duration (-Agent +client):\n%s", k, diff)
-		}
-		for _, s := range []struct {
-			name string
-			a, c *ddsketch.DDSketch
-		}{{"ok", w.ok, g.ok}, {"error", w.err, g.err}} {
-			if s.a.GetCount() != s.c.GetCount() {
-				t.Errorf("%+v: %s sketch counts %v, Agent %v", k, s.name, s.c.GetCount(), s.a.GetCount())
-				continue
-			}
-			if s.a.IsEmpty() {
-				continue
-			}
-			for _, q := range []float64{0.5, 0.95, 0.99} {
-				av, _ := s.a.GetValueAtQuantile(q)
-				cv, _ := s.c.GetValueAtQuantile(q)
-				if math.Abs(av-cv) > 0.01*av {
-					t.Errorf("%+v: %s p%v %v, Agent %v: beyond 1%%", k, s.name, q*100, cv, av)
-				}
-			}
-		}
-	}
+	compareStats(t, want, got)
 	// The HTTP method and endpoint, which only tracers report, went through.
 	var methods []string
 	for _, sp := range client {
@@ -496,5 +459,51 @@ func checkCoverage(t *testing.T, want map[statsKey]*statsValue) {
 	}
 	if has["partial snapshot"] {
 		t.Error("a partial snapshot was counted")
+	}
+}
+
+// compareStats fails the test unless got (client stats) has the keys of
+// want (the Agent's own stats) and, for each, the same hits, errors,
+// top-level hits and duration sums, and the same sketch counts with p50,
+// p95 and p99 within the sketch's 1 % accuracy.
+func compareStats(t *testing.T, want, got map[statsKey]*statsValue) {
+	t.Helper()
+	var gotKeys, wantKeys []string
+	for k := range got {
+		gotKeys = append(gotKeys, fmt.Sprintf("%+v", k))
+	}
+	for k := range want {
+		wantKeys = append(wantKeys, fmt.Sprintf("%+v", k))
+	}
+	sort.Strings(gotKeys)
+	sort.Strings(wantKeys)
+	if diff := cmp.Diff(wantKeys, gotKeys); diff != "" {
+		t.Fatalf("keys (-Agent's concentrator +client stats):\n%s", diff)
+	}
+	for k, w := range want {
+		g := got[k]
+		counts := func(v *statsValue) [4]uint64 { return [4]uint64{v.Hits, v.Errors, v.TopLevelHits, v.Duration} }
+		if diff := cmp.Diff(counts(w), counts(g)); diff != "" {
+			t.Errorf("%+v: hits, errors, top-level hits, duration (-Agent +client):\n%s", k, diff)
+		}
+		for _, s := range []struct {
+			name string
+			a, c *ddsketch.DDSketch
+		}{{"ok", w.ok, g.ok}, {"error", w.err, g.err}} {
+			if s.a.GetCount() != s.c.GetCount() {
+				t.Errorf("%+v: %s sketch counts %v, Agent %v", k, s.name, s.c.GetCount(), s.a.GetCount())
+				continue
+			}
+			if s.a.IsEmpty() {
+				continue
+			}
+			for _, q := range []float64{0.5, 0.95, 0.99} {
+				av, _ := s.a.GetValueAtQuantile(q)
+				cv, _ := s.c.GetValueAtQuantile(q)
+				if math.Abs(av-cv) > 0.01*av {
+					t.Errorf("%+v: %s p%v %v, Agent %v: beyond 1%%", k, s.name, q*100, cv, av)
+				}
+			}
+		}
 	}
 }
