@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -289,6 +290,26 @@ func TestProcessorPartialFlush(t *testing.T) {
 	}
 	if s := checkEnded(t, p.exp); s.PartialFlushes != 2 {
 		t.Errorf("PartialFlushes = %d, want 2", s.PartialFlushes)
+	}
+	// Every chunk, partial or not, carries the trace's decision and its
+	// trace-level tags on its roots (spans whose parent is not in it).
+	tid := root.SpanContext().TraceID()
+	for _, pl := range p.agent.Payloads() {
+		for _, c := range pl.Chunks {
+			in := map[uint64]bool{}
+			for _, s := range c {
+				in[s.SpanID] = true
+			}
+			for _, s := range c {
+				if in[s.ParentID] {
+					continue
+				}
+				got := [3]string{strconv.FormatFloat(s.Metrics["_sampling_priority_v1"], 'g', -1, 64), s.Meta["_dd.p.dm"], s.Meta["_dd.p.tid"]}
+				if want := [3]string{"1", "-0", tid.String()[:16]}; got != want {
+					t.Errorf("chunk root %q: priority, _dd.p.dm, _dd.p.tid = %q, want %q", s.Resource, got, want)
+				}
+			}
+		}
 	}
 }
 

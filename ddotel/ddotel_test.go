@@ -279,6 +279,12 @@ func TestStartBadVariables(t *testing.T) {
 		{map[string]string{"DD_TRACE_AGENT_URL": "ftp://agent"}, nil, "ftp://agent"},
 		{map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "novalue"}, nil, "OTEL_RESOURCE_ATTRIBUTES"},
 		{nil, []Option{WithSampleRate(-0.5)}, "WithSampleRate(-0.5)"},
+		{map[string]string{"DD_TRACE_SAMPLING_RULES": `[{"sample_rate":0.5`}, nil, "DD_TRACE_SAMPLING_RULES"},
+		{map[string]string{"DD_TRACE_SAMPLING_RULES": `[{"service":"a","sample_rate":2}]`}, nil, "DD_TRACE_SAMPLING_RULES"},
+		{map[string]string{"DD_TRACE_RATE_LIMIT": "-3"}, nil, `DD_TRACE_RATE_LIMIT="-3"`},
+		{map[string]string{"DD_SPAN_SAMPLING_RULES": `{"name":"x"}`}, nil, "DD_SPAN_SAMPLING_RULES"},
+		{map[string]string{"DD_TRACE_SAMPLING_RULES_FILE": "/nonexistent/rules.json"}, nil, "/nonexistent/rules.json"},
+		{map[string]string{"DD_TRACE_STATS_COMPUTATION_ENABLED": "often"}, nil, `DD_TRACE_STATS_COMPUTATION_ENABLED="often"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
