@@ -57,8 +57,12 @@ type encoder struct {
 	names     ddname.Lookup
 	exc       exceptionInfo
 
-	// Reused across spans: converted resources and buffers.
+	// Reused across spans: converted resources, the hex form of the last
+	// trace ID (the spans of a chunk share it), buffers.
 	noRes     resInfo
+	hexTID    trace.TraceID
+	tidHex    [32]byte
+	hexSet    bool
 	resByID   map[*resource.Resource]*resInfo
 	scratch   []byte // values built on the fly (hex IDs, text of non-strings)
 	json      []byte // meta events / _dd.span_links
@@ -89,7 +93,7 @@ func newEncoder(v APIVersion, cfg *mapConfig) *encoder {
 	for _, t := range cfg.tags {
 		tagsFixed = tagsFixed || isFixedKey(t.key)
 	}
-	return &encoder{
+	e := &encoder{
 		tagsFixed: tagsFixed,
 		version:   v,
 		cfg:       cfg,
@@ -97,6 +101,8 @@ func newEncoder(v APIVersion, cfg *mapConfig) *encoder {
 		resByID:   make(map[*resource.Resource]*resInfo),
 		strs:      strtab{seed: maphash.MakeSeed()},
 	}
+	e.noRes.setNames(cfg)
+	return e
 }
 
 // chunks groups spans by trace ID: one chunk per trace ID, chunks in order of
@@ -463,6 +469,15 @@ func (k *keySet) has(prefix, suffix string) bool {
 		}
 	}
 	return false
+}
+
+// mayShare reports whether k and o may hold a key in common: false when
+// their filters share no bit (a filter is complete until a set takes over).
+func (k *keySet) mayShare(o *keySet) bool {
+	if len(k.set) > 0 || len(o.set) > 0 {
+		return true
+	}
+	return k.filter[0]&o.filter[0]|k.filter[1]&o.filter[1]|k.filter[2]&o.filter[2]|k.filter[3]&o.filter[3] != 0
 }
 
 func keyHash(n int, prefix, suffix string) uint {
