@@ -3,6 +3,7 @@ package ddexport
 import (
 	"hash/maphash"
 	"math"
+	"sync"
 
 	"github.com/seed03c8c003/ddslog/internal/ddname"
 	"github.com/seed03c8c003/ddslog/internal/msgp"
@@ -81,6 +82,48 @@ type encoder struct {
 	seen    keySet  // keys written into it, but for a resource block
 	resKeys *keySet // the keys of the resource block written whole, if any
 	clean   bool    // meta: no attribute or tag can collide with a fixed key
+}
+
+// maxIdleEncoders caps the encoders an encoderPool keeps: the exports
+// that run at once (the span processor's workers, usually one).
+const maxIdleEncoders = 4
+
+// encoderPool keeps the encoders of finished exports for the next ones,
+// with the method set of a sync.Pool. Unlike a sync.Pool, which every
+// garbage collection empties, it keeps them: an encoder's buffers have
+// grown to the size of its batches and its resource conversions are
+// cached, and a pipeline that allocates quickly (one collection every few
+// exports) rebuilt them again and again.
+type encoderPool struct {
+	New func() any // makes an encoder when none is idle
+
+	mu   sync.Mutex
+	idle []*encoder
+}
+
+// Get returns an idle encoder, or a new one.
+func (p *encoderPool) Get() any {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		e := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return e
+	}
+	p.mu.Unlock()
+	return p.New()
+}
+
+// Put keeps x, an *encoder released after its export, unless
+// maxIdleEncoders are idle already.
+func (p *encoderPool) Put(x any) {
+	e := x.(*encoder)
+	p.mu.Lock()
+	if len(p.idle) < maxIdleEncoders {
+		p.idle = append(p.idle, e)
+	}
+	p.mu.Unlock()
 }
 
 // newEncoder returns an encoder for the given wire version and mapping

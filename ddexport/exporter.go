@@ -39,7 +39,7 @@ type Exporter struct {
 	maxPayload int
 	retry      RetryConfig
 	t          *transport
-	encoders   sync.Pool
+	encoders   encoderPool
 	disc       *discovery // nil for V05: never native events
 
 	stats   counters
