@@ -212,6 +212,7 @@ func (p *ddTracePipeline) stop(context.Context) error {
 type ddslogPipeline struct {
 	tracer   trace.Tracer
 	logger   *slog.Logger
+	nologs   bool // make the spans without their log lines
 	shutdown func(context.Context) error
 	restore  *slog.Logger
 }
@@ -251,7 +252,9 @@ func (p *ddslogPipeline) trace(ctx context.Context) {
 			}
 		}
 		ctxs[i], spans[i] = p.tracer.Start(parent, s.name, trace.WithSpanKind(s.kind), trace.WithAttributes(attrs...))
-		p.logger.InfoContext(ctxs[i], s.msg, "step", s.name, "n", i)
+		if !p.nologs {
+			p.logger.InfoContext(ctxs[i], s.msg, "step", s.name, "n", i)
+		}
 	}
 	for i := len(traceShape) - 1; i >= 0; i-- {
 		spans[i].End()
@@ -309,30 +312,64 @@ func BenchmarkEndToEnd(b *testing.B) {
 		b.Run("impl="+impl.name, func(b *testing.B) {
 			b.StopTimer()
 			agent := newMemAgent()
-			p := impl.start(b, agent, io.Discard)
-			ctx := context.Background()
-			b.ReportAllocs()
-			cpu0 := cpuTime(b)
-			b.StartTimer()
-
-			for range b.N {
-				p.trace(ctx)
-			}
-			got, err := drain(p, agent)
-
-			b.StopTimer()
-			cpu := cpuTime(b) - cpu0
-			if err != nil {
-				b.Fatal(err)
-			}
-			want := b.N // each trace is sent whole, as one chunk
-			if got > want {
-				b.Fatalf("the agent received %d chunks, %d traces were made", got, want)
-			}
-			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
-			b.ReportMetric(float64(agent.stats().bytes)/float64(b.N), "wire-B/op")
-			b.ReportMetric(100*float64(want-got)/float64(want), "lost-%")
+			runPipeline(b, impl.start(b, agent, io.Discard), agent)
 		})
+	}
+}
+
+// runPipeline makes b.N traces through p in a tight loop on this
+// goroutine, stops p and reports what it cost and what reached agent.
+// The timer must be stopped.
+func runPipeline(b *testing.B, p pipeline, agent *memAgent) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu0 := cpuTime(b)
+	b.StartTimer()
+	start := time.Now()
+
+	for range b.N {
+		p.trace(ctx)
+	}
+	made := time.Since(start)
+	got, err := drain(p, agent)
+
+	b.StopTimer()
+	cpu := cpuTime(b) - cpu0
+	if err != nil {
+		b.Fatal(err)
+	}
+	want := b.N // each trace is sent whole, as one chunk
+	if got > want {
+		b.Fatalf("the agent received %d chunks, %d traces were made", got, want)
+	}
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(agent.stats().bytes)/float64(b.N), "wire-B/op")
+	b.ReportMetric(100*float64(want-got)/float64(want), "lost-%")
+	b.ReportMetric(float64(b.N*len(traceShape))/made.Seconds(), "made-spans/s")
+}
+
+// BenchmarkPipelineWorkers runs ddotel.Start's pipeline, as
+// BenchmarkEndToEnd does, with 1, 2 and 4 export workers
+// (ddexport.WithExportWorkers), for the traceShape traces with their log
+// lines (logs=true) and without (logs=false: the spans alone, the fastest
+// a goroutine makes them). made-spans/s is the rate at which the loop made
+// spans; lost-% shows whether export kept up. The span processor holds up
+// to 50,000 spans: use runs of many more traces than 5,000.
+//
+//	go test -run '^$' -bench BenchmarkPipelineWorkers -benchtime 100000x -count 5 . > workers.txt
+//	benchstat -col /workers workers.txt
+func BenchmarkPipelineWorkers(b *testing.B) {
+	for _, logs := range []bool{true, false} {
+		for _, workers := range []int{1, 2, 4} {
+			b.Run(fmt.Sprintf("logs=%v/workers=%d", logs, workers), func(b *testing.B) {
+				b.StopTimer()
+				agent := newMemAgent()
+				p := startDDSlogPipeline(b, agent, io.Discard,
+					ddotel.WithProcessorOptions(ddexport.WithExportWorkers(workers))).(*ddslogPipeline)
+				p.nologs = !logs
+				runPipeline(b, p, agent)
+			})
+		}
 	}
 }
 
