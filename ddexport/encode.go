@@ -414,8 +414,21 @@ func (e *encoder) closeMap() {
 }
 
 // add reports whether the key made of prefix+suffix is new in the open map,
-// and records it. The first writer of a key wins.
+// and then records it and writes it. The first writer of a key wins.
 func (e *encoder) add(prefix, suffix string) bool {
+	if !e.novel(prefix, suffix) {
+		return false
+	}
+	if suffix == "" {
+		e.str(prefix)
+	} else {
+		e.strParts(prefix, suffix)
+	}
+	return true
+}
+
+// novel is add without writing the key.
+func (e *encoder) novel(prefix, suffix string) bool {
 	if e.resKeys != nil && e.resKeys.has(prefix, suffix) {
 		return false
 	}
@@ -423,12 +436,25 @@ func (e *encoder) add(prefix, suffix string) bool {
 		return false
 	}
 	e.mapN++
-	if suffix == "" {
-		e.str(prefix)
-	} else {
-		e.strParts(prefix, suffix)
-	}
 	return true
+}
+
+// pair writes a map entry whose key and value are strings.
+func (e *encoder) pair(k, v string) {
+	if e.v05 {
+		e.b = appendUint64(appendUint64(e.b, uint64(e.strs.index(k))), uint64(e.strs.index(v)))
+		return
+	}
+	e.b = appendString(appendString(e.b, k), v)
+}
+
+// pairBytes is pair for a value held in v.
+func (e *encoder) pairBytes(k string, v []byte) {
+	if e.v05 {
+		e.b = appendUint64(appendUint64(e.b, uint64(e.strs.index(k))), uint64(e.strs.indexBytes(v)))
+		return
+	}
+	e.b = appendStringBytes(appendString(e.b, k), v)
 }
 
 // indexParts returns the v0.5 string index of a+b.

@@ -56,8 +56,7 @@ func (e *encoder) fixedMeta(k, v string) {
 		return
 	}
 	e.mapN++
-	e.str(k)
-	e.str(v)
+	e.pair(k, v)
 }
 
 func (e *encoder) fixedMetaBytes(k string, v []byte) {
@@ -66,23 +65,26 @@ func (e *encoder) fixedMetaBytes(k string, v []byte) {
 		return
 	}
 	e.mapN++
-	e.str(k)
-	e.strb(v)
+	e.pairBytes(k, v)
 }
 
 func (e *encoder) meta(k, v string) {
-	if e.add(k, "") {
-		e.str(v)
+	if e.novel(k, "") {
+		e.pair(k, v)
 	}
 }
 
 func (e *encoder) metaBytes(k string, v []byte) {
-	if e.add(k, "") {
-		e.strb(v)
+	if e.novel(k, "") {
+		e.pairBytes(k, v)
 	}
 }
 
 func (e *encoder) metaValue(prefix, suffix string, v attribute.Value) {
+	if suffix == "" && v.Type() == attribute.STRING {
+		e.meta(prefix, v.AsString()) // the common case
+		return
+	}
 	if !e.add(prefix, suffix) {
 		return
 	}
