@@ -257,26 +257,36 @@ func BenchmarkEncode(b *testing.B) {
 }
 
 // TestEncodeAllocs asserts that, the encoder warmed up, a batch costs a
-// small constant number of allocations whatever its size.
+// small constant number of allocations whatever its size, for the spans of
+// BenchmarkEncode and of BenchmarkEncodePipeline.
 func TestEncodeAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	const budget = 0
+	inputs := []struct {
+		name  string
+		spans []sdktrace.ReadOnlySpan
+	}{
+		{"realistic/1", realisticSpans(1)},
+		{"realistic/100", realisticSpans(100)},
+		{"realistic/512", realisticSpans(512)},
+		{"pipeline/10", pipelineSpans(1)},
+		{"pipeline/1000", pipelineSpans(100)},
+	}
 	for _, c := range []struct {
 		v      APIVersion
 		native bool
 	}{{V04, false}, {V04, true}, {V05, false}} {
-		for _, n := range []int{1, 100, 512} {
-			spans := realisticSpans(n)
+		for _, in := range inputs {
 			e := newEncoder(c.v, &mapConfig{env: "prod", version: "1.8.2"})
 			run := func() {
-				e.encode(e.chunks(spans), c.native)
+				e.encode(e.chunks(in.spans), c.native)
 				e.release()
 			}
 			run()
 			if got := testing.AllocsPerRun(20, run); got > budget {
-				t.Errorf("%v native=%v, %d spans: %.1f allocations per batch, want at most %d", c.v, c.native, n, got, budget)
+				t.Errorf("%v native=%v, %s spans: %.1f allocations per batch, want at most %d", c.v, c.native, in.name, got, budget)
 			}
 		}
 	}
