@@ -20,13 +20,15 @@ func (quietLogger) Log(string) {}
 
 // startDDTrace starts dd-trace-go's global tracer, sending to agent, with
 // the environment TestMain sets (see ddTraceEnv) and these options: the
-// Agent's address and HTTP client, the service, no AppSec, no startup log,
-// a logger that discards, and none of the profiler's pprof labels (code
-// hotspots and endpoints, on by default: without a profiler running they
-// only cost time).
-func startDDTrace(tb testing.TB, agent *memAgent) {
+// Agent's address and HTTP client, the service, no AppSec, no startup log
+// and a logger that discards. Everything else is dd-trace-go's default,
+// including the pprof labels it sets on every span for its profiler (code
+// hotspots and endpoints: a goroutine label set when a span starts and
+// restored when it finishes, whether a profiler runs or not), unless
+// nolabels is set.
+func startDDTrace(tb testing.TB, agent *memAgent, nolabels bool) {
 	tb.Helper()
-	err := tracer.Start(
+	opts := []tracer.StartOption{
 		tracer.WithAgentURL(agentURL),
 		tracer.WithHTTPClient(agent.client()),
 		tracer.WithService(service),
@@ -35,10 +37,11 @@ func startDDTrace(tb testing.TB, agent *memAgent) {
 		tracer.WithAppSecEnabled(false),
 		tracer.WithLogStartup(false),
 		tracer.WithLogger(quietLogger{}),
-		tracer.WithProfilerCodeHotspots(false),
-		tracer.WithProfilerEndpoints(false),
-	)
-	if err != nil {
+	}
+	if nolabels {
+		opts = append(opts, tracer.WithProfilerCodeHotspots(false), tracer.WithProfilerEndpoints(false))
+	}
+	if err := tracer.Start(opts...); err != nil {
 		tb.Fatalf("dd-trace-go: tracer.Start: %v", err)
 	}
 }

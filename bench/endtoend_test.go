@@ -148,7 +148,12 @@ type pipelineImpl struct {
 // pipelineImpls are the compared pipelines; dd-trace-go's first, so that
 // `benchstat -col /impl` compares the others with it.
 var pipelineImpls = []pipelineImpl{
-	{"ddtrace", startDDTracePipeline},
+	{"ddtrace", func(tb testing.TB, agent *memAgent, w io.Writer) pipeline {
+		return startDDTracePipeline(tb, agent, w, false)
+	}},
+	{"ddtrace-nolabels", func(tb testing.TB, agent *memAgent, w io.Writer) pipeline {
+		return startDDTracePipeline(tb, agent, w, true)
+	}},
 	{"ddslog", func(tb testing.TB, agent *memAgent, w io.Writer) pipeline {
 		return startDDSlogPipeline(tb, agent, w)
 	}},
@@ -160,8 +165,10 @@ var pipelineImpls = []pipelineImpl{
 // ddTracePipeline is dd-trace-go's tracer with its contrib/log/slog handler.
 type ddTracePipeline struct{ logger *slog.Logger }
 
-func startDDTracePipeline(tb testing.TB, agent *memAgent, w io.Writer) pipeline {
-	startDDTrace(tb, agent)
+// startDDTracePipeline starts dd-trace-go's tracer with its defaults, or
+// with its profiler's pprof labels off (nolabels).
+func startDDTracePipeline(tb testing.TB, agent *memAgent, w io.Writer, nolabels bool) pipeline {
+	startDDTrace(tb, agent, nolabels)
 	return &ddTracePipeline{logger: slog.New(slogtrace.NewJSONHandler(w, nil))}
 }
 
@@ -205,6 +212,7 @@ func (p *ddTracePipeline) stop(context.Context) error {
 type ddslogPipeline struct {
 	tracer   trace.Tracer
 	logger   *slog.Logger
+	nologs   bool // make the spans without their log lines
 	shutdown func(context.Context) error
 	restore  *slog.Logger
 }
@@ -244,7 +252,9 @@ func (p *ddslogPipeline) trace(ctx context.Context) {
 			}
 		}
 		ctxs[i], spans[i] = p.tracer.Start(parent, s.name, trace.WithSpanKind(s.kind), trace.WithAttributes(attrs...))
-		p.logger.InfoContext(ctxs[i], s.msg, "step", s.name, "n", i)
+		if !p.nologs {
+			p.logger.InfoContext(ctxs[i], s.msg, "step", s.name, "n", i)
+		}
 	}
 	for i := len(traceShape) - 1; i >= 0; i-- {
 		spans[i].End()
@@ -260,8 +270,8 @@ func (p *ddslogPipeline) stop(ctx context.Context) error {
 	return err
 }
 
-// drain stops p, within a minute, and returns how many spans the agent has
-// received in all.
+// drain stops p, within a minute, and returns how many chunks the agent
+// has received in all.
 func drain(p pipeline, agent *memAgent) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -269,7 +279,7 @@ func drain(p pipeline, agent *memAgent) (int, error) {
 		return 0, err
 	}
 	st := agent.stats()
-	return st.spans, st.err
+	return st.chunks, st.err
 }
 
 // cpuTime is the user and system CPU time of the process so far.
@@ -290,8 +300,10 @@ func cpuTime(tb testing.TB) time.Duration {
 //
 // cpu-ns/op is the process's user+system CPU time over the same interval,
 // every goroutine included; wire-B/op the payload bytes the Agent received;
-// lost-% the share of spans that did not reach it (a pipeline that cannot
-// keep up sheds spans rather than block the application).
+// lost-% the share of traces that did not reach it (a pipeline that cannot
+// keep up sheds whole traces rather than block the application). The
+// pipelines buffer up to 50,000 spans (5,000 traces): only runs of many
+// more traces than that show whether a pipeline keeps up.
 //
 //	go test -run '^$' -bench BenchmarkEndToEnd -benchtime 2000x -count 10 . > e2e.txt
 //	benchstat -col /impl e2e.txt
@@ -300,30 +312,64 @@ func BenchmarkEndToEnd(b *testing.B) {
 		b.Run("impl="+impl.name, func(b *testing.B) {
 			b.StopTimer()
 			agent := newMemAgent()
-			p := impl.start(b, agent, io.Discard)
-			ctx := context.Background()
-			b.ReportAllocs()
-			cpu0 := cpuTime(b)
-			b.StartTimer()
-
-			for range b.N {
-				p.trace(ctx)
-			}
-			got, err := drain(p, agent)
-
-			b.StopTimer()
-			cpu := cpuTime(b) - cpu0
-			if err != nil {
-				b.Fatal(err)
-			}
-			want := b.N * len(traceShape)
-			if got > want {
-				b.Fatalf("the agent received %d spans, %d were made", got, want)
-			}
-			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
-			b.ReportMetric(float64(agent.stats().bytes)/float64(b.N), "wire-B/op")
-			b.ReportMetric(100*float64(want-got)/float64(want), "lost-%")
+			runPipeline(b, impl.start(b, agent, io.Discard), agent)
 		})
+	}
+}
+
+// runPipeline makes b.N traces through p in a tight loop on this
+// goroutine, stops p and reports what it cost and what reached agent.
+// The timer must be stopped.
+func runPipeline(b *testing.B, p pipeline, agent *memAgent) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu0 := cpuTime(b)
+	b.StartTimer()
+	start := time.Now()
+
+	for range b.N {
+		p.trace(ctx)
+	}
+	made := time.Since(start)
+	got, err := drain(p, agent)
+
+	b.StopTimer()
+	cpu := cpuTime(b) - cpu0
+	if err != nil {
+		b.Fatal(err)
+	}
+	want := b.N // each trace is sent whole, as one chunk
+	if got > want {
+		b.Fatalf("the agent received %d chunks, %d traces were made", got, want)
+	}
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(agent.stats().bytes)/float64(b.N), "wire-B/op")
+	b.ReportMetric(100*float64(want-got)/float64(want), "lost-%")
+	b.ReportMetric(float64(b.N*len(traceShape))/made.Seconds(), "made-spans/s")
+}
+
+// BenchmarkPipelineWorkers runs ddotel.Start's pipeline, as
+// BenchmarkEndToEnd does, with 1, 2 and 4 export workers
+// (ddexport.WithExportWorkers), for the traceShape traces with their log
+// lines (logs=true) and without (logs=false: the spans alone, the fastest
+// a goroutine makes them). made-spans/s is the rate at which the loop made
+// spans; lost-% shows whether export kept up. The span processor holds up
+// to 50,000 spans: use runs of many more traces than 5,000.
+//
+//	go test -run '^$' -bench BenchmarkPipelineWorkers -benchtime 100000x -count 5 . > workers.txt
+//	benchstat -col /workers workers.txt
+func BenchmarkPipelineWorkers(b *testing.B) {
+	for _, logs := range []bool{true, false} {
+		for _, workers := range []int{1, 2, 4} {
+			b.Run(fmt.Sprintf("logs=%v/workers=%d", logs, workers), func(b *testing.B) {
+				b.StopTimer()
+				agent := newMemAgent()
+				p := startDDSlogPipeline(b, agent, io.Discard,
+					ddotel.WithProcessorOptions(ddexport.WithExportWorkers(workers))).(*ddslogPipeline)
+				p.nologs = !logs
+				runPipeline(b, p, agent)
+			})
+		}
 	}
 }
 
@@ -376,8 +422,8 @@ func TestEndToEndDelivers(t *testing.T) {
 			if diff := gocmp.Diff(want, got); diff != "" {
 				t.Errorf("delivered (-want +got):\n%s", diff)
 			}
-			if st := agent.stats(); st.spans != traces*len(traceShape) {
-				t.Errorf("the agent counted %d spans from the array headers, want %d", st.spans, traces*len(traceShape))
+			if st := agent.stats(); st.chunks != traces {
+				t.Errorf("the agent counted %d chunks from the array headers, want %d", st.chunks, traces)
 			}
 		})
 	}

@@ -95,7 +95,7 @@ var handlerImpls = []handlerImpl{
 // newDDTraceHandler is dd-trace-go's contrib/log/slog handler over the JSON
 // handler, with a span of dd-trace-go's tracer in ctx.
 func newDDTraceHandler(tb testing.TB, w io.Writer) *handlerSetup {
-	startDDTrace(tb, newMemAgent())
+	startDDTrace(tb, newMemAgent(), false)
 	span := tracer.StartSpan("http.request", tracer.ResourceName("GET /api/orders/{id}"))
 	tb.Cleanup(func() {
 		span.Finish()

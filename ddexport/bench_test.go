@@ -89,6 +89,142 @@ func realisticSpans(n int) []sdktrace.ReadOnlySpan {
 	return spans
 }
 
+// pipelineResource is the resource ddotel.Start gives its tracer provider
+// for a service with an environment and a version.
+var pipelineResource = resource.NewSchemaless(
+	attribute.String("service.name", "checkout"),
+	attribute.String("service.version", "1.8.2"),
+	attribute.String("deployment.environment.name", "prod"),
+	attribute.String("telemetry.sdk.language", "go"),
+	attribute.String("telemetry.sdk.name", "opentelemetry"),
+	attribute.String("telemetry.sdk.version", "1.47.0"),
+)
+
+// pipelineSpans returns the spans of n traces as ddotel.Start's pipeline
+// hands them to the exporter in the nested bench module's end-to-end
+// benchmark: 10 spans per trace (an HTTP server root with internal,
+// database, cache and HTTP client children), a few semantic-convention
+// attributes each, one span event per span (the log line, as ddslog's
+// handler records it), the Datadog sampler's tracestate on every span and
+// its rate on the root, local root first, then the children in the order
+// they ended.
+func pipelineSpans(n int) []sdktrace.ReadOnlySpan {
+	type shape struct {
+		parent int
+		kind   trace.SpanKind
+		name   string
+		msg    string
+		attrs  []attribute.KeyValue
+	}
+	const (
+		qOrders = "SELECT id, total FROM orders WHERE id = $1"
+		qItems  = "SELECT sku, qty FROM order_items WHERE order_id = $1"
+	)
+	db := func(system, query, host string) []attribute.KeyValue {
+		return attrs(attribute.String("db.system.name", system), attribute.String("db.query.text", query),
+			attribute.String("db.namespace", "shop"), attribute.String("server.address", host))
+	}
+	call := func(method, url string, status int, host string) []attribute.KeyValue {
+		return attrs(attribute.String("http.request.method", method), attribute.String("url.full", url),
+			attribute.Int("http.response.status_code", status), attribute.String("server.address", host))
+	}
+	shapes := [...]shape{
+		{-1, trace.SpanKindServer, "GET /api/orders/{id}", "request received", attrs(
+			attribute.String("http.request.method", "GET"), attribute.String("http.route", "/api/orders/{id}"),
+			attribute.String("url.path", "/api/orders/8812"), attribute.Int("http.response.status_code", 200),
+			attribute.String("client.address", "10.1.2.3"), attribute.Float64("_dd.agent_psr", 1))},
+		{0, trace.SpanKindInternal, "auth.verify", "token verified", attrs(
+			attribute.String("auth.method", "jwt"), attribute.String("enduser.id", "u-1842"))},
+		{0, trace.SpanKindClient, "SELECT orders", "order loaded", db("postgresql", qOrders, "db-1")},
+		{0, trace.SpanKindClient, "SELECT order_items", "items loaded", db("postgresql", qItems, "db-1")},
+		{0, trace.SpanKindInternal, "pricing.compute", "price computed", attrs(
+			attribute.Int("pricing.items", 3), attribute.String("pricing.currency", "EUR"))},
+		{4, trace.SpanKindClient, "GET", "stock checked", call("GET", "http://inventory:8080/v1/stock/42", 200, "inventory")},
+		{4, trace.SpanKindClient, "GET", "tax rate fetched", call("GET", "http://tax:8080/v2/rates/EU", 200, "tax")},
+		{0, trace.SpanKindClient, "GET", "cache read", attrs(attribute.String("db.system.name", "redis"),
+			attribute.String("db.query.text", "GET order:8812"), attribute.String("server.address", "cache-1"))},
+		{0, trace.SpanKindInternal, "render", "response rendered", attrs(
+			attribute.String("template", "order.json"), attribute.Int("bytes", 5120))},
+		{0, trace.SpanKindClient, "POST", "audit event sent", call("POST", "http://audit:8080/v1/events", 202, "audit")},
+	}
+	ts, err := trace.ParseTraceState("dd=s:1;t.dm:-1")
+	if err != nil {
+		panic(err)
+	}
+	scope := instrumentation.Scope{Name: "bench"}
+	start := time.Unix(1_700_000_000, 0)
+	out := make([]sdktrace.ReadOnlySpan, 0, n*len(shapes))
+	for t := range n {
+		tid := trace.TraceID{0: 0x71, 1: byte(t >> 16), 2: byte(t >> 8), 3: byte(t), 8: 0x27, 15: byte(t)}
+		var scs [len(shapes)]trace.SpanContext
+		stubs := make([]tracetest.SpanStub, len(shapes))
+		for i, sh := range shapes {
+			scs[i] = trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid,
+				SpanID: trace.SpanID{0: 0x42, 6: byte(t), 7: byte(i + 1)}, TraceFlags: 1, TraceState: ts})
+			var parent trace.SpanContext
+			if sh.parent >= 0 {
+				parent = scs[sh.parent]
+			}
+			at := start.Add(time.Duration(i) * 10 * time.Microsecond)
+			stubs[i] = tracetest.SpanStub{
+				Name: sh.name, SpanContext: scs[i], Parent: parent, SpanKind: sh.kind,
+				StartTime: at, EndTime: start.Add(time.Duration(200-i) * time.Microsecond),
+				Attributes: sh.attrs,
+				Events: []sdktrace.Event{{Name: sh.msg, Time: at.Add(time.Microsecond), Attributes: attrs(
+					attribute.String("step", sh.name), attribute.Int("n", i), attribute.String("level", "INFO"))}},
+				Resource: pipelineResource, InstrumentationScope: scope,
+			}
+		}
+		// As the span processor hands a trace over: the local root first,
+		// then the children in the order they ended (the last started
+		// first).
+		out = append(out, stubs[0].Snapshot())
+		for i := len(stubs) - 1; i > 0; i-- {
+			out = append(out, stubs[i].Snapshot())
+		}
+	}
+	return out
+}
+
+// BenchmarkEncodePipeline measures converting and encoding the spans of
+// pipelineSpans, the encoder reused: one trace, and 100 traces (about the
+// span processor's batch of DefaultBatchSpans). events=json is how the
+// events travel to an Agent that does not announce native span events
+// (the bench module's in-memory Agent); events=native is v0.4 with native
+// span events.
+//
+//	go test -run '^$' -bench BenchmarkEncodePipeline -count 10 ./ddexport > enc.txt
+//	benchstat -col /events enc.txt
+func BenchmarkEncodePipeline(b *testing.B) {
+	for _, traces := range []int{1, 100} {
+		for _, native := range []bool{false, true} {
+			events := "json"
+			if native {
+				events = "native"
+			}
+			b.Run(fmt.Sprintf("spans=%d/events=%s", traces*10, events), func(b *testing.B) {
+				spans := pipelineSpans(traces)
+				e := newEncoder(V04, &mapConfig{service: "checkout", env: "prod", version: "1.8.2"})
+				chunks := make([][]sdktrace.ReadOnlySpan, traces)
+				for i := range chunks {
+					chunks[i] = spans[i*10 : (i+1)*10]
+				}
+				size := len(e.encode(e.validChunks(chunks), native))
+				e.release()
+				b.ReportAllocs()
+				cpu0 := cpuTime()
+				for b.Loop() {
+					size = len(e.encode(e.validChunks(chunks), native))
+					e.release()
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(spans)), "ns/span")
+				b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N*len(spans)), "cpu-ns/span")
+				b.ReportMetric(float64(size)/float64(len(spans)), "B/span")
+			})
+		}
+	}
+}
+
 // BenchmarkEncode measures converting and encoding whole batches, the
 // encoder reused as the exporter reuses it: chunks, encode, release.
 func BenchmarkEncode(b *testing.B) {
@@ -121,26 +257,36 @@ func BenchmarkEncode(b *testing.B) {
 }
 
 // TestEncodeAllocs asserts that, the encoder warmed up, a batch costs a
-// small constant number of allocations whatever its size.
+// small constant number of allocations whatever its size, for the spans of
+// BenchmarkEncode and of BenchmarkEncodePipeline.
 func TestEncodeAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
 	}
 	const budget = 0
+	inputs := []struct {
+		name  string
+		spans []sdktrace.ReadOnlySpan
+	}{
+		{"realistic/1", realisticSpans(1)},
+		{"realistic/100", realisticSpans(100)},
+		{"realistic/512", realisticSpans(512)},
+		{"pipeline/10", pipelineSpans(1)},
+		{"pipeline/1000", pipelineSpans(100)},
+	}
 	for _, c := range []struct {
 		v      APIVersion
 		native bool
 	}{{V04, false}, {V04, true}, {V05, false}} {
-		for _, n := range []int{1, 100, 512} {
-			spans := realisticSpans(n)
+		for _, in := range inputs {
 			e := newEncoder(c.v, &mapConfig{env: "prod", version: "1.8.2"})
 			run := func() {
-				e.encode(e.chunks(spans), c.native)
+				e.encode(e.chunks(in.spans), c.native)
 				e.release()
 			}
 			run()
 			if got := testing.AllocsPerRun(20, run); got > budget {
-				t.Errorf("%v native=%v, %d spans: %.1f allocations per batch, want at most %d", c.v, c.native, n, got, budget)
+				t.Errorf("%v native=%v, %s spans: %.1f allocations per batch, want at most %d", c.v, c.native, in.name, got, budget)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package ddexport
 import (
 	"hash/maphash"
 	"math"
+	"sync"
 
 	"github.com/seed03c8c003/ddslog/internal/ddname"
 	"github.com/seed03c8c003/ddslog/internal/msgp"
@@ -58,8 +59,12 @@ type encoder struct {
 	names     ddname.Lookup
 	exc       exceptionInfo
 
-	// Reused across spans: converted resources and buffers.
+	// Reused across spans: converted resources, the hex form of the last
+	// trace ID (the spans of a chunk share it), buffers.
 	noRes     resInfo
+	hexTID    trace.TraceID
+	tidHex    [32]byte
+	hexSet    bool
 	resByID   map[*resource.Resource]*resInfo
 	scratch   []byte // values built on the fly (hex IDs, text of non-strings)
 	json      []byte // meta events / _dd.span_links
@@ -92,6 +97,48 @@ type encoder struct {
 	clean   bool    // meta: no attribute or tag can collide with a fixed key
 }
 
+// maxIdleEncoders caps the encoders an encoderPool keeps: the exports
+// that run at once (the span processor's workers, usually one).
+const maxIdleEncoders = 4
+
+// encoderPool keeps the encoders of finished exports for the next ones,
+// with the method set of a sync.Pool. Unlike a sync.Pool, which every
+// garbage collection empties, it keeps them: an encoder's buffers have
+// grown to the size of its batches and its resource conversions are
+// cached, and a pipeline that allocates quickly (one collection every few
+// exports) rebuilt them again and again.
+type encoderPool struct {
+	New func() any // makes an encoder when none is idle
+
+	mu   sync.Mutex
+	idle []*encoder
+}
+
+// Get returns an idle encoder, or a new one.
+func (p *encoderPool) Get() any {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		e := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return e
+	}
+	p.mu.Unlock()
+	return p.New()
+}
+
+// Put keeps x, an *encoder released after its export, unless
+// maxIdleEncoders are idle already.
+func (p *encoderPool) Put(x any) {
+	e := x.(*encoder)
+	p.mu.Lock()
+	if len(p.idle) < maxIdleEncoders {
+		p.idle = append(p.idle, e)
+	}
+	p.mu.Unlock()
+}
+
 // newEncoder returns an encoder for the given wire version and mapping
 // configuration.
 func newEncoder(v APIVersion, cfg *mapConfig) *encoder {
@@ -102,7 +149,7 @@ func newEncoder(v APIVersion, cfg *mapConfig) *encoder {
 	for _, t := range cfg.tags {
 		tagsFixed = tagsFixed || isFixedKey(t.key)
 	}
-	return &encoder{
+	e := &encoder{
 		tagsFixed: tagsFixed,
 		version:   v,
 		cfg:       cfg,
@@ -110,6 +157,8 @@ func newEncoder(v APIVersion, cfg *mapConfig) *encoder {
 		resByID:   make(map[*resource.Resource]*resInfo),
 		strs:      strtab{seed: maphash.MakeSeed()},
 	}
+	e.noRes.setNames(cfg)
+	return e
 }
 
 // chunks groups spans by trace ID: one chunk per trace ID, chunks in order of
@@ -388,8 +437,21 @@ func (e *encoder) closeMap() {
 }
 
 // add reports whether the key made of prefix+suffix is new in the open map,
-// and records it. The first writer of a key wins.
+// and then records it and writes it. The first writer of a key wins.
 func (e *encoder) add(prefix, suffix string) bool {
+	if !e.novel(prefix, suffix) {
+		return false
+	}
+	if suffix == "" {
+		e.str(prefix)
+	} else {
+		e.strParts(prefix, suffix)
+	}
+	return true
+}
+
+// novel is add without writing the key.
+func (e *encoder) novel(prefix, suffix string) bool {
 	if e.resKeys != nil && e.resKeys.has(prefix, suffix) {
 		return false
 	}
@@ -397,12 +459,25 @@ func (e *encoder) add(prefix, suffix string) bool {
 		return false
 	}
 	e.mapN++
-	if suffix == "" {
-		e.str(prefix)
-	} else {
-		e.strParts(prefix, suffix)
-	}
 	return true
+}
+
+// pair writes a map entry whose key and value are strings.
+func (e *encoder) pair(k, v string) {
+	if e.v05 {
+		e.b = appendUint64(appendUint64(e.b, uint64(e.strs.index(k))), uint64(e.strs.index(v)))
+		return
+	}
+	e.b = appendString(appendString(e.b, k), v)
+}
+
+// pairBytes is pair for a value held in v.
+func (e *encoder) pairBytes(k string, v []byte) {
+	if e.v05 {
+		e.b = appendUint64(appendUint64(e.b, uint64(e.strs.index(k))), uint64(e.strs.indexBytes(v)))
+		return
+	}
+	e.b = appendStringBytes(appendString(e.b, k), v)
 }
 
 // indexParts returns the v0.5 string index of a+b.
@@ -486,6 +561,15 @@ func (k *keySet) has(prefix, suffix string) bool {
 		}
 	}
 	return false
+}
+
+// mayShare reports whether k and o may hold a key in common: false when
+// their filters share no bit (a filter is complete until a set takes over).
+func (k *keySet) mayShare(o *keySet) bool {
+	if len(k.set) > 0 || len(o.set) > 0 {
+		return true
+	}
+	return k.filter[0]&o.filter[0]|k.filter[1]&o.filter[1]|k.filter[2]&o.filter[2]|k.filter[3]&o.filter[3] != 0
 }
 
 func keyHash(n int, prefix, suffix string) uint {

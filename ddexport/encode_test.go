@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -519,5 +520,31 @@ func TestSampleRate(t *testing.T) {
 		if got != want {
 			t.Errorf("sampleRate(%s) = %v, want %v", raw, got, want)
 		}
+	}
+}
+
+// TestEncoderPoolKeepsEncoders checks that idle encoders, whose buffers
+// have grown to their batches, survive garbage collections (a sync.Pool
+// would drop them), and that at most maxIdleEncoders are kept.
+func TestEncoderPoolKeepsEncoders(t *testing.T) {
+	made := 0
+	p := encoderPool{New: func() any { made++; return newEncoder(V04, nil) }}
+	first := p.Get()
+	p.Put(first)
+	runtime.GC()
+	runtime.GC()
+	if got := p.Get(); got != first || made != 1 {
+		t.Errorf("after two collections: got a new encoder (%d made), want the idle one", made)
+	}
+
+	var all []any
+	for range maxIdleEncoders + 2 {
+		all = append(all, p.Get())
+	}
+	for _, e := range all {
+		p.Put(e)
+	}
+	if len(p.idle) != maxIdleEncoders {
+		t.Errorf("%d encoders kept, want %d", len(p.idle), maxIdleEncoders)
 	}
 }

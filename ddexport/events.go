@@ -345,7 +345,8 @@ func appendEventJSON(b []byte, ev *sdktrace.Event, max int) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `"attributes":{`...)
-		for j, kv := range ev.Attributes {
+		for j := range ev.Attributes {
+			kv := &ev.Attributes[j]
 			if j > 0 {
 				b = append(b, ',')
 			}

@@ -41,7 +41,7 @@ type Exporter struct {
 	maxPayload int
 	retry      RetryConfig
 	t          *transport
-	encoders   sync.Pool
+	encoders   encoderPool
 	disc       *discovery
 	// css computes client-side stats; nil when they are turned off
 	// (WithClientStats(false), DD_TRACE_STATS_COMPUTATION_ENABLED=false).

@@ -156,8 +156,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// resInfo is a resource converted once: its looked-up attributes and the
-// meta entries it contributes to every span.
+// resInfo is a resource converted once: its looked-up attributes, the
+// names it gives a span that sets none of their keys itself, and the meta
+// entries it contributes to every span.
 type resInfo struct {
 	slots ddname.Slots
 	meta  []metaEntry
@@ -166,6 +167,10 @@ type resInfo struct {
 	gen   uint64 // v0.5: the payload idx was computed for
 	idx   []uint32
 	fixed bool // a meta key is one the mapping writes itself
+
+	// service, version and env as the lookup finds them in the resource
+	// alone (version and env normalized).
+	service, version, env string
 }
 
 type metaEntry struct{ prefix, suffix, value string }
@@ -200,8 +205,18 @@ func (e *encoder) resourceInfo(r *resource.Resource) *resInfo {
 			ri.pre = appendString(ri.pre, v)
 		}
 	}
+	ri.setNames(e.cfg)
 	e.resByID[r] = ri
 	return ri
+}
+
+// setNames looks up the names r gives a span that sets none of their keys.
+func (r *resInfo) setNames(cfg *mapConfig) {
+	var none ddname.Slots
+	l := ddname.NewLookup(&none, &r.slots)
+	r.service = l.Service(cfg.service)
+	r.version = l.Norm(ddname.AttrServiceVersion)
+	r.env = l.Norm(ddname.AttrDeploymentEnvironmentName, ddname.AttrDeploymentEnvironment)
 }
 
 // collect records the span's looked-up attributes in e.sp, and a priority
@@ -211,7 +226,8 @@ func (e *encoder) collect(attrs []attribute.KeyValue, ch *chunkState) (fixed boo
 	e.sp.Reset()
 	var manual float64
 	hasManual := false
-	for _, kv := range attrs {
+	for i := range attrs {
+		kv := &attrs[i]
 		k := string(kv.Key)
 		if s, ok := ddname.SlotOf(k); ok {
 			e.sp.Set(s, kv.Value)
@@ -264,7 +280,11 @@ func (e *encoder) appendSpan(s sdktrace.ReadOnlySpan, parent trace.SpanID, remot
 		e.b = appendMapHeader(e.b, n)
 	}
 	e.field("service")
-	e.str(e.names.Service(e.cfg.service))
+	if e.sp.HasAny(1 << ddname.AttrServiceName) {
+		e.str(e.names.Service(e.cfg.service))
+	} else {
+		e.str(e.res.service)
+	}
 	e.field("name")
 	op, b := e.names.AppendOperation(e.name[:0], kind)
 	e.name = b
@@ -333,6 +353,17 @@ func (e *encoder) strOr(s string, b []byte) {
 		return
 	}
 	e.str(s)
+}
+
+// traceIDHex returns tid as 32 lowercase hexadecimal digits, formatted
+// once for the spans of a chunk, which share it. The result is valid until
+// the next call.
+func (e *encoder) traceIDHex(tid trace.TraceID) []byte {
+	if !e.hexSet || tid != e.hexTID {
+		appendHex(e.tidHex[:0], tid[:])
+		e.hexTID, e.hexSet = tid, true
+	}
+	return e.tidHex[:]
 }
 
 func appendHex(b []byte, id []byte) []byte {

@@ -56,8 +56,7 @@ func (e *encoder) fixedMeta(k, v string) {
 		return
 	}
 	e.mapN++
-	e.str(k)
-	e.str(v)
+	e.pair(k, v)
 }
 
 func (e *encoder) fixedMetaBytes(k string, v []byte) {
@@ -66,23 +65,26 @@ func (e *encoder) fixedMetaBytes(k string, v []byte) {
 		return
 	}
 	e.mapN++
-	e.str(k)
-	e.strb(v)
+	e.pairBytes(k, v)
 }
 
 func (e *encoder) meta(k, v string) {
-	if e.add(k, "") {
-		e.str(v)
+	if e.novel(k, "") {
+		e.pair(k, v)
 	}
 }
 
 func (e *encoder) metaBytes(k string, v []byte) {
-	if e.add(k, "") {
-		e.strb(v)
+	if e.novel(k, "") {
+		e.pairBytes(k, v)
 	}
 }
 
 func (e *encoder) metaValue(prefix, suffix string, v attribute.Value) {
+	if suffix == "" && v.Type() == attribute.STRING {
+		e.meta(prefix, v.AsString()) // the common case
+		return
+	}
 	if !e.add(prefix, suffix) {
 		return
 	}
@@ -112,11 +114,10 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs
 		}
 	}
 	tid := sc.TraceID()
-	e.scratch = appendHex(e.scratch[:0], tid[:])
-	e.fixedMetaBytes("otel.trace_id", e.scratch)
+	hex := e.traceIDHex(tid)
+	e.fixedMetaBytes("otel.trace_id", hex)
 	if root && be64(tid[:8]) != 0 {
-		e.scratch = appendHex(e.scratch[:0], tid[:8])
-		e.fixedMetaBytes("_dd.p.tid", e.scratch)
+		e.fixedMetaBytes("_dd.p.tid", hex[:16])
 	}
 	if !native && len(events) > 0 {
 		var ok bool
@@ -158,7 +159,8 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs
 		e.scratch = appendTraceState(e.scratch[:0], ts)
 		e.fixedMetaBytes("w3c.tracestate", e.scratch)
 	}
-	for _, kv := range attrs {
+	for i := range attrs {
+		kv := &attrs[i]
 		if t := kv.Value.Type(); t == attribute.INT64 || t == attribute.FLOAT64 || kv.Key == "analytics.event" {
 			continue
 		}
@@ -166,14 +168,23 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs
 			e.metaValue(p, sfx, kv.Value)
 		}
 	}
-	if v := e.names.Norm(ddname.AttrServiceVersion); v != "" {
-		e.meta("version", v)
+	// The resource's version and env, unless the span sets their keys.
+	version := e.res.version
+	if e.sp.HasAny(1 << ddname.AttrServiceVersion) {
+		version = e.names.Norm(ddname.AttrServiceVersion)
+	}
+	if version != "" {
+		e.meta("version", version)
 	}
 	if status.Code == codes.Error {
 		e.errorMeta(status.Description)
 	}
-	if v := e.names.Norm(ddname.AttrDeploymentEnvironmentName, ddname.AttrDeploymentEnvironment); v != "" {
-		e.meta("env", v)
+	env := e.res.env
+	if e.sp.HasAny(1<<ddname.AttrDeploymentEnvironmentName | 1<<ddname.AttrDeploymentEnvironment) {
+		env = e.names.Norm(ddname.AttrDeploymentEnvironmentName, ddname.AttrDeploymentEnvironment)
+	}
+	if env != "" {
+		e.meta("env", env)
 	}
 	e.writeResourceMeta(e.res)
 	if v := e.names.Text(ddname.AttrDBNamespace); v != "" {
@@ -202,10 +213,12 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs
 			}
 		}
 	}
-	if e.cfg.env != "" {
+	// When the span's env and version were written, their keys are in
+	// the map: the configured ones would be duplicates.
+	if e.cfg.env != "" && env == "" {
 		e.meta("env", e.cfg.env)
 	}
-	if e.cfg.version != "" {
+	if e.cfg.version != "" && version == "" {
 		e.meta("version", e.cfg.version)
 	}
 	for _, t := range e.cfg.tags {
@@ -231,14 +244,16 @@ func (e *encoder) writeResourceMeta(r *resInfo) {
 	if len(r.meta) == 0 {
 		return
 	}
-	for _, m := range r.meta {
-		if e.seen.has(m.prefix, m.suffix) {
-			for _, m := range r.meta {
-				if e.add(m.prefix, m.suffix) {
-					e.str(m.value)
+	if e.seen.mayShare(&r.keys) {
+		for _, m := range r.meta {
+			if e.seen.has(m.prefix, m.suffix) {
+				for _, m := range r.meta {
+					if e.add(m.prefix, m.suffix) {
+						e.str(m.value)
+					}
 				}
+				return
 			}
-			return
 		}
 	}
 	e.mapN += len(r.meta)
@@ -295,6 +310,11 @@ func ddKey(k string) (prefix, suffix string, ok bool) {
 
 // grpcStatusCode looks up the gRPC status code as the Agent does.
 func grpcStatusCode(l *ddname.Lookup) (attribute.Value, bool) {
+	const keys = 1<<ddname.AttrRPCGRPCStatusCode | 1<<ddname.AttrGRPCCode | 1<<ddname.AttrRPCGRPCStatusCodeDotted |
+		1<<ddname.AttrGRPCStatusCode | 1<<ddname.AttrRPCSystemName | 1<<ddname.AttrRPCSystem
+	if !l.HasAny(keys) {
+		return attribute.Value{}, false
+	}
 	if v, ok := l.Value(ddname.AttrRPCGRPCStatusCode, ddname.AttrGRPCCode, ddname.AttrRPCGRPCStatusCodeDotted, ddname.AttrGRPCStatusCode); ok {
 		return v, true
 	}

@@ -38,7 +38,8 @@ func (e *encoder) writeMetrics(attrs []attribute.KeyValue, kind trace.SpanKind, 
 	if kind == trace.SpanKindClient || kind == trace.SpanKindProducer || measured(&e.sp, &e.res.slots) {
 		e.metric("_dd.measured", "", 1)
 	}
-	for _, kv := range attrs {
+	for i := range attrs {
+		kv := &attrs[i]
 		var f float64
 		switch kv.Value.Type() {
 		case attribute.INT64:
@@ -101,6 +102,10 @@ func topLevel(parent trace.SpanID, remote bool, kind trace.SpanKind) bool {
 // httpStatusCode looks up the HTTP status code as an integer: numeric
 // values first, then text, for each key.
 func httpStatusCode(span, res *ddname.Slots) (int64, bool) {
+	const keys = 1<<ddname.AttrHTTPStatusCode | 1<<ddname.AttrHTTPResponseStatusCode
+	if !span.HasAny(keys) && !res.HasAny(keys) {
+		return 0, false
+	}
 	for _, sl := range [...]ddname.Slot{ddname.AttrHTTPStatusCode, ddname.AttrHTTPResponseStatusCode} {
 		for _, src := range [...]*ddname.Slots{span, res} {
 			if v, ok := src.Get(sl); ok {
@@ -125,6 +130,9 @@ func httpStatusCode(span, res *ddname.Slots) (int64, bool) {
 
 // measured reports whether _dd.measured is 1.
 func measured(span, res *ddname.Slots) bool {
+	if !span.HasAny(1<<ddname.AttrDDMeasured) && !res.HasAny(1<<ddname.AttrDDMeasured) {
+		return false
+	}
 	for _, src := range [...]*ddname.Slots{span, res} {
 		if v, ok := src.Get(ddname.AttrDDMeasured); ok {
 			switch v.Type() {

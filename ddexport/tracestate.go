@@ -140,7 +140,8 @@ func (ch *chunkState) decideAt(i int) {
 // numeric sampling.priority or _sampling_priority_v1 attribute (the Agent
 // reads both), the last of them.
 func manualPriority(attrs []attribute.KeyValue) (p float64, ok bool) {
-	for _, kv := range attrs {
+	for i := range attrs {
+		kv := &attrs[i]
 		if kv.Key == "sampling.priority" || kv.Key == "_sampling_priority_v1" {
 			if f, isNum := numeric(kv.Value); isNum {
 				p, ok = f, true

@@ -52,6 +52,12 @@ const (
 	numSlots
 )
 
+// Mask is a set of slots: the bit 1<<s for each slot s, so that a set
+// can be a constant, as in
+//
+//	const m = 1<<ddname.AttrHTTPStatusCode | 1<<ddname.AttrHTTPResponseStatusCode
+type Mask uint64
+
 // SlotOf returns the slot of attribute key k, or false when the mapping
 // does not look k up.
 func SlotOf(k string) (Slot, bool) {
@@ -156,6 +162,9 @@ func (s *Slots) Set(sl Slot, v attribute.Value) {
 	}
 }
 
+// HasAny reports whether a slot of m has a value.
+func (s *Slots) HasAny(m Mask) bool { return s.has&uint64(m) != 0 }
+
 // Get returns the value of slot sl, if any.
 func (s *Slots) Get(sl Slot) (attribute.Value, bool) {
 	if s.has&(1<<sl) == 0 {
@@ -171,6 +180,7 @@ func (s *Slots) Get(sl Slot) (attribute.Value, bool) {
 type Lookup struct {
 	span, res       *Slots
 	spanHas, resHas uint64 // copies of their has masks
+	has             uint64 // spanHas | resHas
 }
 
 // NewLookup returns the lookup over a span's slots and its resource's;
@@ -180,16 +190,25 @@ func NewLookup(span, res *Slots) Lookup {
 	if res != nil {
 		l.resHas = res.has
 	}
+	l.has = l.spanHas | l.resHas
 	return l
 }
 
 // Text returns the first non-empty text of the given slots.
 func (l *Lookup) Text(slots ...Slot) string {
+	// Most slots looked up are set on neither side: this test, inlined,
+	// answers them.
+	for _, s := range slots {
+		if l.has&(1<<s) != 0 {
+			return l.text(slots)
+		}
+	}
+	return ""
+}
+
+func (l *Lookup) text(slots []Slot) string {
 	for _, s := range slots {
 		bit := uint64(1) << s
-		if (l.spanHas|l.resHas)&bit == 0 {
-			continue // the common case: one test
-		}
 		if l.spanHas&bit != 0 {
 			if t := Text(l.span.v[s]); t != "" {
 				return t
@@ -206,8 +225,15 @@ func (l *Lookup) Text(slots ...Slot) string {
 
 // Norm is Text with the Agent's tag value normalization.
 func (l *Lookup) Norm(slots ...Slot) string {
-	return NormalizeTagValue(l.Text(slots...))
+	for _, s := range slots { // as in Text
+		if l.has&(1<<s) != 0 {
+			return l.norm(slots)
+		}
+	}
+	return ""
 }
+
+func (l *Lookup) norm(slots []Slot) string { return NormalizeTagValue(l.text(slots)) }
 
 // Value is Text returning the value itself, so that numbers need not
 // become strings.
@@ -223,6 +249,9 @@ func (l *Lookup) Value(slots ...Slot) (attribute.Value, bool) {
 	}
 	return attribute.Value{}, false
 }
+
+// HasAny reports whether a slot of m has a value, on either side.
+func (l *Lookup) HasAny(m Mask) bool { return l.has&uint64(m) != 0 }
 
 // emptyText reports whether v's text is empty.
 func emptyText(v attribute.Value) bool {

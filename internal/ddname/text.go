@@ -74,17 +74,33 @@ func AppendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// jsonSafe says which bytes a JSON string holds as they are: the ASCII
+// characters encoding/json does not escape (with its HTML-safe escaping).
+// Bytes from utf8.RuneSelf up start a multi-byte character and are
+// checked one character at a time.
+var jsonSafe = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // AppendJSONStringBody appends s escaped for a JSON string, without quotes.
 func AppendJSONStringBody(b []byte, s string) []byte {
-	start := 0
 	for i := 0; i < len(s); {
+		// The run of bytes written as they are, scanned in a loop of its
+		// own: the common case, a whole string, is one test per byte.
+		j := i
+		for j < len(s) && jsonSafe[s[j]] {
+			j++
+		}
+		b = append(b, s[i:j]...)
+		if j == len(s) {
+			break
+		}
+		i = j
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
 				b = append(b, '\\', c)
@@ -102,27 +118,20 @@ func AppendJSONStringBody(b []byte, s string) []byte {
 				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 			}
 			i++
-			start = i
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
+		switch {
+		case r == utf8.RuneError && size == 1:
 			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
+		case r == '\u2028' || r == '\u2029':
 			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
+		default:
+			b = append(b, s[i:i+size]...)
 		}
 		i += size
 	}
-	return append(b, s[start:]...)
+	return b
 }
 
 // AppendJSONFloat appends f as encoding/json does. JSON has no NaN or
