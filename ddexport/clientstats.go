@@ -229,7 +229,7 @@ func (e *encoder) statsSpan(s sdktrace.ReadOnlySpan, f *chunkFacts, keys *stats.
 	e.resBuf = b
 	st.Resource = bufString(res, b)
 	st.Type = e.names.Type(kind)
-	st.SpanKind = spanKindText(kind)
+	st.SpanKind = ddname.SpanKind(kind)
 	if code, ok := httpStatusCode(&e.sp, &e.res.slots); ok && code >= 0 && code <= math.MaxUint32 {
 		st.HTTPStatusCode = uint32(code)
 	}
@@ -311,7 +311,7 @@ func (e *encoder) statsMeta(s sdktrace.ReadOnlySpan, attrs []attribute.KeyValue,
 		if t := kv.Value.Type(); t == attribute.INT64 || t == attribute.FLOAT64 || kv.Key == "analytics.event" {
 			continue
 		}
-		if p, sfx, ok := ddKey(string(kv.Key)); ok && sfx == "" {
+		if p, sfx, ok := ddname.Key(string(kv.Key)); ok && sfx == "" {
 			take(p, kv.Value)
 		}
 	}

@@ -194,7 +194,7 @@ func (e *encoder) resourceInfo(r *resource.Resource) *resInfo {
 		if s, ok := ddname.SlotOf(k); ok {
 			ri.slots.Set(s, kv.Value)
 		}
-		if p, sfx, ok := ddKey(k); ok && ri.keys.add(p, sfx) {
+		if p, sfx, ok := ddname.Key(k); ok && ri.keys.add(p, sfx) {
 			if sfx == "" && isFixedKey(p) {
 				ri.fixed = true
 			}
@@ -389,20 +389,4 @@ func statusCodeText(c codes.Code) string {
 		return "Error"
 	}
 	return "Unset"
-}
-
-func spanKindText(k trace.SpanKind) string {
-	switch k {
-	case trace.SpanKindInternal:
-		return "internal"
-	case trace.SpanKindServer:
-		return "server"
-	case trace.SpanKindClient:
-		return "client"
-	case trace.SpanKindProducer:
-		return "producer"
-	case trace.SpanKindConsumer:
-		return "consumer"
-	}
-	return "unspecified"
 }

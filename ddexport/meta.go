@@ -1,8 +1,6 @@
 package ddexport
 
 import (
-	"strings"
-
 	"github.com/seed03c8c003/ddslog/internal/ddname"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -146,7 +144,7 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs
 	if status.Description != "" {
 		e.fixedMeta("otel.status_description", status.Description)
 	}
-	e.fixedMeta("span.kind", spanKindText(kind))
+	e.fixedMeta("span.kind", ddname.SpanKind(kind))
 	if g, ok := grpcStatusCode(&e.names); ok {
 		if g.Type() == attribute.STRING {
 			e.fixedMeta("rpc.grpc.status_code", g.AsString())
@@ -164,7 +162,7 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs
 		if t := kv.Value.Type(); t == attribute.INT64 || t == attribute.FLOAT64 || kv.Key == "analytics.event" {
 			continue
 		}
-		if p, sfx, ok := ddKey(string(kv.Key)); ok {
+		if p, sfx, ok := ddname.Key(string(kv.Key)); ok {
 			e.metaValue(p, sfx, kv.Value)
 		}
 	}
@@ -273,39 +271,6 @@ func (e *encoder) writeResourceMeta(r *resInfo) {
 	for _, x := range r.idx {
 		e.b = appendUint64(e.b, uint64(x))
 	}
-}
-
-// ddKey returns the Datadog meta or metrics key of an attribute, as a prefix
-// and an optional suffix, or false for the keys the mapping handles itself.
-func ddKey(k string) (prefix, suffix string, ok bool) {
-	switch k {
-	case "client.address":
-		return "http.client_ip", "", true
-	case "http.response.body.size":
-		return "http.response.content_length", "", true
-	case "http.response.status_code":
-		return "http.status_code", "", true
-	case "http.request.body.size":
-		return "http.request.content_length", "", true
-	case "http.request.header.referrer":
-		return "http.referrer", "", true
-	case "http.request.method":
-		return "http.method", "", true
-	case "network.protocol.version":
-		return "http.version", "", true
-	case "server.address":
-		return "http.server_name", "", true
-	case "url.full":
-		return "http.url", "", true
-	case "user_agent.original":
-		return "http.useragent", "", true
-	case "service.name", "operation.name", "resource.name", "span.type":
-		return "", "", false
-	}
-	if rest, found := strings.CutPrefix(k, "http.request.header."); found {
-		return "http.request.headers.", rest, true
-	}
-	return k, "", true
 }
 
 // grpcStatusCode looks up the gRPC status code as the Agent does.

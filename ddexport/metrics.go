@@ -62,7 +62,7 @@ func (e *encoder) writeMetrics(attrs []attribute.KeyValue, kind trace.SpanKind, 
 			e.metric("_sampling_priority_v1", "", f)
 			continue
 		}
-		if p, sfx, ok := ddKey(string(kv.Key)); ok {
+		if p, sfx, ok := ddname.Key(string(kv.Key)); ok {
 			e.metric(p, sfx, f)
 		}
 	}

@@ -1,7 +1,6 @@
 package ddsample
 
 import (
-	"strings"
 	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -95,23 +94,6 @@ func exportedEnv(l *ddname.Lookup, attr attribute.Value, hasAttr bool, configure
 	return configured
 }
 
-// spanKindText is ddexport's span.kind meta value.
-func spanKindText(k trace.SpanKind) string {
-	switch k {
-	case trace.SpanKindInternal:
-		return "internal"
-	case trace.SpanKindServer:
-		return "server"
-	case trace.SpanKindClient:
-		return "client"
-	case trace.SpanKindProducer:
-		return "producer"
-	case trace.SpanKindConsumer:
-		return "consumer"
-	}
-	return "unspecified"
-}
-
 // lastValue returns the value of the last attribute with key k: the one the
 // SDK keeps when a key is given twice.
 func lastValue(attrs []attribute.KeyValue, k string) (attribute.Value, bool) {
@@ -123,58 +105,6 @@ func lastValue(attrs []attribute.KeyValue, k string) (attribute.Value, bool) {
 	return attribute.Value{}, false
 }
 
-// renames are the attribute keys ddexport writes under another Datadog
-// key, as the Agent's OpenTelemetry mapping renames them.
-var renames = [...][2]string{
-	{"client.address", "http.client_ip"},
-	{"http.response.body.size", "http.response.content_length"},
-	{"http.response.status_code", "http.status_code"},
-	{"http.request.body.size", "http.request.content_length"},
-	{"http.request.header.referrer", "http.referrer"},
-	{"http.request.method", "http.method"},
-	{"network.protocol.version", "http.version"},
-	{"server.address", "http.server_name"},
-	{"url.full", "http.url"},
-	{"user_agent.original", "http.useragent"},
-}
-
-// Request headers: http.request.header.<h> is written http.request.headers.<h>.
-const headerKey, headersKey = "http.request.header.", "http.request.headers."
-
-// ddKey returns the Datadog key ddexport writes the attribute key k under,
-// or false for the keys the mapping turns into the span's own fields
-// (service.name, operation.name, resource.name, span.type).
-func ddKey(k string) (string, bool) {
-	for _, r := range renames {
-		if r[0] == k {
-			return r[1], true
-		}
-	}
-	switch k {
-	case "service.name", "operation.name", "resource.name", "span.type":
-		return "", false
-	}
-	if rest, ok := strings.CutPrefix(k, headerKey); ok {
-		return headersKey + rest, true
-	}
-	return k, true
-}
-
 // sourcesOf returns the attribute keys ddexport writes under the Datadog
 // key dk.
-func sourcesOf(dk string) []string {
-	candidates := []string{dk}
-	for _, r := range renames {
-		candidates = append(candidates, r[0])
-	}
-	if rest, ok := strings.CutPrefix(dk, headersKey); ok {
-		candidates = append(candidates, headerKey+rest)
-	}
-	var out []string
-	for _, k := range candidates {
-		if got, ok := ddKey(k); ok && got == dk {
-			out = append(out, k)
-		}
-	}
-	return out
-}
+func sourcesOf(dk string) []string { return ddname.Sources(dk) }

@@ -304,7 +304,7 @@ func (t *tagGlob) matches(s *rootSpan) bool {
 func lookupTag(s *rootSpan, k *tagKey) (v tagValue) {
 	switch k.special {
 	case spanKindKey:
-		v.meta, v.hasMeta = spanKindText(s.kind), true
+		v.meta, v.hasMeta = ddname.SpanKind(s.kind), true
 		return v
 	case envKey:
 		v.meta, v.hasMeta = s.names.env, s.names.env != ""
