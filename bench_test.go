@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/seed03c8c003/ddslog/internal/cputime"
 )
 
 // BenchmarkHandler logs the same line through several handlers, case by
@@ -61,11 +63,11 @@ func BenchmarkHandler(b *testing.B) {
 // benchLoop runs f b.N times and reports its allocations and CPU time.
 func benchLoop(b *testing.B, f func()) {
 	b.ReportAllocs()
-	cpu0, ok := cpuTime()
+	cpu0, ok := cputime.Used()
 	for b.Loop() {
 		f()
 	}
-	if cpu1, _ := cpuTime(); ok {
+	if cpu1, _ := cputime.Used(); ok {
 		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 	}
 }

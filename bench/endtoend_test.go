@@ -11,7 +11,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +25,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/seed03c8c003/ddslog/internal/cputime"
 )
 
 // tag is one span attribute, under its OpenTelemetry semantic-convention
@@ -284,11 +285,11 @@ func drain(p pipeline, agent *memAgent) (int, error) {
 
 // cpuTime is the user and system CPU time of the process so far.
 func cpuTime(tb testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatalf("getrusage: %v", err)
+	d, ok := cputime.Used()
+	if !ok {
+		tb.Skip("no CPU time on this platform")
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return d
 }
 
 // BenchmarkEndToEnd compares dd-trace-go's tracer and ddslog's pipeline

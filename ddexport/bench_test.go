@@ -2,7 +2,6 @@ package ddexport
 
 import (
 	"fmt"
-	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +12,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/seed03c8c003/ddslog/internal/cputime"
 )
 
 var benchResource = resource.NewSchemaless(
@@ -341,11 +342,6 @@ func TestEncodeAllocsRarerPaths(t *testing.T) {
 	}
 }
 
-// cpuTime returns the process's user and system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+// cpuTime returns the process's user and system CPU time (0 where the
+// platform cannot tell).
+func cpuTime() time.Duration { d, _ := cputime.Used(); return d }

@@ -3,20 +3,15 @@ package stats
 import (
 	"strconv"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seed03c8c003/ddslog/internal/cputime"
 )
 
 // cpuTime returns the process's user and system CPU time: on a shared
 // machine, wall time per operation says more about the neighbours.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+func cpuTime() time.Duration { d, _ := cputime.Used(); return d }
 
 // benchSpans are spans of a few existing keys, as a busy service ends them.
 func benchSpans(now time.Time) []Span {
