@@ -32,10 +32,10 @@ func printSummary(w io.Writer, spans []ddtest.Span) error {
 	fmt.Fprintf(w, "\nThe embedded agent received %d spans in %d traces; a trace ID is the dd.trace_id of its logs.\n\n", len(spans), len(traces))
 	var table bytes.Buffer
 	tw := tabwriter.NewWriter(&table, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "trace ID\tservice\toperation\tresource\tduration\terror\tevents")
+	fmt.Fprintln(tw, "trace ID\tservice\toperation\tresource\tduration\terror\tevents\tAPM")
 	for i, id := range ids {
 		if i > 0 {
-			fmt.Fprintln(tw, "\t\t\t\t\t\t")
+			fmt.Fprintln(tw, "\t\t\t\t\t\t\t")
 		}
 		for j, n := range tree(traces[id]) {
 			s := n.span
@@ -43,14 +43,16 @@ func printSummary(w io.Writer, spans []ddtest.Span) error {
 			if j == 0 {
 				tid = strconv.FormatUint(id, 10)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%v\t%d\t%d\n",
+			fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%v\t%d\t%d\t%s\n",
 				tid, s.Service, strings.Repeat("  ", n.depth), s.Name, shorten(s.Resource, 44),
-				time.Duration(s.Duration).Round(10*time.Microsecond), s.Error, len(spanEvents(s)))
+				time.Duration(s.Duration).Round(10*time.Microsecond), s.Error, len(spanEvents(s)), apmRole(s))
 		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	table.WriteString("\nAPM: \"entry\" spans are the service's entry points (_dd.top_level), whose requests, errors\n" +
+		"and latency make the service page; \"measured\" spans get APM metrics of their own (_dd.measured).\n")
 	// Padding leaves trailing blanks; a reader has no use for them.
 	for line := range strings.Lines(table.String()) {
 		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {
@@ -58,6 +60,18 @@ func printSummary(w io.Writer, spans []ddtest.Span) error {
 		}
 	}
 	return nil
+}
+
+// apmRole says how Datadog's APM metrics count s, from the marks the
+// exporter put on it.
+func apmRole(s ddtest.Span) string {
+	switch {
+	case s.Metrics["_dd.top_level"] == 1:
+		return "entry"
+	case s.Metrics["_dd.measured"] == 1:
+		return "measured"
+	}
+	return ""
 }
 
 // shorten cuts s to at most n runes, marking the cut with "…".
