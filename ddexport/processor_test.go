@@ -508,7 +508,6 @@ func TestProcessorForceFlushWaits(t *testing.T) {
 	b.End()
 }
 
-
 // TestProcessorReportsFailureOnce: while the Agent keeps failing, the
 // failure is reported through otel.Handle once, not on every flush (each
 // of which drops a different number of spans, with or without retries);
@@ -550,6 +549,7 @@ func TestProcessorReportsFailureOnce(t *testing.T) {
 		})
 	}
 }
+
 // TestProcessorAccountingUnderLoad checks exact accounting with many
 // goroutines, a small buffer and agent faults, under the race detector.
 func TestProcessorAccountingUnderLoad(t *testing.T) {
