@@ -415,10 +415,12 @@ type chunkPart struct {
 }
 
 // analytics reports whether a span is marked for App Analytics: the
-// analytics.event attribute the mapping writes as _dd1.sr.eausr.
+// analytics.event attribute the mapping writes as _dd1.sr.eausr (a
+// non-numeric one that parses as a boolean; a number is written as a
+// metric of its own name, as on the Agent's OTLP path).
 func analytics(attrs []attribute.KeyValue) bool {
 	for _, kv := range attrs {
-		if kv.Key == "analytics.event" {
+		if t := kv.Value.Type(); kv.Key == "analytics.event" && t != attribute.INT64 && t != attribute.FLOAT64 {
 			if _, err := strconv.ParseBool(ddname.Text(kv.Value)); err == nil {
 				return true
 			}

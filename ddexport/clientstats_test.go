@@ -505,3 +505,40 @@ func TestClientStatsFlushedAtShutdown(t *testing.T) {
 		t.Errorf("SpansDroppedP0 = %d, want 6", s.SpansDroppedP0)
 	}
 }
+
+// TestClientStatsAnalyticsKeepsWhatTheWireMarks: of a priority-0 trace, the
+// spans kept for App Analytics are exactly those sent with _dd1.sr.eausr
+// (libdatadog's rule reads the wire): an analytics.event that the mapping
+// writes as that metric (a boolean, or text that parses as one) keeps its
+// span; a numeric one, which the mapping writes as a metric of its own
+// name, does not.
+func TestClientStatsAnalyticsKeepsWhatTheWireMarks(t *testing.T) {
+	p := newPipelineWith(t, pipelineConfig{agent: []ddtest.Option{ddtest.WithClientStats(true, true)}, sampler: byName{}})
+	tr := p.tracer()
+	for _, v := range []attribute.Value{
+		attribute.BoolValue(true), attribute.StringValue("false"), attribute.IntValue(1), attribute.IntValue(0),
+		attribute.Float64Value(1), attribute.StringValue("yes"),
+	} {
+		ctx, root := tr.Start(context.Background(), "p0", trace.WithSpanKind(trace.SpanKindServer))
+		_, child := tr.Start(ctx, "analytics "+v.Emit(), trace.WithAttributes(attribute.KeyValue{Key: "analytics.event", Value: v}))
+		child.End()
+		root.End()
+	}
+	p.flush(t)
+	var sent []string
+	for _, s := range p.agent.Spans() {
+		_, marked := s.Metrics["_dd1.sr.eausr"]
+		sent = append(sent, s.Resource)
+		if !marked {
+			t.Errorf("span %q of a priority-0 trace sent without _dd1.sr.eausr (metrics %v)", s.Resource, s.Metrics)
+		}
+	}
+	sort.Strings(sent)
+	if diff := cmp.Diff([]string{"analytics false", "analytics true"}, sent); diff != "" {
+		t.Errorf("spans sent of the priority-0 traces (-want +got):\n%s", diff)
+	}
+	p.shutdown(t)
+	if s := checkEndedP0(t, p.exp); s.SpansDroppedP0 != 10 || s.TracesDroppedP0 != 4 {
+		t.Errorf("SpansDroppedP0 = %d, TracesDroppedP0 = %d: want 10 spans, 4 traces", s.SpansDroppedP0, s.TracesDroppedP0)
+	}
+}

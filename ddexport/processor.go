@@ -191,7 +191,7 @@ type SpanProcessor struct {
 	closed       atomic.Bool
 
 	reportMu sync.Mutex
-	reported string // the last export error reported; "" after a success
+	reported string // the root cause of the last export error reported; "" after a success
 }
 
 // shard is one part of the registry of live traces, padded to keep
@@ -740,9 +740,22 @@ func (p *SpanProcessor) report(err error) {
 		p.reported = ""
 		return
 	}
-	if msg := err.Error(); msg != p.reported {
-		p.reported = msg
+	if key := rootCause(err).Error(); key != p.reported {
+		p.reported = key
 		otel.Handle(err)
+	}
+}
+
+// rootCause returns the innermost error err wraps: what tells one failure
+// from another, without the span counts and attempt numbers that differ
+// from one export to the next.
+func rootCause(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
 	}
 }
 

@@ -508,6 +508,48 @@ func TestProcessorForceFlushWaits(t *testing.T) {
 	b.End()
 }
 
+// TestProcessorReportsFailureOnce: while the Agent keeps failing, the
+// failure is reported through otel.Handle once, not on every flush (each
+// of which drops a different number of spans, with or without retries);
+// after a success, a new failure is reported again.
+func TestProcessorReportsFailureOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		retry RetryConfig
+	}{
+		{"no retries", RetryConfig{}},
+		{"retries", RetryConfig{Enabled: true, MaxElapsedTime: time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPipelineWith(t, pipelineConfig{exporter: []Option{WithRetry(tc.retry)}})
+			h := &errorHandler{}
+			setErrorHandler(t, h)
+			tr := p.tracer()
+			traces := func(n int) {
+				for range n {
+					_, s := tr.Start(context.Background(), "op")
+					s.End()
+				}
+				p.flush(t)
+			}
+			p.agent.FailNext(1000, http.StatusServiceUnavailable, 0)
+			for n := 1; n <= 3; n++ {
+				traces(n) // 1, 2, then 3 spans dropped
+			}
+			if got := len(h.got()); got != 1 {
+				t.Errorf("%d reports while the Agent kept failing, want 1: %v", got, h.got())
+			}
+			p.agent.FailNext(0, 0, 0)
+			traces(1)
+			p.agent.FailNext(1000, http.StatusServiceUnavailable, 0)
+			traces(2)
+			if got := len(h.got()); got != 2 {
+				t.Errorf("%d reports after a success and a new failure, want 2: %v", got, h.got())
+			}
+		})
+	}
+}
+
 // TestProcessorAccountingUnderLoad checks exact accounting with many
 // goroutines, a small buffer and agent faults, under the race detector.
 func TestProcessorAccountingUnderLoad(t *testing.T) {
