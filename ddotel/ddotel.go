@@ -376,10 +376,14 @@ func resolve(c *config, lookup func(string) (string, bool)) (*settings, error) {
 // ddsample's span sampler is the exporter's single-span sampling.
 var _ ddexport.SpanSampler = (*ddsample.SpanSampler)(nil)
 
-// datadogSamplingVars are the variables of Datadog's trace sampling
-// (ddsample.FromEnv reads them): any of them set asks for it.
+// datadogSamplingVars are the variables of Datadog's sampling
+// (ddsample.FromEnv reads them): any of them set asks for it. The rate
+// limit and the span rules count too: an OpenTelemetry sampler would
+// ignore them without a word (it neither limits nor records the traces it
+// drops, whose spans the span rules choose from).
 var datadogSamplingVars = [...]string{
 	"DD_TRACE_SAMPLE_RATE", "DD_TRACE_SAMPLING_RULES", "DD_TRACE_SAMPLING_RULES_FILE",
+	"DD_TRACE_RATE_LIMIT", "DD_SPAN_SAMPLING_RULES", "DD_SPAN_SAMPLING_RULES_FILE",
 }
 
 // datadogSampler makes the Datadog sampler: ddsample configured by the
