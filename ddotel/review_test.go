@@ -78,3 +78,35 @@ func TestDatadogSamplingVariablesBeatOTelSampler(t *testing.T) {
 		})
 	}
 }
+
+// A nil context, which slog and the OpenTelemetry API accept, must not
+// make the Tracing's methods (Start's shutdown function among them) panic:
+// it counts as context.Background(), and the spans still go out.
+func TestNilContext(t *testing.T) {
+	clearEnv(t)
+	restoreGlobals(t)
+	agent := ddtest.New(t)
+	var nilCtx context.Context
+	tr, err := Setup(nilCtx, WithoutLogs(), WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := otel.Tracer("test").Start(nilCtx, "op")
+	span.End()
+	call := func(name string, f func(context.Context) error) {
+		t.Helper()
+		defer func() {
+			if r := recover(); r != nil {
+				t.Errorf("%s(nil) panicked: %v", name, r)
+			}
+		}()
+		if err := f(nilCtx); err != nil {
+			t.Errorf("%s(nil): %v", name, err)
+		}
+	}
+	call("ForceFlush", tr.ForceFlush)
+	call("Shutdown", tr.Shutdown)
+	if n := len(agent.Spans()); n != 1 {
+		t.Errorf("the agent received %d spans, want 1", n)
+	}
+}
