@@ -248,22 +248,33 @@ func Setup(ctx context.Context, opts ...Option) (*Tracing, error) {
 // Shutdown shuts the tracer provider down: the spans of complete traces and
 // the finished spans of incomplete ones are exported within ctx, then the
 // exporter stops (cutting short what ctx did not leave time for; those spans
-// are counted as dropped in Stats). It is safe to call more than once.
+// are counted as dropped in Stats). It is safe to call more than once. A
+// nil ctx counts as context.Background().
 func (t *Tracing) Shutdown(ctx context.Context) error {
 	if t == nil || t.tp == nil {
 		return nil
 	}
-	return t.tp.Shutdown(ctx)
+	return t.tp.Shutdown(orBackground(ctx))
 }
 
 // ForceFlush exports the spans of every complete trace and waits for the
 // export, or until ctx is done: for programs that may stop without calling
-// Shutdown (serverless functions between invocations, CLIs, tests).
+// Shutdown (serverless functions between invocations, CLIs, tests). A nil
+// ctx counts as context.Background().
 func (t *Tracing) ForceFlush(ctx context.Context) error {
 	if t == nil || t.tp == nil {
 		return nil
 	}
-	return t.tp.ForceFlush(ctx)
+	return t.tp.ForceFlush(orBackground(ctx))
+}
+
+// orBackground returns ctx, or context.Background() for a nil ctx, which
+// the SDK's provider would dereference.
+func orBackground(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
 }
 
 // Stats returns the exporter's counters: spans exported, dropped and why,
