@@ -248,22 +248,33 @@ func Setup(ctx context.Context, opts ...Option) (*Tracing, error) {
 // Shutdown shuts the tracer provider down: the spans of complete traces and
 // the finished spans of incomplete ones are exported within ctx, then the
 // exporter stops (cutting short what ctx did not leave time for; those spans
-// are counted as dropped in Stats). It is safe to call more than once.
+// are counted as dropped in Stats). It is safe to call more than once. A
+// nil ctx counts as context.Background().
 func (t *Tracing) Shutdown(ctx context.Context) error {
 	if t == nil || t.tp == nil {
 		return nil
 	}
-	return t.tp.Shutdown(ctx)
+	return t.tp.Shutdown(orBackground(ctx))
 }
 
 // ForceFlush exports the spans of every complete trace and waits for the
 // export, or until ctx is done: for programs that may stop without calling
-// Shutdown (serverless functions between invocations, CLIs, tests).
+// Shutdown (serverless functions between invocations, CLIs, tests). A nil
+// ctx counts as context.Background().
 func (t *Tracing) ForceFlush(ctx context.Context) error {
 	if t == nil || t.tp == nil {
 		return nil
 	}
-	return t.tp.ForceFlush(ctx)
+	return t.tp.ForceFlush(orBackground(ctx))
+}
+
+// orBackground returns ctx, or context.Background() for a nil ctx, which
+// the SDK's provider would dereference.
+func orBackground(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
 }
 
 // Stats returns the exporter's counters: spans exported, dropped and why,
@@ -376,10 +387,14 @@ func resolve(c *config, lookup func(string) (string, bool)) (*settings, error) {
 // ddsample's span sampler is the exporter's single-span sampling.
 var _ ddexport.SpanSampler = (*ddsample.SpanSampler)(nil)
 
-// datadogSamplingVars are the variables of Datadog's trace sampling
-// (ddsample.FromEnv reads them): any of them set asks for it.
+// datadogSamplingVars are the variables of Datadog's sampling
+// (ddsample.FromEnv reads them): any of them set asks for it. The rate
+// limit and the span rules count too: an OpenTelemetry sampler would
+// ignore them without a word (it neither limits nor records the traces it
+// drops, whose spans the span rules choose from).
 var datadogSamplingVars = [...]string{
 	"DD_TRACE_SAMPLE_RATE", "DD_TRACE_SAMPLING_RULES", "DD_TRACE_SAMPLING_RULES_FILE",
+	"DD_TRACE_RATE_LIMIT", "DD_SPAN_SAMPLING_RULES", "DD_SPAN_SAMPLING_RULES_FILE",
 }
 
 // datadogSampler makes the Datadog sampler: ddsample configured by the

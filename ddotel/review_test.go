@@ -1,0 +1,112 @@
+package ddotel
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"go.opentelemetry.io/otel"
+
+	"github.com/seed03c8c003/ddslog/ddexport"
+	"github.com/seed03c8c003/ddslog/ddexport/ddtest"
+)
+
+// Every variable of Datadog's sampling (those ddsample.FromEnv reads: the
+// README's one-call setup table lists them together) asks for Datadog's
+// sampling, which then beats OTEL_TRACES_SAMPLER, and a malformed one makes
+// Start fail whichever sampler would have been used.
+func TestDatadogSamplingVariablesBeatOTelSampler(t *testing.T) {
+	spanRules := filepath.Join(t.TempDir(), "span-rules.json")
+	if err := os.WriteFile(spanRules, []byte(`[{"name":"nothing-matches"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, key, value string
+	}{
+		{"rate limit", "DD_TRACE_RATE_LIMIT", "50"},
+		{"span rules", "DD_SPAN_SAMPLING_RULES", `[{"name":"nothing-matches"}]`},
+		{"span rules file", "DD_SPAN_SAMPLING_RULES_FILE", spanRules},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clearEnv(t)
+			restoreGlobals(t)
+			reported := captureOTelErrors(t)
+			agent := ddtest.New(t)
+			t.Setenv("OTEL_TRACES_SAMPLER", "always_off")
+			t.Setenv(tc.key, tc.value)
+			shutdown, err := Start(context.Background(), WithoutLogs(), WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, span := otel.Tracer("test").Start(context.Background(), "op")
+			span.End()
+			if err := shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			// Datadog's sampling: the Agent's default rate (1) keeps it.
+			want := map[uint64]decision{traceID(span): {Priority: 1, DM: "-1"}}
+			if diff := cmp.Diff(want, decisions(agent)); diff != "" {
+				t.Errorf("%s=%s with OTEL_TRACES_SAMPLER=always_off: decisions (-want +got):\n%s", tc.key, tc.value, diff)
+			}
+			wantReported := []string{`ddotel: ignoring OTEL_TRACES_SAMPLER="always_off": Datadog's sampling settings are given, and win`}
+			if diff := cmp.Diff(wantReported, reported()); diff != "" {
+				t.Errorf("reported (-want +got):\n%s", diff)
+			}
+		})
+	}
+	for _, tc := range []struct{ key, value string }{
+		{"DD_TRACE_RATE_LIMIT", "-3"},
+		{"DD_SPAN_SAMPLING_RULES", `{"name":"x"}`},
+		{"DD_SPAN_SAMPLING_RULES_FILE", "/nonexistent/span-rules.json"},
+	} {
+		t.Run("malformed "+tc.key, func(t *testing.T) {
+			clearEnv(t)
+			restoreGlobals(t)
+			t.Setenv("OTEL_TRACES_SAMPLER", "always_on")
+			t.Setenv(tc.key, tc.value)
+			shutdown, err := Start(context.Background(), WithoutLogs(), WithExporterOptions(ddexport.WithAgentURL("http://127.0.0.1:1")))
+			if err == nil {
+				_ = shutdown(context.Background())
+				t.Fatalf("%s=%q with OTEL_TRACES_SAMPLER set: Start succeeded", tc.key, tc.value)
+			}
+			if !strings.Contains(err.Error(), tc.key) {
+				t.Errorf("error %q does not name %s", err, tc.key)
+			}
+		})
+	}
+}
+
+// A nil context, which slog and the OpenTelemetry API accept, must not
+// make the Tracing's methods (Start's shutdown function among them) panic:
+// it counts as context.Background(), and the spans still go out.
+func TestNilContext(t *testing.T) {
+	clearEnv(t)
+	restoreGlobals(t)
+	agent := ddtest.New(t)
+	var nilCtx context.Context
+	tr, err := Setup(nilCtx, WithoutLogs(), WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := otel.Tracer("test").Start(nilCtx, "op")
+	span.End()
+	call := func(name string, f func(context.Context) error) {
+		t.Helper()
+		defer func() {
+			if r := recover(); r != nil {
+				t.Errorf("%s(nil) panicked: %v", name, r)
+			}
+		}()
+		if err := f(nilCtx); err != nil {
+			t.Errorf("%s(nil): %v", name, err)
+		}
+	}
+	call("ForceFlush", tr.ForceFlush)
+	call("Shutdown", tr.Shutdown)
+	if n := len(agent.Spans()); n != 1 {
+		t.Errorf("the agent received %d spans, want 1", n)
+	}
+}
