@@ -35,6 +35,9 @@ import (
 //	keysfirst   for the line cases: a handler that puts the floor's two ID
 //	            attributes, made in advance, before the record's in a new
 //	            record, as ddslog does; it reads no span and formats nothing
+//	idslast     for the line cases: a handler that reads the span and
+//	            formats the IDs, as ddslog does, but appends them after the
+//	            record's attributes instead of rebuilding the record
 //
 // Cases:
 //
@@ -220,6 +223,7 @@ func handlerCases(tb testing.TB) []handlerCase {
 	recIDs := newBenchIDs(recording)
 	span := trace.SpanFromContext(recording)
 	first := slog.New(&keysFirst{bare.Handler(), [2]slog.Attr{ids.traceAttr, ids.spanAttr}})
+	last := slog.New(&idsLast{bare.Handler()})
 
 	var cases []handlerCase
 	add := func(kind string, attrs int, call string, runs ...handlerRun) {
@@ -234,12 +238,14 @@ func handlerCases(tb testing.TB) []handlerCase {
 			handlerRun{"bare+ids", func() { ln.infoCtxIDs(bare, spanned, ids) }},
 			handlerRun{"ddslog", func() { ln.infoCtx(dd, spanned) }},
 			handlerRun{"bare", func() { ln.infoCtx(bare, spanned) }},
-			handlerRun{"keysfirst", func() { ln.infoCtx(first, spanned) }})
+			handlerRun{"keysfirst", func() { ln.infoCtx(first, spanned) }},
+			handlerRun{"idslast", func() { ln.infoCtx(last, spanned) }})
 		add("line", ln.attrs, "LogAttrs",
 			handlerRun{"bare+ids", func() { ln.logAttrsIDs(bare, spanned, ids) }},
 			handlerRun{"ddslog", func() { ln.logAttrs(dd, spanned) }},
 			handlerRun{"bare", func() { ln.logAttrs(bare, spanned) }},
-			handlerRun{"keysfirst", func() { ln.logAttrs(first, spanned) }})
+			handlerRun{"keysfirst", func() { ln.logAttrs(first, spanned) }},
+			handlerRun{"idslast", func() { ln.logAttrs(last, spanned) }})
 		bareSvc, gBare, gDD := bare.With("service", "api"), grouped(bare), grouped(dd)
 		add("group", ln.attrs, "InfoContext",
 			handlerRun{"bare+ids", func() { ln.groupCtxIDs(bareSvc, spanned, ids) }},
@@ -291,6 +297,37 @@ func (k *keysFirst) WithAttrs(as []slog.Attr) slog.Handler {
 func (k *keysFirst) WithGroup(name string) slog.Handler {
 	return &keysFirst{k.h.WithGroup(name), k.keys}
 }
+
+// idsLast does the work a correlated line requires — it reads the span
+// context from ctx, formats the two IDs into a new string and checks that
+// the record does not set them itself — but appends the IDs after the
+// record's attributes, as the record allows without a rebuild, instead of
+// writing them first. It handles no group, no static key and no span
+// event. The floor costs the same with the IDs written last.
+type idsLast struct{ h slog.Handler }
+
+func (l *idsLast) Enabled(ctx context.Context, lv slog.Level) bool { return l.h.Enabled(ctx, lv) }
+func (l *idsLast) Handle(ctx context.Context, r slog.Record) error {
+	span := trace.SpanFromContext(ctx)
+	sc := span.SpanContext()
+	if span.IsRecording() || !sc.IsValid() {
+		return l.h.Handle(ctx, r)
+	}
+	if !l.h.Enabled(ctx, r.Level) {
+		return nil
+	}
+	var seen keySet
+	for a := range r.Attrs {
+		seen |= rootKeys(a)
+	}
+	if seen&(keyTraceID|keySpanID) == 0 {
+		traceID, spanID := ddIDs(sc, false)
+		r.AddAttrs(slog.String(TraceIDKey, traceID), slog.String(SpanIDKey, spanID))
+	}
+	return l.h.Handle(ctx, r)
+}
+func (l *idsLast) WithAttrs(as []slog.Attr) slog.Handler { return &idsLast{l.h.WithAttrs(as)} }
+func (l *idsLast) WithGroup(name string) slog.Handler    { return &idsLast{l.h.WithGroup(name)} }
 
 // passThrough only forwards to its handler: what any wrapping handler
 // costs at least.
