@@ -520,7 +520,7 @@ func TestClientStatsAnalyticsKeepsWhatTheWireMarks(t *testing.T) {
 		attribute.Float64Value(1), attribute.StringValue("yes"),
 	} {
 		ctx, root := tr.Start(context.Background(), "p0", trace.WithSpanKind(trace.SpanKindServer))
-		_, child := tr.Start(ctx, "analytics "+v.Emit(), trace.WithAttributes(attribute.KeyValue{Key: "analytics.event", Value: v}))
+		_, child := tr.Start(ctx, "analytics "+v.String(), trace.WithAttributes(attribute.KeyValue{Key: "analytics.event", Value: v}))
 		child.End()
 		root.End()
 	}
