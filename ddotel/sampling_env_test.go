@@ -110,3 +110,39 @@ func TestNilContext(t *testing.T) {
 		t.Errorf("the agent received %d spans, want 1", n)
 	}
 }
+
+// DD_TAGS's service and env stand in for DD_SERVICE and DD_ENV, as in
+// Datadog's tracers: the exporter writes them on the spans, so the
+// sampler's rules and the Agent's rates must see them too, and the logs.
+func TestDDTagsServiceAndEnv(t *testing.T) {
+	clearEnv(t)
+	restoreGlobals(t)
+	agent := ddtest.New(t)
+	t.Setenv("DD_TAGS", "service:tagged-svc,env:staging,team:apm")
+	t.Setenv("DD_TRACE_SAMPLING_RULES", `[{"service":"tagged-svc","tags":{"env":"staging"},"sample_rate":0}]`)
+	tracing, err := Setup(context.Background(), WithoutLogs(), WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := otel.Tracer("test").Start(context.Background(), "op")
+	span.End()
+	if err := tracing.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The rule matched: dropped by the user rule.
+	want := map[uint64]decision{traceID(span): {Priority: -1}}
+	if diff := cmp.Diff(want, decisions(agent)); diff != "" {
+		t.Errorf("decisions (-want +got):\n%s", diff)
+	}
+	var got []string
+	for _, p := range agent.Payloads() {
+		for _, c := range p.Chunks {
+			for _, s := range c {
+				got = append(got, s.Service+" "+s.Meta["env"])
+			}
+		}
+	}
+	if diff := cmp.Diff([]string{"tagged-svc staging"}, got); diff != "" {
+		t.Errorf("service and env on the wire (-want +got):\n%s", diff)
+	}
+}
