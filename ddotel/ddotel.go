@@ -12,6 +12,7 @@ import (
 	"github.com/seed03c8c003/ddslog/ddexport"
 	"github.com/seed03c8c003/ddslog/ddprop"
 	"github.com/seed03c8c003/ddslog/ddsample"
+	"github.com/seed03c8c003/ddslog/internal/ddname"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -109,6 +110,7 @@ const (
 	envOTelSampler     = "OTEL_TRACES_SAMPLER"
 	envOTelSamplerArg  = "OTEL_TRACES_SAMPLER_ARG"
 	envOTelResourceAtt = "OTEL_RESOURCE_ATTRIBUTES"
+	envTags            = "DD_TAGS"
 )
 
 // SampleRateKey is the metric by which the Datadog Agent scales the APM
@@ -145,7 +147,9 @@ type Tracing struct {
 //
 //   - a resource with service.name, deployment.environment.name and
 //     service.version (options, DD_SERVICE/DD_ENV/DD_VERSION, then
-//     OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES);
+//     OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES), the service, env and
+//     version keys of DD_TAGS being the last fallback (ddexport's for the
+//     spans, Setup's for the sampler and the logs);
 //   - a tracer provider sending whole local traces through
 //     ddexport.NewSpanProcessor to a ddexport.Exporter (the Agent's address
 //     and DD_TAGS are read by ddexport.New, partial flush by
@@ -197,6 +201,15 @@ func Setup(ctx context.Context, opts ...Option) (*Tracing, error) {
 	s.service = cmpOr(s.service, resourceString(res, "service.name"))
 	s.env = cmpOr(s.env, cmpOr(resourceString(res, "deployment.environment.name"), resourceString(res, "deployment.environment")))
 	s.version = cmpOr(s.version, resourceString(res, "service.version"))
+	// Then DD_TAGS's, as ddexport.New falls back on them for the spans (it
+	// is given the names before this fallback, so that its WithTags still
+	// beats DD_TAGS): the sampler and the logs must name the service and env
+	// the spans carry.
+	expNames := []ddexport.Option{ddexport.WithService(s.service), ddexport.WithEnv(s.env), ddexport.WithVersion(s.version)}
+	tags := os.Getenv(envTags)
+	s.service = cmpOr(s.service, ddname.DDTag(tags, "service"))
+	s.env = cmpOr(s.env, ddname.DDTag(tags, "env"))
+	s.version = cmpOr(s.version, ddname.DDTag(tags, "version"))
 
 	t := &Tracing{}
 	if s.tracing {
@@ -208,7 +221,7 @@ func Setup(ctx context.Context, opts ...Option) (*Tracing, error) {
 			}
 			sampler = ds
 		}
-		expOpts := []ddexport.Option{ddexport.WithService(s.service), ddexport.WithEnv(s.env), ddexport.WithVersion(s.version)}
+		expOpts := expNames
 		if ds != nil {
 			if ss := ds.SpanSampler(); ss != nil {
 				expOpts = append(expOpts, ddexport.WithSpanSampler(ss))

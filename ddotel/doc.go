@@ -43,7 +43,8 @@
 //	DD_TRACE_PROPAGATION_STYLE(_INJECT|_EXTRACT), OTEL_PROPAGATORS
 //	                                    datadog,tracecontext,baggage   read by ddprop.FromEnv
 //	DD_TRACE_AGENT_URL, DD_AGENT_HOST, DD_TRACE_AGENT_PORT, DD_TAGS
-//	                                    see ddexport     read by ddexport.New
+//	                                    see ddexport     read by ddexport.New; DD_TAGS's service, env
+//	                                                     and version also stand in for the three above
 //	DD_TRACE_PARTIAL_FLUSH_ENABLED, DD_TRACE_PARTIAL_FLUSH_MIN_SPANS
 //	                                    false, 1000      read by ddexport.NewSpanProcessor
 //
