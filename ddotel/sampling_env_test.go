@@ -2,6 +2,7 @@ package ddotel
 
 import (
 	"context"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,4 +146,60 @@ func TestDDTagsServiceAndEnv(t *testing.T) {
 	if diff := cmp.Diff([]string{"tagged-svc staging"}, got); diff != "" {
 		t.Errorf("service and env on the wire (-want +got):\n%s", diff)
 	}
+}
+
+// DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED=false asks for 64-bit trace
+// IDs, as Datadog's tracers generate then (the default is 128 bits); a
+// malformed value makes Start fail, as for the other booleans.
+func TestTraceID128BitGeneration(t *testing.T) {
+	for _, tc := range []struct {
+		value  string
+		want64 bool
+	}{
+		{"", false},
+		{"true", false},
+		{"false", true},
+		{"0", true},
+	} {
+		t.Run("value "+tc.value, func(t *testing.T) {
+			clearEnv(t)
+			restoreGlobals(t)
+			agent := ddtest.New(t)
+			t.Setenv("DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED", tc.value)
+			shutdown, err := Start(context.Background(), WithoutLogs(), WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = shutdown(context.Background()) }()
+			tr := otel.Tracer("test")
+			for range 20 {
+				ctx, root := tr.Start(context.Background(), "root")
+				_, child := tr.Start(ctx, "child")
+				id := root.SpanContext().TraceID()
+				high := binary.BigEndian.Uint64(id[:8])
+				if got64 := high == 0; got64 != tc.want64 {
+					t.Fatalf("trace ID %s: 64-bit %t, want %t", id, got64, tc.want64)
+				}
+				if !id.IsValid() || !root.SpanContext().SpanID().IsValid() || child.SpanContext().TraceID() != id ||
+					child.SpanContext().SpanID() == root.SpanContext().SpanID() {
+					t.Fatalf("IDs: root %v, child %v", root.SpanContext(), child.SpanContext())
+				}
+				child.End()
+				root.End()
+			}
+		})
+	}
+	t.Run("malformed", func(t *testing.T) {
+		clearEnv(t)
+		restoreGlobals(t)
+		t.Setenv("DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED", "sometimes")
+		shutdown, err := Start(context.Background(), WithoutLogs(), WithExporterOptions(ddexport.WithAgentURL("http://127.0.0.1:1")))
+		if err == nil {
+			_ = shutdown(context.Background())
+			t.Fatal("Start succeeded")
+		}
+		if !strings.Contains(err.Error(), "DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED") {
+			t.Errorf("error %q does not name the variable", err)
+		}
+	})
 }
