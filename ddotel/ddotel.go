@@ -111,6 +111,7 @@ const (
 	envOTelSamplerArg  = "OTEL_TRACES_SAMPLER_ARG"
 	envOTelResourceAtt = "OTEL_RESOURCE_ATTRIBUTES"
 	envTags            = "DD_TAGS"
+	envTraceID128      = "DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED"
 )
 
 // SampleRateKey is the metric by which the Datadog Agent scales the APM
@@ -154,7 +155,8 @@ type Tracing struct {
 //     ddexport.NewSpanProcessor to a ddexport.Exporter (the Agent's address
 //     and DD_TAGS are read by ddexport.New, partial flush by
 //     NewSpanProcessor), sampling new traces at WithSampleRate,
-//     DD_TRACE_SAMPLE_RATE or OTEL_TRACES_SAMPLER(_ARG), installed as the
+//     DD_TRACE_SAMPLE_RATE or OTEL_TRACES_SAMPLER(_ARG), with 64-bit trace
+//     IDs when DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED=false, installed as the
 //     global provider — unless DD_TRACE_ENABLED=false, or
 //     OTEL_SDK_DISABLED=true with DD_TRACE_ENABLED unset;
 //   - ddprop's Datadog + W3C propagator, configured by
@@ -240,6 +242,9 @@ func Setup(ctx context.Context, opts ...Option) (*Tracing, error) {
 			sdktrace.WithSpanProcessor(t.proc),
 			sdktrace.WithSampler(sampler),
 		}
+		if !s.traceID128 {
+			tpOpts = append(tpOpts, sdktrace.WithIDGenerator(ids64{}))
+		}
 		t.tp = sdktrace.NewTracerProvider(append(tpOpts, c.tpOpts...)...)
 		otel.SetTracerProvider(t.tp)
 	}
@@ -321,6 +326,7 @@ func (t *Tracing) Exporter() *ddexport.Exporter {
 type settings struct {
 	service, env, version string
 	tracing, logs         bool
+	traceID128            bool             // else 64-bit trace IDs
 	sampler               sdktrace.Sampler // an OpenTelemetry sampler, when asked for
 	datadogSampling       bool             // else ddsample's, made by Setup
 	// warnings report values Start does not support and carries on
@@ -364,6 +370,9 @@ func resolve(c *config, lookup func(string) (string, bool)) (*settings, error) {
 		s.tracing = !sdkDisabled(get, &s.warnings)
 	}
 	if s.logs, err = envBool(get, envLogsInjection, true); err != nil {
+		return nil, err
+	}
+	if s.traceID128, err = envBool(get, envTraceID128, true); err != nil {
 		return nil, err
 	}
 	s.logs = s.logs && !c.noLogs
