@@ -12,6 +12,7 @@ import (
 	"github.com/seed03c8c003/ddslog/ddexport"
 	"github.com/seed03c8c003/ddslog/ddprop"
 	"github.com/seed03c8c003/ddslog/ddsample"
+	"github.com/seed03c8c003/ddslog/internal/ddname"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -109,6 +110,8 @@ const (
 	envOTelSampler     = "OTEL_TRACES_SAMPLER"
 	envOTelSamplerArg  = "OTEL_TRACES_SAMPLER_ARG"
 	envOTelResourceAtt = "OTEL_RESOURCE_ATTRIBUTES"
+	envTags            = "DD_TAGS"
+	envTraceID128      = "DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED"
 )
 
 // SampleRateKey is the metric by which the Datadog Agent scales the APM
@@ -145,12 +148,15 @@ type Tracing struct {
 //
 //   - a resource with service.name, deployment.environment.name and
 //     service.version (options, DD_SERVICE/DD_ENV/DD_VERSION, then
-//     OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES);
+//     OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES), the service, env and
+//     version keys of DD_TAGS being the last fallback (ddexport's for the
+//     spans, Setup's for the sampler and the logs);
 //   - a tracer provider sending whole local traces through
 //     ddexport.NewSpanProcessor to a ddexport.Exporter (the Agent's address
 //     and DD_TAGS are read by ddexport.New, partial flush by
 //     NewSpanProcessor), sampling new traces at WithSampleRate,
-//     DD_TRACE_SAMPLE_RATE or OTEL_TRACES_SAMPLER(_ARG), installed as the
+//     DD_TRACE_SAMPLE_RATE or OTEL_TRACES_SAMPLER(_ARG), with 64-bit trace
+//     IDs when DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED=false, installed as the
 //     global provider — unless DD_TRACE_ENABLED=false, or
 //     OTEL_SDK_DISABLED=true with DD_TRACE_ENABLED unset;
 //   - ddprop's Datadog + W3C propagator, configured by
@@ -197,6 +203,15 @@ func Setup(ctx context.Context, opts ...Option) (*Tracing, error) {
 	s.service = cmpOr(s.service, resourceString(res, "service.name"))
 	s.env = cmpOr(s.env, cmpOr(resourceString(res, "deployment.environment.name"), resourceString(res, "deployment.environment")))
 	s.version = cmpOr(s.version, resourceString(res, "service.version"))
+	// Then DD_TAGS's, as ddexport.New falls back on them for the spans (it
+	// is given the names before this fallback, so that its WithTags still
+	// beats DD_TAGS): the sampler and the logs must name the service and env
+	// the spans carry.
+	expNames := []ddexport.Option{ddexport.WithService(s.service), ddexport.WithEnv(s.env), ddexport.WithVersion(s.version)}
+	tags := os.Getenv(envTags)
+	s.service = cmpOr(s.service, ddname.DDTag(tags, "service"))
+	s.env = cmpOr(s.env, ddname.DDTag(tags, "env"))
+	s.version = cmpOr(s.version, ddname.DDTag(tags, "version"))
 
 	t := &Tracing{}
 	if s.tracing {
@@ -208,7 +223,7 @@ func Setup(ctx context.Context, opts ...Option) (*Tracing, error) {
 			}
 			sampler = ds
 		}
-		expOpts := []ddexport.Option{ddexport.WithService(s.service), ddexport.WithEnv(s.env), ddexport.WithVersion(s.version)}
+		expOpts := expNames
 		if ds != nil {
 			if ss := ds.SpanSampler(); ss != nil {
 				expOpts = append(expOpts, ddexport.WithSpanSampler(ss))
@@ -226,6 +241,9 @@ func Setup(ctx context.Context, opts ...Option) (*Tracing, error) {
 			sdktrace.WithResource(res),
 			sdktrace.WithSpanProcessor(t.proc),
 			sdktrace.WithSampler(sampler),
+		}
+		if !s.traceID128 {
+			tpOpts = append(tpOpts, sdktrace.WithIDGenerator(ids64{}))
 		}
 		t.tp = sdktrace.NewTracerProvider(append(tpOpts, c.tpOpts...)...)
 		otel.SetTracerProvider(t.tp)
@@ -308,6 +326,7 @@ func (t *Tracing) Exporter() *ddexport.Exporter {
 type settings struct {
 	service, env, version string
 	tracing, logs         bool
+	traceID128            bool             // else 64-bit trace IDs
 	sampler               sdktrace.Sampler // an OpenTelemetry sampler, when asked for
 	datadogSampling       bool             // else ddsample's, made by Setup
 	// warnings report values Start does not support and carries on
@@ -351,6 +370,9 @@ func resolve(c *config, lookup func(string) (string, bool)) (*settings, error) {
 		s.tracing = !sdkDisabled(get, &s.warnings)
 	}
 	if s.logs, err = envBool(get, envLogsInjection, true); err != nil {
+		return nil, err
+	}
+	if s.traceID128, err = envBool(get, envTraceID128, true); err != nil {
 		return nil, err
 	}
 	s.logs = s.logs && !c.noLogs

@@ -40,10 +40,13 @@
 //	OTEL_TRACES_SAMPLER                 parentbased_always_on
 //	OTEL_TRACES_SAMPLER_ARG             1                ratio for the *traceidratio samplers
 //	DD_LOGS_INJECTION                   true             false: slog's default logger is left alone
+//	DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED
+//	                                    true             false: new traces get 64-bit trace IDs
 //	DD_TRACE_PROPAGATION_STYLE(_INJECT|_EXTRACT), OTEL_PROPAGATORS
 //	                                    datadog,tracecontext,baggage   read by ddprop.FromEnv
 //	DD_TRACE_AGENT_URL, DD_AGENT_HOST, DD_TRACE_AGENT_PORT, DD_TAGS
-//	                                    see ddexport     read by ddexport.New
+//	                                    see ddexport     read by ddexport.New; DD_TAGS's service, env
+//	                                                     and version also stand in for the three above
 //	DD_TRACE_PARTIAL_FLUSH_ENABLED, DD_TRACE_PARTIAL_FLUSH_MIN_SPANS
 //	                                    false, 1000      read by ddexport.NewSpanProcessor
 //

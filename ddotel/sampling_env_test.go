@@ -2,6 +2,7 @@ package ddotel
 
 import (
 	"context"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,4 +110,96 @@ func TestNilContext(t *testing.T) {
 	if n := len(agent.Spans()); n != 1 {
 		t.Errorf("the agent received %d spans, want 1", n)
 	}
+}
+
+// DD_TAGS's service and env stand in for DD_SERVICE and DD_ENV, as in
+// Datadog's tracers: the exporter writes them on the spans, so the
+// sampler's rules and the Agent's rates must see them too, and the logs.
+func TestDDTagsServiceAndEnv(t *testing.T) {
+	clearEnv(t)
+	restoreGlobals(t)
+	agent := ddtest.New(t)
+	t.Setenv("DD_TAGS", "service:tagged-svc,env:staging,team:apm")
+	t.Setenv("DD_TRACE_SAMPLING_RULES", `[{"service":"tagged-svc","tags":{"env":"staging"},"sample_rate":0}]`)
+	tracing, err := Setup(context.Background(), WithoutLogs(), WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := otel.Tracer("test").Start(context.Background(), "op")
+	span.End()
+	if err := tracing.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The rule matched: dropped by the user rule.
+	want := map[uint64]decision{traceID(span): {Priority: -1}}
+	if diff := cmp.Diff(want, decisions(agent)); diff != "" {
+		t.Errorf("decisions (-want +got):\n%s", diff)
+	}
+	var got []string
+	for _, p := range agent.Payloads() {
+		for _, c := range p.Chunks {
+			for _, s := range c {
+				got = append(got, s.Service+" "+s.Meta["env"])
+			}
+		}
+	}
+	if diff := cmp.Diff([]string{"tagged-svc staging"}, got); diff != "" {
+		t.Errorf("service and env on the wire (-want +got):\n%s", diff)
+	}
+}
+
+// DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED=false asks for 64-bit trace
+// IDs, as Datadog's tracers generate then (the default is 128 bits); a
+// malformed value makes Start fail, as for the other booleans.
+func TestTraceID128BitGeneration(t *testing.T) {
+	for _, tc := range []struct {
+		value  string
+		want64 bool
+	}{
+		{"", false},
+		{"true", false},
+		{"false", true},
+		{"0", true},
+	} {
+		t.Run("value "+tc.value, func(t *testing.T) {
+			clearEnv(t)
+			restoreGlobals(t)
+			agent := ddtest.New(t)
+			t.Setenv("DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED", tc.value)
+			shutdown, err := Start(context.Background(), WithoutLogs(), WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = shutdown(context.Background()) }()
+			tr := otel.Tracer("test")
+			for range 20 {
+				ctx, root := tr.Start(context.Background(), "root")
+				_, child := tr.Start(ctx, "child")
+				id := root.SpanContext().TraceID()
+				high := binary.BigEndian.Uint64(id[:8])
+				if got64 := high == 0; got64 != tc.want64 {
+					t.Fatalf("trace ID %s: 64-bit %t, want %t", id, got64, tc.want64)
+				}
+				if !id.IsValid() || !root.SpanContext().SpanID().IsValid() || child.SpanContext().TraceID() != id ||
+					child.SpanContext().SpanID() == root.SpanContext().SpanID() {
+					t.Fatalf("IDs: root %v, child %v", root.SpanContext(), child.SpanContext())
+				}
+				child.End()
+				root.End()
+			}
+		})
+	}
+	t.Run("malformed", func(t *testing.T) {
+		clearEnv(t)
+		restoreGlobals(t)
+		t.Setenv("DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED", "sometimes")
+		shutdown, err := Start(context.Background(), WithoutLogs(), WithExporterOptions(ddexport.WithAgentURL("http://127.0.0.1:1")))
+		if err == nil {
+			_ = shutdown(context.Background())
+			t.Fatal("Start succeeded")
+		}
+		if !strings.Contains(err.Error(), "DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED") {
+			t.Errorf("error %q does not name the variable", err)
+		}
+	})
 }

@@ -96,9 +96,10 @@
 //     an OpenTelemetry span context needs one.
 //   - A later style with another trace ID is ignored; dd-trace-go links it
 //     to the span it starts.
-//   - A tracestate that is not valid W3C (a dd= member over 256 bytes, for
-//     instance) is dropped whole by the W3C parser; dd-trace-go keeps the
-//     other vendors' members.
+//   - A tracestate member that is not valid W3C (a dd= member over 256
+//     bytes, a value with "=", an upper-case key), a repeated key and the
+//     members past the 32nd are left out, and the rest read (the dd= member
+//     among them); dd-trace-go passes faulty members on as they came.
 //   - p:0000000000000000 is read as no last parent.
 //   - baggage and "b3 single header" are accepted in OTEL_PROPAGATORS too.
 //   - Spaces around the commas of DD_TRACE_PROPAGATION_STYLE* are ignored,

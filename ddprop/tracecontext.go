@@ -3,6 +3,8 @@ package ddprop
 import (
 	"context"
 	"encoding/hex"
+	"slices"
+	"strings"
 
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -44,7 +46,10 @@ func (TraceContext) Inject(ctx context.Context, carrier propagation.TextMapCarri
 // Extract reads traceparent and tracestate from carrier and returns ctx with
 // the remote span context they describe, or ctx unchanged when traceparent
 // is missing or malformed, or when the dd= member's t.tid contradicts the
-// high 64 bits of the traceparent trace ID.
+// high 64 bits of the traceparent trace ID. A tracestate member that is not
+// valid W3C, or repeats an earlier member's key, is left out, and so are the
+// members past the 32nd, as Datadog tracers still read the dd= member of
+// such a tracestate; the others are kept.
 //
 // The dd= member is rewritten in canonical form, with s: always present and
 // agreeing with the sampled flag as Datadog tracers settle it: a sampled
@@ -70,6 +75,13 @@ func extractTraceContext(carrier propagation.TextMapCarrier) trace.SpanContext {
 	if !sc.IsValid() {
 		return trace.SpanContext{}
 	}
+	if sc.TraceState().Len() == 0 {
+		// The SDK drops a tracestate with any fault in it; Datadog tracers
+		// still read its dd= member, and keep the sound members.
+		if h := carrier.Get(tracestateHeader); h != "" {
+			sc = sc.WithTraceState(soundMembers(h))
+		}
+	}
 	st, tid, hasTID := parseStateValue(sc.TraceState().Get(stateKey))
 	if hasTID {
 		traceID := sc.TraceID()
@@ -93,4 +105,43 @@ func extractTraceContext(carrier propagation.TextMapCarrier) trace.SpanContext {
 		sc = sc.WithTraceState(ts)
 	}
 	return sc
+}
+
+const (
+	tracestateHeader = "tracestate"
+	// maxMembers is the W3C limit on the members of a tracestate.
+	maxMembers = 32
+)
+
+// soundMembers returns the members of a tracestate header that are valid
+// on their own, in order: a member the W3C grammar rejects, or whose key an
+// earlier member has, is left out, and so is any member past the 32nd.
+func soundMembers(h string) trace.TraceState {
+	var keys []string
+	kept := make([]string, 0, 8)
+	for m := range strings.SplitSeq(h, ",") {
+		m = strings.Trim(m, " \t")
+		if m == "" {
+			continue
+		}
+		one, err := trace.ParseTraceState(m)
+		if err != nil {
+			continue
+		}
+		key, _, _ := strings.Cut(m, "=")
+		key = strings.TrimSpace(key)
+		if slices.Contains(keys, key) {
+			continue
+		}
+		keys = append(keys, key)
+		kept = append(kept, one.String())
+		if len(kept) == maxMembers {
+			break
+		}
+	}
+	ts, err := trace.ParseTraceState(strings.Join(kept, ","))
+	if err != nil {
+		return trace.TraceState{} // not reached: each member parsed alone
+	}
+	return ts
 }

@@ -2,6 +2,7 @@ package ddprop
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -116,6 +117,22 @@ func TestTraceContextExtract(t *testing.T) {
 			tracestate: "dd=s:1,dd=s:2", want: sc(trace64, true, "dd=s:1"),
 		},
 
+		{
+			name: "a malformed member is left out, the dd= member still read", traceparent: tp(trace64, span1, "01"),
+			tracestate: "rojo=00f0=67aa, dd=s:2;o:rum;t.dm:-4 ,Congo=1,bare,congo=t61rcWkgMzE,dd=s:-1",
+			want:       sc(trace64, true, "dd=s:2;o:rum;t.dm:-4,congo=t61rcWkgMzE"),
+		},
+		{
+			name: "a member over 256 bytes is left out", traceparent: tp(trace64, span1, "00"),
+			tracestate: "dd=s:-1;o:rum,rojo=" + strings.Repeat("x", 257) + ",congo=1",
+			want:       sc(trace64, false, "dd=s:-1;o:rum,congo=1"),
+		},
+		{
+			name: "members past the 32nd are left out", traceparent: tp(trace64, span1, "01"),
+			tracestate: "dd=s:2," + members(1, 33),
+			want:       sc(trace64, true, "dd=s:2,"+members(1, 31)),
+		},
+
 		// Malformed: nothing is extracted.
 		{name: "t.tid mismatch", traceparent: tp(trace128, span1, "01"), tracestate: "dd=s:1;t.tid:640cfd8d00000001"},
 		{name: "t.tid on a 64-bit trace", traceparent: tp(trace64, span1, "01"), tracestate: "dd=s:1;t.tid:" + tid128},
@@ -142,4 +159,16 @@ func TestTraceContextExtract(t *testing.T) {
 			}
 		})
 	}
+}
+
+// members returns the tracestate members v<from>=x to v<to>=x.
+func members(from, to int) string {
+	var b strings.Builder
+	for i := from; i <= to; i++ {
+		if i > from {
+			b.WriteByte(',')
+		}
+		b.WriteString("v" + strconv.Itoa(i) + "=x")
+	}
+	return b.String()
 }

@@ -85,8 +85,8 @@
 // by the code ddexport's mapping names spans with:
 //
 //   - service: the span's service.name attribute, else the configured
-//     service ([WithService], DD_SERVICE; also over the SDK's
-//     unknown_service:* name), else "otlpresourcenoservicename";
+//     service ([WithService], DD_SERVICE, DD_TAGS's service; also over the
+//     SDK's unknown_service:* name), else "otlpresourcenoservicename";
 //   - operation name: the operation.name attribute (normalized as the Agent
 //     normalizes tag values, so lower case), else the name of the span's
 //     conventions: http.server.request and http.client.request,
@@ -102,7 +102,7 @@
 //     else the span name;
 //   - env: an env attribute, else the span's deployment.environment.name or
 //     deployment.environment (normalized), else the configured env
-//     ([WithEnv], DD_ENV), as ddexport writes it; the Agent's rates are
+//     ([WithEnv], DD_ENV, DD_TAGS's env), as ddexport writes it; the Agent's rates are
 //     looked up by the env normalized, as the Agent keys them;
 //   - tags: the start attributes under the keys ddexport writes them (the
 //     HTTP keys renamed: http.response.status_code is http.status_code,
@@ -146,7 +146,8 @@
 //
 // # Environment
 //
-// [FromEnv] reads DD_SERVICE, DD_ENV, DD_TRACE_SAMPLING_RULES (or the file
+// [FromEnv] reads DD_SERVICE and DD_ENV (else the service and env of
+// DD_TAGS, as ddexport reads them), DD_TRACE_SAMPLING_RULES (or the file
 // named by DD_TRACE_SAMPLING_RULES_FILE), DD_TRACE_SAMPLE_RATE,
 // DD_TRACE_RATE_LIMIT and DD_SPAN_SAMPLING_RULES (or
 // DD_SPAN_SAMPLING_RULES_FILE); options win over them. A malformed value

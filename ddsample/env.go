@@ -1,6 +1,7 @@
 package ddsample
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,12 +9,15 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/seed03c8c003/ddslog/internal/ddname"
 )
 
 // Environment variables read by FromEnv.
 const (
 	envService          = "DD_SERVICE"
 	envEnv              = "DD_ENV"
+	envTags             = "DD_TAGS"
 	envTraceRules       = "DD_TRACE_SAMPLING_RULES"
 	envTraceRulesFile   = "DD_TRACE_SAMPLING_RULES_FILE"
 	envSampleRate       = "DD_TRACE_SAMPLE_RATE"
@@ -27,8 +31,8 @@ const (
 // FromEnv returns a sampler configured by the environment, read through
 // lookup (os.LookupEnv when nil), then by opts, which win:
 //
-//	DD_SERVICE                      WithService
-//	DD_ENV                          WithEnv
+//	DD_SERVICE                      WithService (else DD_TAGS's service)
+//	DD_ENV                          WithEnv (else DD_TAGS's env)
 //	DD_TRACE_SAMPLING_RULES         WithRules (JSON, see below)
 //	DD_TRACE_SAMPLING_RULES_FILE    a file holding that JSON, read when
 //	                                DD_TRACE_SAMPLING_RULES is unset or empty
@@ -68,10 +72,13 @@ func envOptions(lookup func(string) (string, bool)) ([]Option, error) {
 		return strings.TrimSpace(v)
 	}
 	var opts []Option
-	if v := get(envService); v != "" {
+	// DD_TAGS's service and env stand in for DD_SERVICE and DD_ENV, as in
+	// Datadog's tracers and ddexport: the spans carry them.
+	tags := get(envTags)
+	if v := cmp.Or(get(envService), ddname.DDTag(tags, "service")); v != "" {
 		opts = append(opts, WithService(v))
 	}
-	if v := get(envEnv); v != "" {
+	if v := cmp.Or(get(envEnv), ddname.DDTag(tags, "env")); v != "" {
 		opts = append(opts, WithEnv(v))
 	}
 	if v := get(envSampleRate); v != "" {

@@ -449,3 +449,51 @@ func TestTraceContextPrioritySettledAlike(t *testing.T) {
 		}
 	}
 }
+
+// A tracestate whose dd= member is sound but which also holds a member the
+// W3C grammar rejects (another vendor's mistake), or more than 32 members:
+// dd-trace-go still reads the dd= member (priority, decision maker, origin,
+// tags, last parent), and so must ddprop, rather than fall back on the
+// sampled flag alone and lose the origin and tags.
+func TestMalformedTracestateAlike(t *testing.T) {
+	const dd = "dd=s:2;o:synthetics;p:000000000000abcd;t.dm:-4;t.usr.id:dXNlcg~~"
+	many := []string{dd}
+	for i := range 32 {
+		many = append(many, fmt.Sprintf("v%d=x", i))
+	}
+	for _, tc := range []struct {
+		name       string
+		tracestate string
+	}{
+		{"a value with =", dd + ",rojo=00f0=67aa"},
+		{"a value over 256 bytes", dd + ",rojo=" + strings.Repeat("x", 300)},
+		{"an upper-case key", dd + ",Rojo=1"},
+		{"a member without =", "rojo," + dd},
+		{"a key given twice", "rojo=1," + dd + ",rojo=2"},
+		{"33 members", strings.Join(many, ",")},
+	} {
+		for _, flags := range []string{"00", "01"} {
+			headers := map[string]string{
+				"traceparent": "00-6512a4c7000000008a3c1e5f00b2d4e6-00000000000001c8-" + flags,
+				"tracestate":  tc.tracestate,
+			}
+			t.Run(tc.name+"/"+flags, func(t *testing.T) {
+				sc, err := ddPropagator("tracecontext").Extract(tracer.TextMapCarrier(headers))
+				if err != nil {
+					t.Fatal(err)
+				}
+				theirs := resultOfDD(t, sc)
+				theirs.LastParent = "" // dd-trace-go writes its own p: on re-injection
+				oursSC := trace.SpanContextFromContext(ddprop.TraceContext{}.Extract(context.Background(), propagation.MapCarrier(headers)))
+				ours := resultOfOTel(oursSC)
+				if ours.LastParent != "000000000000abcd" {
+					t.Errorf("last parent %q, want the tracestate's 000000000000abcd", ours.LastParent)
+				}
+				ours.LastParent = ""
+				if diff := cmp.Diff(theirs, ours); diff != "" {
+					t.Errorf("(-dd-trace-go +ddprop):\n%s", diff)
+				}
+			})
+		}
+	}
+}

@@ -198,10 +198,12 @@ func TestSamplerAgainstDDTraceGo(t *testing.T) {
 		name       string
 		sampleRate string
 		rates      map[string]float64
+		ddTags     string // DD_TAGS; its service and env stand in for DD_SERVICE and DD_ENV
 	}{
-		{"rules then DD_TRACE_SAMPLE_RATE", "0.4", nil},
-		{"rules then the Agent's rates", "", agentRates},
-		{"rules then the Agent's default", "", map[string]float64{}},
+		{"rules then DD_TRACE_SAMPLE_RATE", "0.4", nil, ""},
+		{"rules then the Agent's rates", "", agentRates, ""},
+		{"rules then the Agent's default", "", map[string]float64{}, ""},
+		{"service and env from DD_TAGS", "", agentRates, "service:svc-default,env:prod,team:apm"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for k, v := range map[string]string{
@@ -213,7 +215,7 @@ func TestSamplerAgainstDDTraceGo(t *testing.T) {
 				"DD_SERVICE":                           "svc-default",
 				"DD_ENV":                               "prod",
 				"DD_VERSION":                           "",
-				"DD_TAGS":                              "",
+				"DD_TAGS":                              tc.ddTags,
 				"DD_TRACE_PROPAGATION_STYLE":           "datadog",
 				"DD_INSTRUMENTATION_TELEMETRY_ENABLED": "false",
 				"DD_REMOTE_CONFIGURATION_ENABLED":      "false",
@@ -222,6 +224,10 @@ func TestSamplerAgainstDDTraceGo(t *testing.T) {
 				"DD_TRACE_STATS_COMPUTATION_ENABLED":   "false",
 			} {
 				t.Setenv(k, v)
+			}
+			if tc.ddTags != "" {
+				t.Setenv("DD_SERVICE", "")
+				t.Setenv("DD_ENV", "")
 			}
 			cases := samplingCases(6000, uint64(len(tc.name)))
 			theirs := decideDDTraceGo(t, cases, tc.rates)
