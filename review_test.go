@@ -1,8 +1,10 @@
 package ddslog
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log"
 	"log/slog"
 	"strings"
@@ -198,5 +200,65 @@ func TestSetDefaultReportsBuiltinAttrs(t *testing.T) {
 	within(t, deadlocked, func() { SetDefault(nil) })
 	if len(reported) != 0 {
 		t.Errorf("plain built-in handler: reported %v", reported)
+	}
+}
+
+// emptyGroup resolves to an empty group: slog handlers write nothing for it.
+type emptyGroup struct{}
+
+func (emptyGroup) LogValue() slog.Value { return slog.GroupValue() }
+
+// A record attribute with one of the keys whose value slog handlers drop
+// (a group of nothing they write, as such or from a LogValuer) does not set
+// the key: the Handler still writes it, once.
+func TestDroppedKeyStillWritten(t *testing.T) {
+	clearEnv(t)
+	opts := &HandlerOptions{Service: "svc", OTelKeys: true}
+	want := map[string][]string{
+		TraceIDKey: {traceID64Dec}, SpanIDKey: {spanIDDec}, ServiceKey: {"svc"},
+		OTelTraceIDKey: {traceID64Hex}, OTelSpanIDKey: {spanIDHex}, OTelTraceFlagsKey: {sampledFlagHex},
+	}
+	emptyValues := map[string]func(key string) slog.Attr{
+		"group of an empty attribute": func(k string) slog.Attr { return slog.Attr{Key: k, Value: slog.GroupValue(slog.Attr{})} },
+		"LogValuer of an empty group": func(k string) slog.Attr { return slog.Any(k, emptyGroup{}) },
+		"group of empty attributes": func(k string) slog.Attr {
+			return slog.Attr{Key: k, Value: slog.GroupValue(slog.Attr{}, slog.Any("", nil))}
+		},
+		"inside an inlined group": func(k string) slog.Attr {
+			return slog.Attr{Value: slog.GroupValue(slog.Int("x", 1), slog.Any(k, emptyGroup{}))}
+		},
+	}
+	for name, attr := range emptyValues {
+		// The premise: slog's own handler writes nothing for the attribute.
+		var bare bytes.Buffer
+		slog.New(slog.NewJSONHandler(&bare, &slog.HandlerOptions{ReplaceAttr: dropTime})).Info("m", attr(TraceIDKey))
+		if root, err := rootKeysOf(bare.Bytes()); err != nil || root[TraceIDKey] != nil {
+			t.Fatalf("%s: slog's JSON handler wrote %s %q (%v)", name, TraceIDKey, bare.String(), err)
+		}
+		for key := range want {
+			for _, opts := range []*HandlerOptions{nil, opts} {
+				t.Run(fmt.Sprintf("%s/%s/options=%t", name, key, opts != nil), func(t *testing.T) {
+					h, buf := newJSON(opts, nil)
+					slog.New(h).LogAttrs(spanCtx(traceID64, true), slog.LevelInfo, "m", attr(key))
+					root, err := rootKeysOf([]byte(buf.String()))
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := map[string][]string{}
+					for k := range want {
+						if v, ok := root[k]; ok {
+							got[k] = v
+						}
+					}
+					w := want
+					if opts == nil {
+						w = map[string][]string{TraceIDKey: want[TraceIDKey], SpanIDKey: want[SpanIDKey]}
+					}
+					if diff := cmp.Diff(w, got); diff != "" {
+						t.Errorf("root keys (-want +got):\n%s\nline: %s", diff, buf.String())
+					}
+				})
+			}
+		}
 	}
 }
