@@ -230,10 +230,16 @@ func appendResolved(dst, attrs []slog.Attr) []slog.Attr {
 }
 
 // rootKeys returns the keys of this package that a sets at the root of a
-// record, looking into inlined (empty-key) groups, LogValuers resolved.
+// record, looking into inlined (empty-key) groups, LogValuers resolved. A
+// key whose value slog's handlers drop (a group of nothing they write) is
+// not set: the Handler writes its own.
 func rootKeys(a slog.Attr) keySet {
 	if a.Key != "" {
-		return keyBit(a.Key)
+		k := keyBit(a.Key)
+		if k != 0 && !groupWritten(a.Value.Resolve()) {
+			return 0
+		}
+		return k
 	}
 	var ks keySet
 	if v := a.Value.Resolve(); v.Kind() == slog.KindGroup {
@@ -242,6 +248,32 @@ func rootKeys(a slog.Attr) keySet {
 		}
 	}
 	return ks
+}
+
+// groupWritten reports whether slog's handlers write a resolved value under
+// its key: any value but a group none of whose attributes they write.
+func groupWritten(v slog.Value) bool {
+	if v.Kind() != slog.KindGroup {
+		return true
+	}
+	for _, a := range v.Group() {
+		if attrWritten(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// attrWritten reports whether slog's handlers count a, a group's attribute,
+// as written: not when it is empty, and not when it is a non-empty group of
+// such attributes. An empty group counts, as it does in log/slog (whose
+// handlers then write the enclosing group as {}).
+func attrWritten(a slog.Attr) bool {
+	a.Value = a.Value.Resolve()
+	if a.Value.Kind() != slog.KindGroup {
+		return !a.Equal(slog.Attr{})
+	}
+	return len(a.Value.Group()) == 0 || groupWritten(a.Value)
 }
 
 // Frames hold, in one allocation, the attributes of a correlated record
