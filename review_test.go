@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 )
 
 // Tests for rules that are easy to get subtly wrong: resolution, aliasing
@@ -261,4 +262,53 @@ func TestDroppedKeyStillWritten(t *testing.T) {
 			}
 		}
 	}
+}
+
+// noPanic runs f and fails the test, instead of crashing it, if f panics.
+func noPanic(t *testing.T, what string, f func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s panicked: %v", what, r)
+		}
+	}()
+	f()
+}
+
+// Nil pointers in the places where the documentation promises a nil
+// fallback are that fallback, whatever their type.
+func TestTypedNilInputs(t *testing.T) {
+	clearEnv(t)
+	t.Run("nil *Handler as next", func(t *testing.T) {
+		noPanic(t, "NewHandler((*Handler)(nil), nil)", func() {
+			h := NewHandler((*Handler)(nil), nil)
+			if h.Handler() != slog.DiscardHandler {
+				t.Errorf("forwards to %T, want slog.DiscardHandler", h.Handler())
+			}
+		})
+	})
+	t.Run("nil *slog.Level levels", func(t *testing.T) {
+		rec, tracer := recorder(t)
+		var nilLevel *slog.Level
+		h, _ := newJSON(&HandlerOptions{EventLevel: nilLevel, ErrorLevel: nilLevel}, nil)
+		ctx, span := tracer.Start(context.Background(), "op")
+		noPanic(t, "logging with nil *slog.Level options", func() {
+			l := slog.New(h)
+			l.DebugContext(ctx, "debug")
+			l.InfoContext(ctx, "info")
+			l.ErrorContext(ctx, "error")
+		})
+		span.End()
+		var names []string
+		for _, e := range rec.Ended()[0].Events() {
+			names = append(names, e.Name)
+		}
+		// The defaults: events from Info, errors from Error.
+		if diff := cmp.Diff([]string{"info", "error"}, names); diff != "" {
+			t.Errorf("events (-want +got):\n%s", diff)
+		}
+		if got := rec.Ended()[0].Status().Code; got != codes.Error {
+			t.Errorf("status %v, want Error", got)
+		}
+	})
 }
