@@ -94,9 +94,10 @@ var _ slog.Handler = (*Handler)(nil)
 // gives the defaults described in HandlerOptions; environment variables are
 // read now, once.
 //
-// A nil next is replaced by slog.DiscardHandler: records then only reach
-// spans. If next is itself a *Handler, the result is next with opts instead
-// of a second layer, so IDs and events are never written twice. Groups
+// A nil next (a nil *Handler too) is replaced by slog.DiscardHandler:
+// records then only reach spans. If next is itself a *Handler, the result
+// is next with opts instead of a second layer, so IDs and events are never
+// written twice. Groups
 // opened on next before it is wrapped are out of the Handler's reach: the
 // IDs go inside them.
 func NewHandler(next slog.Handler, opts *HandlerOptions) *Handler {
@@ -105,6 +106,10 @@ func NewHandler(next slog.Handler, opts *HandlerOptions) *Handler {
 	case nil:
 		next = slog.DiscardHandler
 	case *Handler:
+		if n == nil {
+			next = slog.DiscardHandler
+			break
+		}
 		h := *n
 		h.cfg = cfg
 		h.static = newStatic(cfg, h.next, h.preset)
