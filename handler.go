@@ -94,9 +94,10 @@ var _ slog.Handler = (*Handler)(nil)
 // gives the defaults described in HandlerOptions; environment variables are
 // read now, once.
 //
-// A nil next is replaced by slog.DiscardHandler: records then only reach
-// spans. If next is itself a *Handler, the result is next with opts instead
-// of a second layer, so IDs and events are never written twice. Groups
+// A nil next (a nil *Handler too) is replaced by slog.DiscardHandler:
+// records then only reach spans. If next is itself a *Handler, the result
+// is next with opts instead of a second layer, so IDs and events are never
+// written twice. Groups
 // opened on next before it is wrapped are out of the Handler's reach: the
 // IDs go inside them.
 func NewHandler(next slog.Handler, opts *HandlerOptions) *Handler {
@@ -105,6 +106,10 @@ func NewHandler(next slog.Handler, opts *HandlerOptions) *Handler {
 	case nil:
 		next = slog.DiscardHandler
 	case *Handler:
+		if n == nil {
+			next = slog.DiscardHandler
+			break
+		}
 		h := *n
 		h.cfg = cfg
 		h.static = newStatic(cfg, h.next, h.preset)
@@ -230,10 +235,16 @@ func appendResolved(dst, attrs []slog.Attr) []slog.Attr {
 }
 
 // rootKeys returns the keys of this package that a sets at the root of a
-// record, looking into inlined (empty-key) groups, LogValuers resolved.
+// record, looking into inlined (empty-key) groups, LogValuers resolved. A
+// key whose value slog's handlers drop (a group of nothing they write) is
+// not set: the Handler writes its own.
 func rootKeys(a slog.Attr) keySet {
 	if a.Key != "" {
-		return keyBit(a.Key)
+		k := keyBit(a.Key)
+		if k != 0 && !groupWritten(a.Value.Resolve()) {
+			return 0
+		}
+		return k
 	}
 	var ks keySet
 	if v := a.Value.Resolve(); v.Kind() == slog.KindGroup {
@@ -242,6 +253,32 @@ func rootKeys(a slog.Attr) keySet {
 		}
 	}
 	return ks
+}
+
+// groupWritten reports whether slog's handlers write a resolved value under
+// its key: any value but a group none of whose attributes they write.
+func groupWritten(v slog.Value) bool {
+	if v.Kind() != slog.KindGroup {
+		return true
+	}
+	for _, a := range v.Group() {
+		if attrWritten(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// attrWritten reports whether slog's handlers count a, a group's attribute,
+// as written: not when it is empty, and not when it is a non-empty group of
+// such attributes. An empty group counts, as it does in log/slog (whose
+// handlers then write the enclosing group as {}).
+func attrWritten(a slog.Attr) bool {
+	a.Value = a.Value.Resolve()
+	if a.Value.Kind() != slog.KindGroup {
+		return !a.Equal(slog.Attr{})
+	}
+	return len(a.Value.Group()) == 0 || groupWritten(a.Value)
 }
 
 // Frames hold, in one allocation, the attributes of a correlated record

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log"
 	"log/slog"
+	"math"
 	"reflect"
 	"runtime"
 	"strconv"
@@ -37,8 +38,12 @@ var (
 // it with an equivalent handler that writes, in the same format, to the
 // writer the log package had, with its prefix and flags. slog.SetDefault
 // routes the log package into the new handler; writing through the log
-// package from there would deadlock. log.Printf output still appears, now
-// as an INFO record (slog.SetLogLoggerLevel sets that level).
+// package from there would deadlock. The new handler keeps the level the
+// built-in one had (Info, or what slog.SetLogLoggerLevel set before). From
+// then on, as for any handler installed with slog.SetDefault,
+// slog.SetLogLoggerLevel sets the level of the log package's records, and
+// no longer that of slog's: log.Printf output still appears, as an INFO
+// record by default.
 func SetDefault(opts *HandlerOptions) {
 	installMu.Lock()
 	defer installMu.Unlock()
@@ -79,9 +84,12 @@ func isBuiltinDefault(h slog.Handler) bool {
 // logHandler writes records the way slog's built-in default handler does,
 // "LEVEL message key=value ...", through a *log.Logger of its own.
 type logHandler struct {
-	enabled slog.Handler // the built-in handler: its level follows slog.SetLogLoggerLevel
-	text    slog.Handler // formats the attributes, into out
-	out     *logOut
+	// level is the built-in handler's level when SetDefault replaced it.
+	// It does not follow slog.SetLogLoggerLevel, which, once a handler is
+	// installed, sets the level of the log package's records instead.
+	level slog.Level
+	text  slog.Handler // formats the attributes, into out
+	out   *logOut
 }
 
 // logOut receives the attribute text of one record and writes the line.
@@ -108,11 +116,32 @@ func newLogHandler(builtin slog.Handler) *logHandler {
 		file:   flags&(log.Lshortfile|log.Llongfile) != 0,
 		long:   flags&log.Llongfile != 0,
 	}
-	return &logHandler{enabled: builtin, text: slog.NewTextHandler(out, nil), out: out}
+	return &logHandler{level: lowestEnabled(builtin), text: slog.NewTextHandler(out, nil), out: out}
 }
 
-func (h *logHandler) Enabled(ctx context.Context, l slog.Level) bool {
-	return h.enabled.Enabled(ctx, l)
+// lowestEnabled returns the lowest level at which h is enabled, found with
+// Enabled alone: slog does not tell its built-in handler's level otherwise
+// (slog.SetLogLoggerLevel would have to change it to read it).
+func lowestEnabled(h slog.Handler) slog.Level {
+	ctx := context.Background()
+	lo, hi := slog.Level(math.MinInt), slog.Level(math.MaxInt)
+	if !h.Enabled(ctx, hi) {
+		return hi
+	}
+	for lo < hi {
+		// hi-lo may overflow an int, never a uint64.
+		mid := lo + slog.Level(uint64(hi-lo)/2)
+		if h.Enabled(ctx, mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+func (h *logHandler) Enabled(_ context.Context, l slog.Level) bool {
+	return l >= h.level
 }
 
 func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
@@ -144,11 +173,11 @@ func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
 }
 
 func (h *logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &logHandler{enabled: h.enabled.WithAttrs(attrs), text: h.text.WithAttrs(attrs), out: h.out}
+	return &logHandler{level: h.level, text: h.text.WithAttrs(attrs), out: h.out}
 }
 
 func (h *logHandler) WithGroup(name string) slog.Handler {
-	return &logHandler{enabled: h.enabled.WithGroup(name), text: h.text.WithGroup(name), out: h.out}
+	return &logHandler{level: h.level, text: h.text.WithGroup(name), out: h.out}
 }
 
 func (o *logOut) Write(p []byte) (int, error) {

@@ -174,3 +174,48 @@ func TestBuiltinDefaultHandlerRecognised(t *testing.T) {
 		t.Log("SetDefault's detection of slog's built-in default handler no longer matches slog: fix isBuiltinDefault")
 	}
 }
+
+// After SetDefault, slog.SetLogLoggerLevel sets the level of the log
+// package's records, as slog documents for any handler installed with
+// slog.SetDefault; the level of slog's records stays what slog's built-in
+// handler had when SetDefault replaced it.
+func TestSetDefaultLogLoggerLevel(t *testing.T) {
+	clearEnv(t)
+	deadlocked := saveDefaults(t)
+	prev := slog.SetLogLoggerLevel(slog.LevelInfo)
+	t.Cleanup(func() { slog.SetLogLoggerLevel(prev) })
+	for _, tt := range []struct {
+		name          string
+		before, after slog.Level // SetLogLoggerLevel before and after SetDefault
+		want          string
+	}{
+		{"log records at WARN", slog.LevelInfo, slog.LevelWarn,
+			"INFO info\nWARN warn\nWARN from log\n"},
+		{"log records at ERROR", slog.LevelInfo, slog.LevelError,
+			"INFO info\nWARN warn\nERROR from log\n"},
+		{"debug kept from before", slog.LevelDebug, slog.LevelInfo,
+			"DEBUG debug\nINFO info\nWARN warn\nINFO from log\n"},
+		{"log records at DEBUG, below the level", slog.LevelInfo, slog.LevelDebug,
+			"INFO info\nWARN warn\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			slog.SetDefault(slog.New(builtin))
+			out := &syncBuffer{}
+			log.SetOutput(out)
+			log.SetFlags(0)
+			log.SetPrefix("")
+			slog.SetLogLoggerLevel(tt.before)
+			within(t, deadlocked, func() {
+				SetDefault(nil)
+				slog.SetLogLoggerLevel(tt.after)
+				slog.Debug("debug")
+				slog.Info("info")
+				slog.Warn("warn")
+				log.Print("from log")
+			})
+			if diff := cmp.Diff(tt.want, out.String()); diff != "" {
+				t.Errorf("output (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

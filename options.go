@@ -3,6 +3,7 @@ package ddslog
 import (
 	"log/slog"
 	"math"
+	"reflect"
 	"strconv"
 
 	"go.opentelemetry.io/otel"
@@ -18,9 +19,9 @@ import (
 // over its variable.
 type HandlerOptions struct {
 	// EventLevel is the minimum level of records that are added to the
-	// recording span in their context as span events. Nil means
-	// slog.LevelInfo. It may be lower than the wrapped handler's level:
-	// Debug records then reach the span without reaching the wrapped
+	// recording span in their context as span events. Nil (a nil pointer
+	// too) means slog.LevelInfo. It may be lower than the wrapped handler's
+	// level: Debug records then reach the span without reaching the wrapped
 	// handler. A *slog.LevelVar may be used to change it at run time.
 	EventLevel slog.Leveler
 
@@ -31,10 +32,10 @@ type HandlerOptions struct {
 	// ErrorLevel is the minimum level of records that set the status of
 	// the recording span in their context to Error, with the record's
 	// message as its description, and record an "exception" event for an
-	// error value the record carries. Nil means slog.LevelError. The span
-	// in the context is often the enclosing request's span, which then
-	// counts as failed in Datadog's error rates, also for an error that was
-	// handled.
+	// error value the record carries. Nil (a nil pointer too) means
+	// slog.LevelError. The span in the context is often the enclosing
+	// request's span, which then counts as failed in Datadog's error rates,
+	// also for an error that was handled.
 	ErrorLevel slog.Leveler
 
 	// DisableErrors turns span errors off: error records leave the span's
@@ -150,22 +151,20 @@ type minLevel struct {
 	leveler slog.Leveler // a level that may change (a *slog.LevelVar), or nil
 }
 
-// newMinLevel returns the minimum level l, def when l is nil (a nil
-// *slog.LevelVar included).
+// newMinLevel returns the minimum level l, def when l is nil, a nil
+// pointer included (a nil *slog.LevelVar or *slog.Level, whose Level method
+// would panic on every record).
 func newMinLevel(l slog.Leveler, def slog.Level, off bool) minLevel {
-	switch l := l.(type) {
-	case nil:
+	if l == nil {
 		return minLevel{off: off, level: def}
-	case *slog.LevelVar:
-		if l == nil {
-			return minLevel{off: off, level: def}
-		}
-		return minLevel{off: off, leveler: l}
-	case slog.Level:
-		return minLevel{off: off, level: l}
-	default:
-		return minLevel{off: off, leveler: l}
 	}
+	if v := reflect.ValueOf(l); v.Kind() == reflect.Pointer && v.IsNil() {
+		return minLevel{off: off, level: def}
+	}
+	if l, ok := l.(slog.Level); ok {
+		return minLevel{off: off, level: l}
+	}
+	return minLevel{off: off, leveler: l}
 }
 
 // spanFloor returns the lowest of the levels that are on, math.MaxInt when

@@ -1,8 +1,10 @@
 package ddslog
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log"
 	"log/slog"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 )
 
 // Tests for rules that are easy to get subtly wrong: resolution, aliasing
@@ -199,4 +202,113 @@ func TestSetDefaultReportsBuiltinAttrs(t *testing.T) {
 	if len(reported) != 0 {
 		t.Errorf("plain built-in handler: reported %v", reported)
 	}
+}
+
+// emptyGroup resolves to an empty group: slog handlers write nothing for it.
+type emptyGroup struct{}
+
+func (emptyGroup) LogValue() slog.Value { return slog.GroupValue() }
+
+// A record attribute with one of the keys whose value slog handlers drop
+// (a group of nothing they write, as such or from a LogValuer) does not set
+// the key: the Handler still writes it, once.
+func TestDroppedKeyStillWritten(t *testing.T) {
+	clearEnv(t)
+	opts := &HandlerOptions{Service: "svc", OTelKeys: true}
+	want := map[string][]string{
+		TraceIDKey: {traceID64Dec}, SpanIDKey: {spanIDDec}, ServiceKey: {"svc"},
+		OTelTraceIDKey: {traceID64Hex}, OTelSpanIDKey: {spanIDHex}, OTelTraceFlagsKey: {sampledFlagHex},
+	}
+	emptyValues := map[string]func(key string) slog.Attr{
+		"group of an empty attribute": func(k string) slog.Attr { return slog.Attr{Key: k, Value: slog.GroupValue(slog.Attr{})} },
+		"LogValuer of an empty group": func(k string) slog.Attr { return slog.Any(k, emptyGroup{}) },
+		"group of empty attributes": func(k string) slog.Attr {
+			return slog.Attr{Key: k, Value: slog.GroupValue(slog.Attr{}, slog.Any("", nil))}
+		},
+		"inside an inlined group": func(k string) slog.Attr {
+			return slog.Attr{Value: slog.GroupValue(slog.Int("x", 1), slog.Any(k, emptyGroup{}))}
+		},
+	}
+	for name, attr := range emptyValues {
+		// The premise: slog's own handler writes nothing for the attribute.
+		var bare bytes.Buffer
+		slog.New(slog.NewJSONHandler(&bare, &slog.HandlerOptions{ReplaceAttr: dropTime})).Info("m", attr(TraceIDKey))
+		if root, err := rootKeysOf(bare.Bytes()); err != nil || root[TraceIDKey] != nil {
+			t.Fatalf("%s: slog's JSON handler wrote %s %q (%v)", name, TraceIDKey, bare.String(), err)
+		}
+		for key := range want {
+			for _, opts := range []*HandlerOptions{nil, opts} {
+				t.Run(fmt.Sprintf("%s/%s/options=%t", name, key, opts != nil), func(t *testing.T) {
+					h, buf := newJSON(opts, nil)
+					slog.New(h).LogAttrs(spanCtx(traceID64, true), slog.LevelInfo, "m", attr(key))
+					root, err := rootKeysOf([]byte(buf.String()))
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := map[string][]string{}
+					for k := range want {
+						if v, ok := root[k]; ok {
+							got[k] = v
+						}
+					}
+					w := want
+					if opts == nil {
+						w = map[string][]string{TraceIDKey: want[TraceIDKey], SpanIDKey: want[SpanIDKey]}
+					}
+					if diff := cmp.Diff(w, got); diff != "" {
+						t.Errorf("root keys (-want +got):\n%s\nline: %s", diff, buf.String())
+					}
+				})
+			}
+		}
+	}
+}
+
+// noPanic runs f and fails the test, instead of crashing it, if f panics.
+func noPanic(t *testing.T, what string, f func()) {
+	t.Helper()
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s panicked: %v", what, r)
+		}
+	}()
+	f()
+}
+
+// Nil pointers in the places where the documentation promises a nil
+// fallback are that fallback, whatever their type.
+func TestTypedNilInputs(t *testing.T) {
+	clearEnv(t)
+	t.Run("nil *Handler as next", func(t *testing.T) {
+		noPanic(t, "NewHandler((*Handler)(nil), nil)", func() {
+			h := NewHandler((*Handler)(nil), nil)
+			if h.Handler() != slog.DiscardHandler {
+				t.Errorf("forwards to %T, want slog.DiscardHandler", h.Handler())
+			}
+		})
+	})
+	t.Run("nil *slog.Level levels", func(t *testing.T) {
+		rec, tracer := recorder(t)
+		var nilLevel *slog.Level
+		h, _ := newJSON(&HandlerOptions{EventLevel: nilLevel, ErrorLevel: nilLevel}, nil)
+		ctx, span := tracer.Start(context.Background(), "op")
+		noPanic(t, "logging with nil *slog.Level options", func() {
+			l := slog.New(h)
+			l.DebugContext(ctx, "debug")
+			l.InfoContext(ctx, "info")
+			l.ErrorContext(ctx, "error")
+		})
+		span.End()
+		var names []string
+		for _, e := range rec.Ended()[0].Events() {
+			names = append(names, e.Name)
+		}
+		// The defaults: events from Info, errors from Error.
+		if diff := cmp.Diff([]string{"info", "error"}, names); diff != "" {
+			t.Errorf("events (-want +got):\n%s", diff)
+		}
+		if got := rec.Ended()[0].Status().Code; got != codes.Error {
+			t.Errorf("status %v, want Error", got)
+		}
+	})
 }
