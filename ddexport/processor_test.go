@@ -3,6 +3,7 @@ package ddexport
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -698,4 +699,53 @@ func BenchmarkProcessor(b *testing.B) {
 			b.ReportMetric(float64(s.SpansDropped), "dropped")
 		})
 	}
+}
+
+// TestProcessorConcurrentShutdownBoundedByItsContext: a Shutdown called
+// while another is still exporting returns when its own ctx is done, with
+// the ctx's error, instead of waiting for the first; once the first has
+// finished, later calls return nil at once.
+func TestProcessorConcurrentShutdownBoundedByItsContext(t *testing.T) {
+	p := newPipeline(t, nil)
+	setErrorHandler(t, &errorHandler{}) // the cut export is reported
+	p.agent.SetDelay(time.Hour)         // the first Shutdown's export hangs
+	_, s := p.tracer().Start(context.Background(), "op")
+	s.End()
+	firstCtx, cancelFirst := context.WithCancel(context.Background())
+	defer cancelFirst()
+	firstDone := make(chan error, 1)
+	go func() { firstDone <- p.proc.Shutdown(firstCtx) }()
+	// The first Shutdown is exporting once the agent has the request.
+	wctx, wcancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer wcancel()
+	if _, err := p.agent.WaitRequests(wctx, 1); err != nil {
+		t.Fatalf("the first Shutdown did not export: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	second := make(chan error, 1)
+	go func() { second <- p.proc.Shutdown(ctx) }()
+	select {
+	case err := <-second:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("second Shutdown = %v, want its context's deadline", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the second Shutdown outlived its context by seconds: it waits for the first")
+	}
+	cancelFirst()
+	select {
+	case <-firstDone:
+	case <-time.After(waitTimeout):
+		t.Fatal("the first Shutdown did not return once cancelled")
+	}
+	select {
+	case err := <-second:
+		t.Logf("second Shutdown returned late: %v", err)
+	default:
+	}
+	if err := p.proc.Shutdown(context.Background()); err != nil {
+		t.Errorf("Shutdown after the first finished = %v, want nil", err)
+	}
+	checkEnded(t, p.exp)
 }
