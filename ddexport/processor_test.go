@@ -749,3 +749,40 @@ func TestProcessorConcurrentShutdownBoundedByItsContext(t *testing.T) {
 	}
 	checkEnded(t, p.exp)
 }
+
+// TestProcessorRejectionReportedOnce: a payload the Agent refuses (400) is
+// reported through otel.Handle once per cause, as by the exporter alone,
+// not a second time by the processor, nor again after exports succeeded in
+// between.
+func TestProcessorRejectionReportedOnce(t *testing.T) {
+	p := newPipeline(t, nil)
+	h := &errorHandler{}
+	setErrorHandler(t, h)
+	export := func(fail int) {
+		t.Helper()
+		if fail != 0 {
+			p.agent.FailNext(1, fail, 0)
+		}
+		_, s := p.tracer().Start(context.Background(), "op")
+		s.End()
+		p.flush(t)
+	}
+	export(http.StatusBadRequest)
+	export(0)
+	export(http.StatusBadRequest)
+	export(http.StatusForbidden)
+	var got []string
+	for _, err := range h.got() {
+		got = append(got, err.Error())
+	}
+	want := []string{
+		"ddexport: payload dropped: agent answered 400 Bad Request: failure injected by ddtest",
+		"ddexport: payload dropped: agent answered 403 Forbidden: failure injected by ddtest",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("otel.Handle reports (-want +got):\n%s", diff)
+	}
+	if s := checkEnded(t, p.exp); s.Dropped.Rejected != 3 || s.SpansExported != 1 {
+		t.Errorf("stats %+v: want 3 spans rejected, 1 exported", s)
+	}
+}
