@@ -735,12 +735,16 @@ func (p *SpanProcessor) exportAll(ctx context.Context, chunks []*liveTrace) {
 
 // report hands an export error to otel.Handle, once until an export
 // succeeds again: an Agent that is down would otherwise be reported on
-// every flush.
+// every flush. A payload the Agent refused is left to the exporter, which
+// reports each cause once.
 func (p *SpanProcessor) report(err error) {
 	p.reportMu.Lock()
 	defer p.reportMu.Unlock()
 	if err == nil {
 		p.reported = ""
+		return
+	}
+	if errors.As(err, new(rejection)) {
 		return
 	}
 	if key := rootCause(err).Error(); key != p.reported {
