@@ -786,3 +786,31 @@ func TestProcessorRejectionReportedOnce(t *testing.T) {
 		t.Errorf("stats %+v: want 3 spans rejected, 1 exported", s)
 	}
 }
+
+// TestProcessorOpenAtShutdownCountsShedTraces: the spans still open at
+// Shutdown are counted in SpansOpenAtShutdown whether or not their trace
+// was shed for the full buffer; once they end they are dropped at
+// shutdown.
+func TestProcessorOpenAtShutdownCountsShedTraces(t *testing.T) {
+	p := newPipeline(t, nil, WithMaxBufferedSpans(1))
+	tr := p.tracer()
+	ctx, root := tr.Start(context.Background(), "root")
+	_, a := tr.Start(ctx, "a")
+	_, b := tr.Start(ctx, "b")
+	_, open := tr.Start(ctx, "open")
+	a.End() // buffered: the cap is reached
+	b.End() // over the cap: the trace is shed
+	if s := p.exp.Stats(); s.TracesShed != 1 {
+		t.Fatalf("stats %+v: want the trace shed", s)
+	}
+	p.shutdown(t)
+	open.End()
+	root.End()
+	s := checkEnded(t, p.exp)
+	want := Stats{SpansEnded: 4, SpansOpenAtShutdown: 2, TracesShed: 1}
+	want.Dropped.BufferFull, want.Dropped.Shutdown = 2, 2
+	got := Stats{SpansEnded: s.SpansEnded, SpansOpenAtShutdown: s.SpansOpenAtShutdown, TracesShed: s.TracesShed, Dropped: s.Dropped}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("stats (-want +got):\n%s", diff)
+	}
+}
