@@ -831,9 +831,7 @@ func (p *SpanProcessor) shutdown(ctx context.Context) error {
 		sh.closed = true
 		for id, t := range sh.traces {
 			delete(sh.traces, id)
-			if !t.shed {
-				open += t.open
-			}
+			open += t.open
 			if len(t.spans) == 0 {
 				p.recycle(t)
 				continue
