@@ -413,7 +413,7 @@ func (e *Exporter) post(ctx context.Context, req request, body []byte) (outcome,
 			if !req.stats {
 				e.stats.rejections.Add(1)
 			}
-			err = statusError(s, resp.reason)
+			err = rejection{statusError(s, resp.reason)}
 			e.reportOnce(err)
 			return rejected, err
 		}
@@ -466,6 +466,13 @@ func statusError(status int, reason string) error {
 	}
 	return errors.New(msg)
 }
+
+// rejection is the error of a payload the Agent refused for good: the
+// exporter reports it through otel.Handle itself (reportOnce), so that a
+// span processor does not report it again.
+type rejection struct{ error }
+
+func (r rejection) Unwrap() error { return r.error }
 
 // reportOnce hands a rejection to otel.Handle the first time its cause is
 // seen: a misconfiguration would otherwise repeat it for every payload.

@@ -187,8 +187,9 @@ type SpanProcessor struct {
 	leftover    []job         // jobs the loop had not handed out when it stopped
 	workersDone sync.WaitGroup
 
-	shutdownOnce sync.Once
-	closed       atomic.Bool
+	shutdownStarted atomic.Bool
+	shutdownDone    chan struct{} // closed when the first Shutdown has returned
+	closed          atomic.Bool
 
 	reportMu sync.Mutex
 	reported string // the root cause of the last export error reported; "" after a success
@@ -268,6 +269,8 @@ func newSpanProcessor(exp *Exporter, env environment, opts ...ProcessorOption) *
 		finished:  make(chan job, c.workers),
 		stop:      make(chan struct{}),
 		loopDone:  make(chan struct{}),
+
+		shutdownDone: make(chan struct{}),
 	}
 	if c.partialMin > 0 {
 		p.partialAt = min(p.partialAt, c.partialMin)
@@ -732,12 +735,16 @@ func (p *SpanProcessor) exportAll(ctx context.Context, chunks []*liveTrace) {
 
 // report hands an export error to otel.Handle, once until an export
 // succeeds again: an Agent that is down would otherwise be reported on
-// every flush.
+// every flush. A payload the Agent refused is left to the exporter, which
+// reports each cause once.
 func (p *SpanProcessor) report(err error) {
 	p.reportMu.Lock()
 	defer p.reportMu.Unlock()
 	if err == nil {
 		p.reported = ""
+		return
+	}
+	if errors.As(err, new(rejection)) {
 		return
 	}
 	if key := rootCause(err).Error(); key != p.reported {
@@ -788,11 +795,18 @@ func (p *SpanProcessor) ForceFlush(ctx context.Context) error {
 // counted), the complete chunks and the finished spans of incomplete
 // traces (as partial chunks) are exported within ctx, the spans still open
 // are counted (Stats.SpansOpenAtShutdown), and the exporter is shut down.
-// It is safe to call more than once; later calls return nil.
+// It is safe to call more than once: a later call waits for the first
+// until its own ctx is done (then it returns ctx's error), and returns nil
+// once the first has returned.
 func (p *SpanProcessor) Shutdown(ctx context.Context) error {
-	var err error
-	p.shutdownOnce.Do(func() { err = p.shutdown(ctx) })
-	return err
+	if p.shutdownStarted.Swap(true) {
+		if closedBefore(ctx, p.shutdownDone) {
+			return nil
+		}
+		return ctx.Err()
+	}
+	defer close(p.shutdownDone)
+	return p.shutdown(ctx)
 }
 
 func (p *SpanProcessor) shutdown(ctx context.Context) error {
@@ -817,9 +831,7 @@ func (p *SpanProcessor) shutdown(ctx context.Context) error {
 		sh.closed = true
 		for id, t := range sh.traces {
 			delete(sh.traces, id)
-			if !t.shed {
-				open += t.open
-			}
+			open += t.open
 			if len(t.spans) == 0 {
 				p.recycle(t)
 				continue

@@ -3,6 +3,7 @@ package ddexport
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -697,5 +698,119 @@ func BenchmarkProcessor(b *testing.B) {
 			s := e.Stats()
 			b.ReportMetric(float64(s.SpansDropped), "dropped")
 		})
+	}
+}
+
+// TestProcessorConcurrentShutdownBoundedByItsContext: a Shutdown called
+// while another is still exporting returns when its own ctx is done, with
+// the ctx's error, instead of waiting for the first; once the first has
+// finished, later calls return nil at once.
+func TestProcessorConcurrentShutdownBoundedByItsContext(t *testing.T) {
+	p := newPipeline(t, nil)
+	setErrorHandler(t, &errorHandler{}) // the cut export is reported
+	p.agent.SetDelay(time.Hour)         // the first Shutdown's export hangs
+	_, s := p.tracer().Start(context.Background(), "op")
+	s.End()
+	firstCtx, cancelFirst := context.WithCancel(context.Background())
+	defer cancelFirst()
+	firstDone := make(chan error, 1)
+	go func() { firstDone <- p.proc.Shutdown(firstCtx) }()
+	// The first Shutdown is exporting once the agent has the request.
+	wctx, wcancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer wcancel()
+	if _, err := p.agent.WaitRequests(wctx, 1); err != nil {
+		t.Fatalf("the first Shutdown did not export: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	second := make(chan error, 1)
+	go func() { second <- p.proc.Shutdown(ctx) }()
+	select {
+	case err := <-second:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("second Shutdown = %v, want its context's deadline", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the second Shutdown outlived its context by seconds: it waits for the first")
+	}
+	cancelFirst()
+	select {
+	case <-firstDone:
+	case <-time.After(waitTimeout):
+		t.Fatal("the first Shutdown did not return once cancelled")
+	}
+	select {
+	case err := <-second:
+		t.Logf("second Shutdown returned late: %v", err)
+	default:
+	}
+	if err := p.proc.Shutdown(context.Background()); err != nil {
+		t.Errorf("Shutdown after the first finished = %v, want nil", err)
+	}
+	checkEnded(t, p.exp)
+}
+
+// TestProcessorRejectionReportedOnce: a payload the Agent refuses (400) is
+// reported through otel.Handle once per cause, as by the exporter alone,
+// not a second time by the processor, nor again after exports succeeded in
+// between.
+func TestProcessorRejectionReportedOnce(t *testing.T) {
+	p := newPipeline(t, nil)
+	h := &errorHandler{}
+	setErrorHandler(t, h)
+	export := func(fail int) {
+		t.Helper()
+		if fail != 0 {
+			p.agent.FailNext(1, fail, 0)
+		}
+		_, s := p.tracer().Start(context.Background(), "op")
+		s.End()
+		p.flush(t)
+	}
+	export(http.StatusBadRequest)
+	export(0)
+	export(http.StatusBadRequest)
+	export(http.StatusForbidden)
+	var got []string
+	for _, err := range h.got() {
+		got = append(got, err.Error())
+	}
+	want := []string{
+		"ddexport: payload dropped: agent answered 400 Bad Request: failure injected by ddtest",
+		"ddexport: payload dropped: agent answered 403 Forbidden: failure injected by ddtest",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("otel.Handle reports (-want +got):\n%s", diff)
+	}
+	if s := checkEnded(t, p.exp); s.Dropped.Rejected != 3 || s.SpansExported != 1 {
+		t.Errorf("stats %+v: want 3 spans rejected, 1 exported", s)
+	}
+}
+
+// TestProcessorOpenAtShutdownCountsShedTraces: the spans still open at
+// Shutdown are counted in SpansOpenAtShutdown whether or not their trace
+// was shed for the full buffer; once they end they are dropped at
+// shutdown.
+func TestProcessorOpenAtShutdownCountsShedTraces(t *testing.T) {
+	p := newPipeline(t, nil, WithMaxBufferedSpans(1))
+	tr := p.tracer()
+	ctx, root := tr.Start(context.Background(), "root")
+	_, a := tr.Start(ctx, "a")
+	_, b := tr.Start(ctx, "b")
+	_, open := tr.Start(ctx, "open")
+	a.End() // buffered: the cap is reached
+	b.End() // over the cap: the trace is shed
+	if s := p.exp.Stats(); s.TracesShed != 1 {
+		t.Fatalf("stats %+v: want the trace shed", s)
+	}
+	p.shutdown(t)
+	open.End()
+	root.End()
+	s := checkEnded(t, p.exp)
+	want := Stats{SpansEnded: 4, SpansOpenAtShutdown: 2, TracesShed: 1}
+	want.Dropped.BufferFull, want.Dropped.Shutdown = 2, 2
+	got := Stats{SpansEnded: s.SpansEnded, SpansOpenAtShutdown: s.SpansOpenAtShutdown, TracesShed: s.TracesShed, Dropped: s.Dropped}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("stats (-want +got):\n%s", diff)
 	}
 }
