@@ -197,7 +197,9 @@ func WithTimeout(d time.Duration) Option {
 
 // WithMaxPayloadBytes caps the size of one request body (default
 // DefaultMaxPayloadBytes). A batch that encodes larger is split between
-// trace chunks; a single chunk over the cap is dropped and counted. A
+// trace chunks, and a single chunk over the cap between its spans, into
+// chunks that each carry the trace's decision and tags, as a partial flush
+// does; only a span over the cap alone is dropped and counted. A
 // non-positive value restores the default.
 func WithMaxPayloadBytes(n int) Option {
 	return optionFunc(func(c config) config {

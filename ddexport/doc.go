@@ -274,13 +274,15 @@
 // # Delivery
 //
 // [Exporter.ExportSpans] groups spans by trace ID and encodes them. A payload
-// over the size cap is split between chunks, in halves, until each part fits;
-// a single trace over the cap is dropped. A request failing in a way that may
+// over the size cap is split between chunks, in halves, until each part fits,
+// and a single trace over the cap between its spans, into chunks that each
+// carry the trace's decision and tags on their roots, as a partial flush
+// sends them; only a span over the cap alone is dropped. A request failing in a way that may
 // succeed later — a connection error or timeout, 408, 429 or 5xx — is
 // repeated after an exponential, jittered backoff (Retry-After honoured when
 // longer), as long as the retry policy and the context allow: a wait that
 // would end past the context's deadline is not started. A 413 splits the
-// payload and sends the halves; a single trace answered 413 is dropped. A 400
+// payload and sends the halves in the same way; a single span answered 413 is dropped. A 400
 // (the Agent could not decode the payload) or another 4xx drops the payload;
 // each distinct cause (status and the Agent's reason, up to 64 of them) is
 // also reported once through otel.Handle, with the Agent's words. Responses

@@ -297,7 +297,9 @@ func (e *Exporter) drop(reason *atomic.Uint64, n int, err error) {
 }
 
 // deliver sends chunks, splitting them in halves while the payload is over
-// the size cap or the Agent answers 413.
+// the size cap or the Agent answers 413: first the chunks between two
+// payloads, then a single chunk into two chunks of its spans. Only a span
+// that alone is too large is dropped.
 func (r *run) deliver(ctx context.Context, chunks [][]sdktrace.ReadOnlySpan) {
 	if len(chunks) == 0 {
 		return
@@ -310,8 +312,8 @@ func (r *run) deliver(ctx context.Context, chunks [][]sdktrace.ReadOnlySpan) {
 	}
 	body := r.enc.encode(chunks, r.native)
 	if len(body) > e.maxPayload {
-		if len(chunks) == 1 {
-			r.drop(&e.stats.tooLarge, n, fmt.Errorf("a trace of %d spans encodes to %d bytes, over the %d-byte payload cap", n, len(body), e.maxPayload))
+		if n == 1 {
+			r.drop(&e.stats.tooLarge, n, fmt.Errorf("a span encodes to %d bytes, over the %d-byte payload cap", len(body), e.maxPayload))
 			return
 		}
 		r.split(ctx, chunks)
@@ -327,7 +329,7 @@ func (r *run) deliver(ctx context.Context, chunks [][]sdktrace.ReadOnlySpan) {
 	case sent:
 		e.stats.exported.Add(uint64(n))
 	case tooLarge:
-		if len(chunks) == 1 {
+		if n == 1 {
 			r.drop(&e.stats.tooLarge, n, err)
 			return
 		}
@@ -341,8 +343,18 @@ func (r *run) deliver(ctx context.Context, chunks [][]sdktrace.ReadOnlySpan) {
 	}
 }
 
+// split delivers chunks in two payloads, or a single chunk as two chunks
+// of its spans, each with the trace's decision and tags on its roots, as a
+// partial flush sends them (the local root stays in the first).
 func (r *run) split(ctx context.Context, chunks [][]sdktrace.ReadOnlySpan) {
 	r.e.stats.splits.Add(1)
+	if len(chunks) == 1 {
+		c := chunks[0]
+		mid := len(c) / 2
+		r.deliver(ctx, [][]sdktrace.ReadOnlySpan{c[:mid]})
+		r.deliver(ctx, [][]sdktrace.ReadOnlySpan{c[mid:]})
+		return
+	}
 	mid := len(chunks) / 2
 	r.deliver(ctx, chunks[:mid])
 	r.deliver(ctx, chunks[mid:])
@@ -567,7 +579,8 @@ type Stats struct {
 	PayloadsSent uint64
 	// Retries counts requests repeated after a retryable failure.
 	Retries uint64
-	// Splits counts payloads split in two, for the size cap or a 413.
+	// Splits counts payloads split in two, for the size cap or a 413:
+	// between their chunks, or a single chunk between its spans.
 	Splits uint64
 	// Rejections counts 4xx answers (413 included).
 	Rejections uint64
@@ -623,8 +636,8 @@ type DropReasons struct {
 	Shutdown uint64
 	// Canceled: the context of ExportSpans was done before delivery.
 	Canceled uint64
-	// TooLarge: one trace alone was over the payload cap, or the Agent
-	// answered 413 to it alone.
+	// TooLarge: one span alone was over the payload cap, or the Agent
+	// answered 413 to it alone (larger traces are split between chunks).
 	TooLarge uint64
 	// Rejected: the Agent answered 400 (it could not decode the payload)
 	// or another 4xx.

@@ -199,24 +199,25 @@ func TestRetries(t *testing.T) {
 func TestNotRetried(t *testing.T) {
 	tests := []struct {
 		status int
+		spans  int
 		want   DropReasons
 	}{
-		{400, DropReasons{Rejected: 3}},
-		{403, DropReasons{Rejected: 3}},
-		{404, DropReasons{Rejected: 3}},
-		{415, DropReasons{Rejected: 3}},
-		{413, DropReasons{TooLarge: 3}}, // a single chunk: nothing to split
+		{400, 3, DropReasons{Rejected: 3}},
+		{403, 3, DropReasons{Rejected: 3}},
+		{404, 3, DropReasons{Rejected: 3}},
+		{415, 3, DropReasons{Rejected: 3}},
+		{413, 1, DropReasons{TooLarge: 1}}, // a single span: nothing to split
 	}
 	for _, tt := range tests {
 		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
 			agent := ddtest.New(t)
 			e, clk := newTestExporter(t, agent)
 			agent.FailNext(1, tt.status, time.Second)
-			err := e.ExportSpans(context.Background(), makeSpans(1, 3))
+			err := e.ExportSpans(context.Background(), makeSpans(1, tt.spans))
 			if err == nil || !strings.Contains(err.Error(), strconv.Itoa(tt.status)) {
 				t.Errorf("ExportSpans = %v, want an error naming %d", err, tt.status)
 			}
-			s := checkAccounting(t, e, 3)
+			s := checkAccounting(t, e, uint64(tt.spans))
 			if diff := cmp.Diff(tt.want, s.Dropped); diff != "" {
 				t.Errorf("drop reasons (-want +got):\n%s", diff)
 			}
@@ -394,15 +395,85 @@ func halvesLimit(e *Exporter, spans []sdktrace.ReadOnlySpan) int {
 	return max(a, b)
 }
 
-func Test413SingleChunkDropped(t *testing.T) {
+func Test413SpanAloneDropped(t *testing.T) {
+	// Every payload is refused: the two traces are split apart, each trace
+	// between its spans (3 → 1 + 2 → 1 + 1), and every span, alone, is
+	// dropped: 11 requests, 5 splits.
 	agent := ddtest.New(t, ddtest.WithBodyLimit(40))
 	e, _ := newTestExporter(t, agent)
 	if err := e.ExportSpans(context.Background(), makeSpans(2, 3)); err == nil {
 		t.Fatal("ExportSpans succeeded, want the 413 reported")
 	}
 	s := checkAccounting(t, e, 6)
-	if s.Dropped.TooLarge != 6 || s.Rejections != 3 || s.Splits != 1 {
-		t.Errorf("stats = %+v, want 6 spans too large after 3 rejections and 1 split", s)
+	if s.Dropped.TooLarge != 6 || s.Rejections != 11 || s.Splits != 5 {
+		t.Errorf("stats = %+v, want 6 spans too large after 11 rejections and 5 splits", s)
+	}
+}
+
+// TestTraceSplitBetweenItsSpans: a single trace over the payload cap, or
+// answered 413, goes out as two chunks of its spans, the local root in the
+// first, each chunk's roots carrying the trace's decision and its 128-bit
+// trace ID, as a partial flush sends them; nothing is dropped.
+func TestTraceSplitBetweenItsSpans(t *testing.T) {
+	spans := makeSpans(1, 6)
+	probe, _ := newTestExporter(t, ddtest.New(t))
+	enc := newEncoder(V04, probe.cfg)
+	c := enc.chunks(spans)[0]
+	whole := len(enc.encode([][]sdktrace.ReadOnlySpan{c}, false))
+	half := max(len(enc.encode([][]sdktrace.ReadOnlySpan{c[:3]}, false)), len(enc.encode([][]sdktrace.ReadOnlySpan{c[3:]}, false)))
+	if half >= whole {
+		t.Fatalf("halves of %d bytes, the whole %d: no limit between them", half, whole)
+	}
+	tests := []struct {
+		name           string
+		agent          []ddtest.Option
+		exp            []Option
+		wantRejections uint64
+	}{
+		{"payload cap", nil, []Option{WithMaxPayloadBytes(half)}, 0},
+		{"413", []ddtest.Option{ddtest.WithBodyLimit(int64(half))}, nil, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			agent := ddtest.New(t, tt.agent...)
+			e, _ := newTestExporter(t, agent, tt.exp...)
+			if err := e.ExportSpans(context.Background(), spans); err != nil {
+				t.Fatal(err)
+			}
+			s := checkAccounting(t, e, 6)
+			if s.SpansExported != 6 || s.Splits != 1 || s.PayloadsSent != 2 || s.Rejections != tt.wantRejections {
+				t.Errorf("stats = %+v, want 6 spans exported in 2 payloads after 1 split and %d rejections", s, tt.wantRejections)
+			}
+			type root struct {
+				SpanID, Priority uint64
+				TID              string
+			}
+			var gotIDs [][]uint64
+			var gotRoots []root
+			for _, p := range agent.Payloads() {
+				for _, ch := range p.Chunks {
+					in := map[uint64]bool{}
+					var ids []uint64
+					for _, sp := range ch {
+						in[sp.SpanID] = true
+						ids = append(ids, sp.SpanID)
+					}
+					gotIDs = append(gotIDs, ids)
+					for _, sp := range ch {
+						if !in[sp.ParentID] {
+							gotRoots = append(gotRoots, root{sp.SpanID, uint64(sp.Metrics["_sampling_priority_v1"]), sp.Meta["_dd.p.tid"]})
+						}
+					}
+				}
+			}
+			if diff := cmp.Diff([][]uint64{{1, 2, 3}, {4, 5, 6}}, gotIDs); diff != "" {
+				t.Errorf("chunks' span IDs (-want +got):\n%s", diff)
+			}
+			want := []root{{1, 1, "0000000000000abc"}, {4, 1, "0000000000000abc"}, {5, 1, "0000000000000abc"}, {6, 1, "0000000000000abc"}}
+			if diff := cmp.Diff(want, gotRoots); diff != "" {
+				t.Errorf("chunk roots (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
 
@@ -707,6 +778,12 @@ func TestEverySpanCountedOnce(t *testing.T) {
 		handed += uint64(traces * per)
 		return e.ExportSpans(ctx, makeSpans(traces, per))
 	}
+	hugeSpan := func(n int) sdktrace.ReadOnlySpan {
+		handed++
+		stub := tracetest.SpanStubFromReadOnlySpan(makeSpans(1, 1)[0])
+		stub.Attributes = []attribute.KeyValue{attribute.String("big", strings.Repeat("x", n))}
+		return stub.Snapshot()
+	}
 	type counts struct {
 		Exported uint64
 		Dropped  DropReasons
@@ -727,8 +804,10 @@ func TestEverySpanCountedOnce(t *testing.T) {
 			counts{Exported: 16}},
 		{"400", func() error { agent.FailNext(1, 400, 0); return export(context.Background(), 2, 2) }, true,
 			counts{Exported: 16, Dropped: DropReasons{Rejected: 4}}},
-		{"413 on one trace", func() error { return export(context.Background(), 1, 9) }, true,
-			counts{Exported: 16, Dropped: DropReasons{Rejected: 4, TooLarge: 9}}},
+		{"413 on one trace: split between its spans", func() error { return export(context.Background(), 1, 9) }, false,
+			counts{Exported: 25, Dropped: DropReasons{Rejected: 4}}},
+		{"413 on one span", func() error { return e.ExportSpans(context.Background(), []sdktrace.ReadOnlySpan{hugeSpan(limit)}) }, true,
+			counts{Exported: 25, Dropped: DropReasons{Rejected: 4, TooLarge: 1}}},
 		{"retries exhausted", func() error {
 			// 1s to the deadline: attempts after 0, 100, 300 and 700ms; the
 			// next wait (800ms) would end past the deadline.
@@ -736,20 +815,20 @@ func TestEverySpanCountedOnce(t *testing.T) {
 			ctx, cancel := context.WithDeadline(context.Background(), clk.now().Add(time.Second))
 			defer cancel()
 			return export(ctx, 1, 2)
-		}, true, counts{Exported: 16, Dropped: DropReasons{Rejected: 4, TooLarge: 9, Failed: 2}}},
+		}, true, counts{Exported: 25, Dropped: DropReasons{Rejected: 4, TooLarge: 1, Failed: 2}}},
 		{"canceled", func() error {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
 			return export(ctx, 3, 1)
-		}, true, counts{Exported: 16, Dropped: DropReasons{Rejected: 4, TooLarge: 9, Failed: 2, Canceled: 3}}},
+		}, true, counts{Exported: 25, Dropped: DropReasons{Rejected: 4, TooLarge: 1, Failed: 2, Canceled: 3}}},
 		{"success again", func() error { return export(context.Background(), 1, 1) }, false,
-			counts{Exported: 17, Dropped: DropReasons{Rejected: 4, TooLarge: 9, Failed: 2, Canceled: 3}}},
+			counts{Exported: 26, Dropped: DropReasons{Rejected: 4, TooLarge: 1, Failed: 2, Canceled: 3}}},
 		{"shutdown", func() error {
 			if err := e.Shutdown(context.Background()); err != nil {
 				return err
 			}
 			return export(context.Background(), 2, 1)
-		}, true, counts{Exported: 17, Dropped: DropReasons{Rejected: 4, TooLarge: 9, Failed: 2, Canceled: 3, Shutdown: 2}}},
+		}, true, counts{Exported: 26, Dropped: DropReasons{Rejected: 4, TooLarge: 1, Failed: 2, Canceled: 3, Shutdown: 2}}},
 	}
 	for _, st := range steps {
 		if err := st.run(); (err != nil) != st.wantErr {
@@ -760,8 +839,8 @@ func TestEverySpanCountedOnce(t *testing.T) {
 			t.Errorf("%s: span counters (-want +got):\n%s", st.name, diff)
 		}
 	}
-	if got := uint64(len(agent.Spans())); got != 17 {
-		t.Errorf("agent holds %d spans, want the 17 exported", got)
+	if got := uint64(len(agent.Spans())); got != 26 {
+		t.Errorf("agent holds %d spans, want the 26 exported", got)
 	}
 }
 

@@ -187,3 +187,49 @@ func TestDDExportEventsJSONAfterAgent(t *testing.T) {
 		})
 	}
 }
+
+// TestDDExportTraceSplitOverThePayloadCap: a trace larger than the payload
+// cap goes out as several chunks of its spans. After the real Agent, every
+// span is there, every chunk keeps the trace's decision (priority 2, kept),
+// and only the local root is a service entry: the chunks without it make
+// no spurious _top_level of their roots.
+func TestDDExportTraceSplitOverThePayloadCap(t *testing.T) {
+	bothPaths(t, agentOptions{spanEvents: true}, func(t *testing.T, ra *realAgent) {
+		tid := traceID(0x6553e4fc_00000000, 0x1)
+		state, err := trace.ParseTraceState("dd=s:2;t.dm:-4")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctxOf := func(id uint64) trace.SpanContext { return sc(tid, id).WithTraceState(state) }
+		res := resource.NewSchemaless(attribute.String("service.name", "bulk"))
+		c := []corpusSpan{{stub: tracetest.SpanStub{
+			Name: "import", SpanContext: ctxOf(0xc000), SpanKind: trace.SpanKindServer,
+			StartTime: at(9000), EndTime: at(9100), Resource: res,
+		}}}
+		for i := range uint64(12) {
+			c = append(c, corpusSpan{stub: tracetest.SpanStub{
+				Name: "row", SpanContext: ctxOf(0xc001 + i), Parent: ctxOf(0xc000), SpanKind: trace.SpanKindInternal,
+				StartTime: at(9001), EndTime: at(9002), Resource: res,
+				Attributes: []attribute.KeyValue{attribute.String("row.payload", strings.Repeat("r", 200))},
+			}})
+		}
+		s := exportDD(t, ra, c, ddexport.WithMaxPayloadBytes(1500))
+		if s.Splits == 0 || s.SpansExported != uint64(len(c)) || s.SpansDropped != 0 {
+			t.Fatalf("stats %+v: want the trace split and all %d spans exported", s, len(c))
+		}
+		type marks struct {
+			Priority int32
+			Dropped  bool
+			TopLevel bool
+		}
+		for i, cs := range c {
+			id := 0xc000 + uint64(i)
+			sp := findSpan(t, ra, len(c), id)
+			top, _ := sp.metric("_top_level")
+			want := marks{Priority: 2, TopLevel: !cs.stub.Parent.IsValid()}
+			if diff := cmp.Diff(want, marks{sp.priority, sp.dropped, top == 1}); diff != "" {
+				t.Errorf("span %#x (-want +got):\n%s", id, diff)
+			}
+		}
+	})
+}

@@ -264,7 +264,7 @@ func TestRetryAfter(t *testing.T) {
 }
 
 // TestPayloadTooLarge: the Agent's body limit is 64 KiB. Batches above it
-// are answered 413 and split until they fit; one trace alone above the
+// are answered 413 and split until they fit; one span alone above the
 // limit is dropped as TooLarge, and nothing else is lost.
 func TestPayloadTooLarge(t *testing.T) {
 	noLeaks(t)
