@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/seed03c8c003/ddslog/internal/ddname"
 )
 
 // The defaults of the Agent address, as in Datadog's tracers.
@@ -299,7 +301,7 @@ func parsePort(s string) (int, bool) {
 // of DD_TAGS (as Datadog's tracers do).
 func resolveMapping(c config, env environment) mapConfig {
 	tags := make(map[string]string)
-	forEachTag(env.get("DD_TAGS"), func(k, v string) { tags[k] = v })
+	ddname.ForEachDDTag(env.get("DD_TAGS"), func(k, v string) { tags[k] = v })
 	for k, v := range c.tags {
 		tags[k] = v
 	}
@@ -326,30 +328,6 @@ func resolveMapping(c config, env environment) mapConfig {
 	}
 	slices.SortFunc(m.tags, func(a, b tag) int { return strings.Compare(a.key, b.key) })
 	return m
-}
-
-// forEachTag calls fn for each key:value pair of a DD_TAGS value, following
-// Datadog's tracers: pairs are separated by commas when the string holds
-// one, by spaces otherwise; each pair splits at its first colon; keys and
-// values are trimmed; an empty key skips the pair; a pair without a colon
-// has an empty value. A later pair overwrites an earlier one of the same key.
-func forEachTag(s string, fn func(key, value string)) {
-	sep := " "
-	if strings.Contains(s, ",") {
-		sep = ","
-	}
-	for pair := range strings.SplitSeq(s, sep) {
-		pair = strings.TrimSpace(pair)
-		if pair == "" {
-			continue
-		}
-		k, v, _ := strings.Cut(pair, ":")
-		k = strings.TrimSpace(k)
-		if k == "" {
-			continue
-		}
-		fn(k, strings.TrimSpace(v))
-	}
 }
 
 // parseContainerID returns the container ID found in the contents of

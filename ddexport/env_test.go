@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/seed03c8c003/ddslog/internal/ddname"
 )
 
 // fakeEnv is an environment made of a map, an optional existing socket and
@@ -175,9 +176,9 @@ func TestForEachTag(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var got []kv
-		forEachTag(tt.in, func(k, v string) { got = append(got, kv{k, v}) })
+		ddname.ForEachDDTag(tt.in, func(k, v string) { got = append(got, kv{k, v}) })
 		if diff := cmp.Diff(tt.want, got); diff != "" {
-			t.Errorf("forEachTag(%q) (-want +got):\n%s", tt.in, diff)
+			t.Errorf("ddname.ForEachDDTag(%q) (-want +got):\n%s", tt.in, diff)
 		}
 	}
 }
@@ -482,15 +483,15 @@ func FuzzForEachTag(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		forEachTag(s, func(k, v string) {
+		ddname.ForEachDDTag(s, func(k, v string) {
 			if k == "" || k != strings.TrimSpace(k) || v != strings.TrimSpace(v) {
-				t.Errorf("forEachTag(%q) gave key %q value %q: want a non-empty trimmed key and a trimmed value", s, k, v)
+				t.Errorf("ddname.ForEachDDTag(%q) gave key %q value %q: want a non-empty trimmed key and a trimmed value", s, k, v)
 			}
 			if strings.Contains(s, ",") && (strings.Contains(k, ",") || strings.Contains(v, ",")) {
-				t.Errorf("forEachTag(%q) gave %q:%q containing the separator", s, k, v)
+				t.Errorf("ddname.ForEachDDTag(%q) gave %q:%q containing the separator", s, k, v)
 			}
 			if !strings.Contains(s, k) || !strings.Contains(s, v) {
-				t.Errorf("forEachTag(%q) gave %q:%q, not taken from the input", s, k, v)
+				t.Errorf("ddname.ForEachDDTag(%q) gave %q:%q, not taken from the input", s, k, v)
 			}
 		})
 	})
