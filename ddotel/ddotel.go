@@ -81,11 +81,13 @@ func WithoutLogs() Option {
 }
 
 // WithSampleRate keeps this fraction of the traces this service starts,
-// from 0 to 1. It beats DD_TRACE_SAMPLE_RATE and OTEL_TRACES_SAMPLER. Traces
-// continued from a caller keep the caller's decision. A rate outside [0, 1]
-// makes Start fail. The decision and the rate's record follow
-// OpenTelemetry's consistent probability sampling (see the package
-// documentation).
+// from 0 to 1, as Datadog's catch-all sampling rule (ddsample's
+// WithSampleRate): a trace no sampling rule matches is kept at priority 2
+// by the Knuth hash of its trace ID, within the rate limit, or dropped at
+// priority -1 and still sent. It beats DD_TRACE_SAMPLE_RATE, and asks for
+// Datadog's sampling over OTEL_TRACES_SAMPLER. Traces continued from a
+// caller keep the caller's decision. A rate outside [0, 1] makes Start
+// fail.
 func WithSampleRate(rate float64) Option {
 	return optionFunc(func(c *config) { c.sampleRate = &rate })
 }
@@ -116,10 +118,12 @@ const (
 
 // SampleRateKey is the metric by which the Datadog Agent scales the APM
 // metrics it computes from a chunk of spans: the inverse of the rate that
-// kept them, read from the chunk's root. Start's ratio samplers record
+// kept them, read from the chunk's root. The ratio samplers of
+// OTEL_TRACES_SAMPLER (traceidratio, parentbased_traceidratio) record
 // their rate as the OpenTelemetry threshold ot=th in the tracestate, which
 // every span of the trace inherits, and ddexport writes it back as this
-// metric on every span.
+// metric on every span. Datadog's sampling (ddsample) writes its rates as
+// _dd.rule_psr and _dd.agent_psr instead, and sends the traces it drops.
 const SampleRateKey = "_sample_rate"
 
 // Start configures OpenTelemetry tracing for Datadog in one call; it is
@@ -154,8 +158,10 @@ type Tracing struct {
 //   - a tracer provider sending whole local traces through
 //     ddexport.NewSpanProcessor to a ddexport.Exporter (the Agent's address
 //     and DD_TAGS are read by ddexport.New, partial flush by
-//     NewSpanProcessor), sampling new traces at WithSampleRate,
-//     DD_TRACE_SAMPLE_RATE or OTEL_TRACES_SAMPLER(_ARG), with 64-bit trace
+//     NewSpanProcessor), sampling new traces as Datadog's tracers do
+//     (ddsample: the rules, WithSampleRate or DD_TRACE_SAMPLE_RATE, the
+//     rate limit, the Agent's rates), or by OTEL_TRACES_SAMPLER(_ARG) when
+//     only that is set, with 64-bit trace
 //     IDs when DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED=false, installed as the
 //     global provider — unless DD_TRACE_ENABLED=false, or
 //     OTEL_SDK_DISABLED=true with DD_TRACE_ENABLED unset;
