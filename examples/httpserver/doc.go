@@ -18,7 +18,11 @@
 //
 // On SIGINT or SIGTERM the server stops accepting connections, finishes the
 // requests in flight, then flushes their spans before exiting. The Agent is
-// the one DD_TRACE_AGENT_URL or DD_AGENT_HOST names, else localhost:8126.
-// Without one, the exporter retries until the shutdown's 10-second limit and
-// the program exits with that error; the logs still show the correlation.
+// the one DD_TRACE_AGENT_URL, or DD_AGENT_HOST and DD_TRACE_AGENT_PORT, name,
+// else the one on /var/run/datadog/apm.socket when that exists, else
+// localhost:8126 (see package ddexport). Without one, the exporter retries
+// within the shutdown's 10-second limit, then drops the spans and reports
+// them in a log line (through otel.Handle); the program exits with an error
+// only when the limit cut the flush short. The logs still show the
+// correlation.
 package main

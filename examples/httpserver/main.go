@@ -50,8 +50,8 @@ func run(ctx context.Context, ln net.Listener, logOut io.Writer, inventoryURL st
 	defer slog.SetDefault(prev)
 	slog.SetDefault(slog.New(slog.NewJSONHandler(logOut, nil)))
 
-	// Tracer provider batching into ddexport, the Datadog + W3C propagator,
-	// and the correlating slog handler over the default logger.
+	// Tracer provider sending whole traces to ddexport, the Datadog + W3C
+	// propagator, and the correlating slog handler over the default logger.
 	shutdownTracing, err := ddotel.Start(ctx, opts...)
 	if err != nil {
 		_ = ln.Close()
