@@ -29,7 +29,8 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
+	// The span processor sends each local trace whole, as Datadog's tracers do.
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(ddexport.NewSpanProcessor(exp)))
 	tracer := tp.Tracer("example")
 
 	ctx, span := tracer.Start(context.Background(), "GET /cart",
@@ -43,7 +44,7 @@ func ExampleNew() {
 	child.End()
 	span.End()
 
-	// Shutdown flushes the batch and shuts the exporter down.
+	// Shutdown flushes the spans and shuts the exporter down.
 	if err := tp.Shutdown(context.Background()); err != nil {
 		log.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func ExampleNew() {
 	st := exp.Stats()
 	fmt.Printf("exported %d, dropped %d\n", st.SpansExported, st.SpansDropped)
 	// Output:
-	// checkout Internal "load cart" type=custom env=prod http.status_code=0
 	// checkout http.server.request "GET /cart" type=web env=prod http.status_code=200
+	// checkout Internal "load cart" type=custom env=prod http.status_code=0
 	// exported 2, dropped 0
 }
