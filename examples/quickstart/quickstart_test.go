@@ -201,6 +201,9 @@ func TestRunConfiguredAgent(t *testing.T) {
 		{name: "DD_AGENT_HOST", env: func(u *url.URL) map[string]string {
 			return map[string]string{"DD_AGENT_HOST": u.Hostname(), "DD_TRACE_AGENT_PORT": u.Port()}
 		}},
+		{name: "DD_TRACE_AGENT_PORT alone", env: func(u *url.URL) map[string]string {
+			return map[string]string{"DD_TRACE_AGENT_PORT": u.Port()} // the host defaults to localhost
+		}},
 		{name: "local agent answers /info", probe: true},
 	}
 	for _, tt := range tests {
