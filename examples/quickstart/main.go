@@ -35,8 +35,9 @@ func main() {
 // no agent was found and an embedded one received the spans, a summary of
 // them on stdout, which run also returns.
 //
-// The agent is the one DD_TRACE_AGENT_URL or DD_AGENT_HOST names, else the
-// one answering at probeURL (an empty probeURL looks for none), else an
+// The agent is the one DD_TRACE_AGENT_URL, DD_AGENT_HOST or
+// DD_TRACE_AGENT_PORT names (as ddexport reads them), else the one
+// answering at probeURL (an empty probeURL looks for none), else an
 // embedded test agent.
 func run(ctx context.Context, stdout, stderr io.Writer, probeURL string) (received []ddtest.Span, err error) {
 	// Logs: JSON on stdout. ddotel.Start wraps this default handler in the
@@ -49,8 +50,8 @@ func run(ctx context.Context, stdout, stderr io.Writer, probeURL string) (receiv
 	opts := []ddotel.Option{ddotel.WithService(service), ddotel.WithEnv("demo"), ddotel.WithVersion("1.0.0")}
 	var agent *ddtest.Agent
 	switch {
-	case os.Getenv("DD_TRACE_AGENT_URL") != "" || os.Getenv("DD_AGENT_HOST") != "":
-		fmt.Fprintln(stderr, "quickstart: sending spans to the Datadog Agent named by DD_TRACE_AGENT_URL / DD_AGENT_HOST")
+	case os.Getenv("DD_TRACE_AGENT_URL") != "" || os.Getenv("DD_AGENT_HOST") != "" || os.Getenv("DD_TRACE_AGENT_PORT") != "":
+		fmt.Fprintln(stderr, "quickstart: sending spans to the Datadog Agent named by DD_TRACE_AGENT_URL / DD_AGENT_HOST / DD_TRACE_AGENT_PORT")
 	case probeURL != "" && agentAnswers(ctx, probeURL):
 		fmt.Fprintln(stderr, "quickstart: sending spans to the Datadog Agent at", probeURL)
 		opts = append(opts, ddotel.WithExporterOptions(ddexport.WithAgentURL(probeURL)))
