@@ -4,8 +4,8 @@
 //
 // It logs JSON to stdout through the correlating slog handler and traces
 // three simulated HTTP requests with the OpenTelemetry API: each a server
-// span with a PostgreSQL query, an outgoing HTTP call and template rendering
-// below it. The third request fails: its error log marks the server span as
+// span with a PostgreSQL query below it, then an outgoing HTTP call,
+// template rendering, or both. The third request fails: its error log marks the server span as
 // failed and records an exception event on it. Every log line at Info and
 // above is also an event of the span in its context.
 //
