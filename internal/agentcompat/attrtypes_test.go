@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/seed03c8c003/ddslog/ddexport"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -47,6 +48,20 @@ func attrTypeSpans() []corpusSpan {
 	add(tracetest.SpanStub{Name: "odd gRPC codes", SpanKind: trace.SpanKindClient, Attributes: []attribute.KeyValue{
 		attribute.String("rpc.system", "grpc"), attribute.Float64("rpc.grpc.status_code", 5), attribute.Bool("grpc.code", true),
 		attribute.Int("rpc.grpc.status.code", 14)}})
+	// Slices and maps become JSON text in meta, as pdata's AsString writes
+	// it: without HTML escaping.
+	add(tracetest.SpanStub{Name: "JSON text", SpanKind: trace.SpanKindInternal, Resource: resource.NewSchemaless(
+		attribute.String("service.name", "types"), attribute.StringSlice("res.list", []string{"<x>", "a&b"})),
+		InstrumentationScope: instrumentation.Scope{Name: "lib", Attributes: attribute.NewSet(attribute.StringSlice("scope.list", []string{"<s>"}))},
+		Attributes: []attribute.KeyValue{
+			attribute.StringSlice("list", []string{"<a>", "b&c", "\u2028"}),
+			attribute.Map("map", attribute.String("z", "<1>"), attribute.Int("a", 2), attribute.Float64("f", 1.5)),
+			attribute.Slice("mixed", attribute.StringValue("x>"), attribute.Int64Value(1), attribute.BoolValue(true),
+				attribute.ByteSliceValue([]byte{1, 2, 0xff})),
+			attribute.ByteSlice("bytes", []byte{0, 1, 2, 0xff}),
+			attribute.StringSlice("empty.list", nil),
+			attribute.Map("empty.map"),
+		}})
 	return c
 }
 
