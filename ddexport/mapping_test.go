@@ -780,6 +780,23 @@ func mappingCases() []mappingCase {
 			},
 		},
 		{
+			// The Agent names the error from the meta http.status_code,
+			// the first of the two textual codes in attribute order; the
+			// metric reads http.status_code first.
+			name: "error status, two textual HTTP status codes",
+			stub: func(s *tracetest.SpanStub) {
+				s.Status = sdktrace.Status{Code: codes.Error}
+				s.Attributes = attrs(attribute.String("http.response.status_code", "404"), attribute.String("http.status_code", "500"))
+			},
+			want: func(w *wireSpan) {
+				w.Error = 1
+				w.Meta["otel.status_code"] = "Error"
+				w.Meta["error.message"] = "404 Not Found"
+				w.Meta["http.status_code"] = "404"
+				w.Metrics["http.status_code"] = 500
+			},
+		},
+		{
 			name: "error status, nothing to say",
 			stub: func(s *tracetest.SpanStub) { s.Status = sdktrace.Status{Code: codes.Error} },
 			want: func(w *wireSpan) {

@@ -7,8 +7,10 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/seed03c8c003/ddslog/ddexport"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
+	tracesdk "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -62,6 +64,11 @@ func attrTypeSpans() []corpusSpan {
 			attribute.StringSlice("empty.list", nil),
 			attribute.Map("empty.map"),
 		}})
+	// An error named from the textual HTTP status code: the Agent reads
+	// the meta http.status_code, the first of the two in attribute order.
+	add(tracetest.SpanStub{Name: "two textual status codes", SpanKind: trace.SpanKindServer, Status: tracesdk.Status{Code: codes.Error},
+		Attributes: []attribute.KeyValue{attribute.String("http.request.method", "GET"),
+			attribute.String("http.response.status_code", "404"), attribute.String("http.status_code", "500")}})
 	return c
 }
 
