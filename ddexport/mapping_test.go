@@ -797,6 +797,33 @@ func mappingCases() []mappingCase {
 			},
 		},
 		{
+			// The Agent reads _dd.measured as an integer only, and makes
+			// metrics of the span's numbers only.
+			name: "_dd.measured as text",
+			stub: func(s *tracetest.SpanStub) { s.Attributes = attrs(attribute.String("_dd.measured", "1")) },
+			want: func(w *wireSpan) { w.Meta["_dd.measured"] = "1" },
+		},
+		{
+			name: "_dd.measured and http.status_code as doubles on the resource",
+			stub: func(s *tracetest.SpanStub) {
+				s.Resource = resource.NewSchemaless(attribute.String("service.name", "checkout"), attribute.String("host.name", "web-1"),
+					attribute.Float64("_dd.measured", 1), attribute.Float64("http.status_code", 200))
+			},
+			want: func(w *wireSpan) {
+				w.Meta["_dd.measured"] = "1"
+				w.Meta["http.status_code"] = "200"
+			},
+		},
+		{
+			// The Agent looks the code up as an integer or text; a double
+			// becomes the metric only when the lookup finds nothing.
+			name: "HTTP status codes as a double and an integer",
+			stub: func(s *tracetest.SpanStub) {
+				s.Attributes = attrs(attribute.Float64("http.status_code", 201), attribute.Int("http.response.status_code", 202))
+			},
+			want: func(w *wireSpan) { w.Metrics["http.status_code"] = 202 },
+		},
+		{
 			name: "error status, nothing to say",
 			stub: func(s *tracetest.SpanStub) { s.Status = sdktrace.Status{Code: codes.Error} },
 			want: func(w *wireSpan) {

@@ -69,6 +69,16 @@ func attrTypeSpans() []corpusSpan {
 	add(tracetest.SpanStub{Name: "two textual status codes", SpanKind: trace.SpanKindServer, Status: tracesdk.Status{Code: codes.Error},
 		Attributes: []attribute.KeyValue{attribute.String("http.request.method", "GET"),
 			attribute.String("http.response.status_code", "404"), attribute.String("http.status_code", "500")}})
+	// _dd.measured is read as an integer only, http.status_code as an
+	// integer or text; metrics come from the span's numbers only.
+	add(tracetest.SpanStub{Name: "measured as text", SpanKind: trace.SpanKindInternal, Attributes: []attribute.KeyValue{
+		attribute.String("_dd.measured", "1")}})
+	add(tracetest.SpanStub{Name: "doubles on the resource", SpanKind: trace.SpanKindInternal, Resource: resource.NewSchemaless(
+		attribute.String("service.name", "types"), attribute.Float64("_dd.measured", 1), attribute.Float64("http.status_code", 200))})
+	add(tracetest.SpanStub{Name: "status code double and integer", SpanKind: trace.SpanKindServer, Attributes: []attribute.KeyValue{
+		attribute.Float64("http.status_code", 201), attribute.Int("http.response.status_code", 202)}})
+	add(tracetest.SpanStub{Name: "measured as a double", SpanKind: trace.SpanKindInternal, Attributes: []attribute.KeyValue{
+		attribute.Float64("_dd.measured", 1)}})
 	return c
 }
 
