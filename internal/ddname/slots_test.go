@@ -82,6 +82,6 @@ func TestLookupReadsStrings(t *testing.T) {
 	none.Set(AttrRPCGRPCStatusCode, attribute.IntValue(14))
 	l = NewLookup(&none, nil)
 	if g, ok := l.Value(AttrRPCGRPCStatusCode); !ok || g.AsInt64() != 14 {
-		t.Errorf("Value of an integer gRPC code = %v, %v; want 14", g.Emit(), ok)
+		t.Errorf("Value of an integer gRPC code = %v, %v; want 14", g.String(), ok)
 	}
 }
