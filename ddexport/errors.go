@@ -41,7 +41,7 @@ func exceptions(events []sdktrace.Event) (exc exceptionInfo) {
 }
 
 // errorMeta writes error.message, error.type and error.stack.
-func (e *encoder) errorMeta(description string) {
+func (e *encoder) errorMeta(description string, attrs []attribute.KeyValue) {
 	switch {
 	case description != "":
 		e.fixedMeta("error.message", description)
@@ -49,12 +49,7 @@ func (e *encoder) errorMeta(description string) {
 		e.fixedMeta("error.message", e.exc.message)
 	default:
 		// As the Agent does: a textual HTTP status code names the error.
-		for _, sl := range [...]ddname.Slot{ddname.AttrHTTPStatusCode, ddname.AttrHTTPResponseStatusCode} {
-			v, ok := e.sp.Get(sl)
-			if !ok || v.Type() != attribute.STRING || v.AsString() == "" {
-				continue
-			}
-			code := v.AsString()
+		if code := textualHTTPStatusCode(attrs); code != "" {
 			n, _ := strconv.Atoi(code)
 			if text := http.StatusText(n); text != "" {
 				e.scratch = append(append(append(e.scratch[:0], code...), ' '), text...)
@@ -62,7 +57,6 @@ func (e *encoder) errorMeta(description string) {
 			} else {
 				e.fixedMeta("error.message", code)
 			}
-			break
 		}
 	}
 	if e.exc.typ != "" {
@@ -71,4 +65,24 @@ func (e *encoder) errorMeta(description string) {
 	if e.exc.stack != "" {
 		e.fixedMeta("error.stack", e.exc.stack)
 	}
+}
+
+// textualHTTPStatusCode returns the meta http.status_code the Agent names
+// an error from: the first non-empty text, in attribute order, of an
+// http.status_code or http.response.status_code that is not a number
+// (numbers are metrics).
+func textualHTTPStatusCode(attrs []attribute.KeyValue) string {
+	for i := range attrs {
+		kv := &attrs[i]
+		if kv.Key != "http.status_code" && kv.Key != "http.response.status_code" {
+			continue
+		}
+		if t := kv.Value.Type(); t == attribute.INT64 || t == attribute.FLOAT64 {
+			continue
+		}
+		if code := ddname.Text(kv.Value); code != "" {
+			return code
+		}
+	}
+	return ""
 }

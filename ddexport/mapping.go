@@ -7,7 +7,8 @@ package ddexport
 // so that a span looks the same in Datadog whether it came through the Agent's
 // OTLP receiver or through this exporter. "Look up X" means: for each key of X
 // in order, the span's attribute, then the resource's; the first non-empty
-// value wins.
+// string wins (a number or boolean under such a key names nothing, as on
+// the Agent, whose semantic lookups read strings only).
 //
 //	Datadog field     OpenTelemetry source
 //	---------------   ------------------------------------------------------------

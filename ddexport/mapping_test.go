@@ -780,6 +780,50 @@ func mappingCases() []mappingCase {
 			},
 		},
 		{
+			// The Agent names the error from the meta http.status_code,
+			// the first of the two textual codes in attribute order; the
+			// metric reads http.status_code first.
+			name: "error status, two textual HTTP status codes",
+			stub: func(s *tracetest.SpanStub) {
+				s.Status = sdktrace.Status{Code: codes.Error}
+				s.Attributes = attrs(attribute.String("http.response.status_code", "404"), attribute.String("http.status_code", "500"))
+			},
+			want: func(w *wireSpan) {
+				w.Error = 1
+				w.Meta["otel.status_code"] = "Error"
+				w.Meta["error.message"] = "404 Not Found"
+				w.Meta["http.status_code"] = "404"
+				w.Metrics["http.status_code"] = 500
+			},
+		},
+		{
+			// The Agent reads _dd.measured as an integer only, and makes
+			// metrics of the span's numbers only.
+			name: "_dd.measured as text",
+			stub: func(s *tracetest.SpanStub) { s.Attributes = attrs(attribute.String("_dd.measured", "1")) },
+			want: func(w *wireSpan) { w.Meta["_dd.measured"] = "1" },
+		},
+		{
+			name: "_dd.measured and http.status_code as doubles on the resource",
+			stub: func(s *tracetest.SpanStub) {
+				s.Resource = resource.NewSchemaless(attribute.String("service.name", "checkout"), attribute.String("host.name", "web-1"),
+					attribute.Float64("_dd.measured", 1), attribute.Float64("http.status_code", 200))
+			},
+			want: func(w *wireSpan) {
+				w.Meta["_dd.measured"] = "1"
+				w.Meta["http.status_code"] = "200"
+			},
+		},
+		{
+			// The Agent looks the code up as an integer or text; a double
+			// becomes the metric only when the lookup finds nothing.
+			name: "HTTP status codes as a double and an integer",
+			stub: func(s *tracetest.SpanStub) {
+				s.Attributes = attrs(attribute.Float64("http.status_code", 201), attribute.Int("http.response.status_code", 202))
+			},
+			want: func(w *wireSpan) { w.Metrics["http.status_code"] = 202 },
+		},
+		{
 			name: "error status, nothing to say",
 			stub: func(s *tracetest.SpanStub) { s.Status = sdktrace.Status{Code: codes.Error} },
 			want: func(w *wireSpan) {
@@ -1030,7 +1074,8 @@ func mappingCases() []mappingCase {
 				w.Resource = "héllo 世界"
 				w.Meta["greeting"] = "こんにちは"
 				w.Meta["bad"] = "a\xffb"
-				w.Meta["bad.list"] = `["\ufffd","\u003cok\u003e"]`
+				// As pdata writes slices as text: invalid UTF-8 replaced, no HTML escaping.
+				w.Meta["bad.list"] = `["\ufffd","<ok>"]`
 				w.Meta["events"] = `[{"time_unix_nano":1700000000000000123,"name":"ev\ufffd","attributes":{"k\u0000":"v\u2028\u003c\u0026\u003e"}}]`
 			},
 		},

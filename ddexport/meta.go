@@ -175,7 +175,7 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs
 		e.meta("version", version)
 	}
 	if status.Code == codes.Error {
-		e.errorMeta(status.Description)
+		e.errorMeta(status.Description, attrs)
 	}
 	env := e.res.env
 	if e.sp.HasAny(1<<ddname.AttrDeploymentEnvironmentName | 1<<ddname.AttrDeploymentEnvironment) {

@@ -30,7 +30,7 @@ func (e *encoder) writeMetrics(attrs []attribute.KeyValue, kind trace.SpanKind, 
 	if top {
 		e.metric("_dd.top_level", "", 1)
 	}
-	if code, ok := httpStatusCode(&e.sp, &e.res.slots); ok && code >= 0 {
+	if code, ok := httpStatusLookup(&e.sp, &e.res.slots); ok && code >= 0 {
 		e.metric("http.status_code", "", float64(code))
 	}
 	// Client and producer spans are measured (APM stats without being
@@ -99,22 +99,19 @@ func topLevel(parent trace.SpanID, remote bool, kind trace.SpanKind) bool {
 	return !parent.IsValid() || remote || kind == trace.SpanKindServer || kind == trace.SpanKindConsumer
 }
 
-// httpStatusCode looks up the HTTP status code as an integer: numeric
-// values first, then text, for each key.
-func httpStatusCode(span, res *ddname.Slots) (int64, bool) {
+// httpStatusLookup looks the HTTP status code up as the Agent's OTLP path
+// does: for each key, an integer (the span's, then the resource's), then
+// integral text (likewise). A double is not read: it becomes the metric
+// as any numeric span attribute does, when the lookup finds nothing.
+func httpStatusLookup(span, res *ddname.Slots) (int64, bool) {
 	const keys = 1<<ddname.AttrHTTPStatusCode | 1<<ddname.AttrHTTPResponseStatusCode
 	if !span.HasAny(keys) && !res.HasAny(keys) {
 		return 0, false
 	}
 	for _, sl := range [...]ddname.Slot{ddname.AttrHTTPStatusCode, ddname.AttrHTTPResponseStatusCode} {
 		for _, src := range [...]*ddname.Slots{span, res} {
-			if v, ok := src.Get(sl); ok {
-				switch v.Type() {
-				case attribute.INT64:
-					return v.AsInt64(), true
-				case attribute.FLOAT64:
-					return int64(v.AsFloat64()), true
-				}
+			if v, ok := src.Get(sl); ok && v.Type() == attribute.INT64 {
+				return v.AsInt64(), true
 			}
 		}
 		for _, src := range [...]*ddname.Slots{span, res} {
@@ -128,28 +125,39 @@ func httpStatusCode(span, res *ddname.Slots) (int64, bool) {
 	return 0, false
 }
 
-// measured reports whether _dd.measured is 1.
+// httpStatusCode is the HTTP status code the Agent's stats read from the
+// span's metric: the lookup's, else an integral double of the span.
+func httpStatusCode(span, res *ddname.Slots) (int64, bool) {
+	if code, ok := httpStatusLookup(span, res); ok {
+		return code, true
+	}
+	for _, sl := range [...]ddname.Slot{ddname.AttrHTTPStatusCode, ddname.AttrHTTPResponseStatusCode} {
+		if v, ok := span.Get(sl); ok && v.Type() == attribute.FLOAT64 {
+			if f := v.AsFloat64(); f == math.Trunc(f) && !math.IsInf(f, 0) {
+				return int64(f), true
+			}
+		}
+	}
+	return 0, false
+}
+
+// measured reports whether the span's metric _dd.measured is 1 as on the
+// Agent's OTLP path: its integer _dd.measured (the span's, else the
+// resource's) is 1, or, when the span has no integer one, its double
+// _dd.measured, which becomes the metric, is 1. Text counts for nothing.
 func measured(span, res *ddname.Slots) bool {
 	if !span.HasAny(1<<ddname.AttrDDMeasured) && !res.HasAny(1<<ddname.AttrDDMeasured) {
 		return false
 	}
-	for _, src := range [...]*ddname.Slots{span, res} {
-		if v, ok := src.Get(ddname.AttrDDMeasured); ok {
-			switch v.Type() {
-			case attribute.INT64:
-				return v.AsInt64() == 1
-			case attribute.FLOAT64:
-				return int64(v.AsFloat64()) == 1
-			}
-		}
+	v, ok := span.Get(ddname.AttrDDMeasured)
+	if ok && v.Type() == attribute.INT64 {
+		return v.AsInt64() == 1
 	}
-	for _, src := range [...]*ddname.Slots{span, res} {
-		if v, ok := src.Get(ddname.AttrDDMeasured); ok && v.Type() == attribute.STRING {
-			n, ok := parseIntegral(v.AsString())
-			return ok && n == 1
-		}
+	if ok && v.Type() == attribute.FLOAT64 && v.AsFloat64() == 1 {
+		return true
 	}
-	return false
+	r, ok := res.Get(ddname.AttrDDMeasured)
+	return ok && r.Type() == attribute.INT64 && r.AsInt64() == 1
 }
 
 func parseIntegral(s string) (int64, bool) {

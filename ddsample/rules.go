@@ -373,10 +373,10 @@ func (v *tagValue) set(ak string, val attribute.Value) {
 	}
 }
 
-// httpStatusCode is ddexport's http.status_code metric: for
-// http.status_code, then http.response.status_code (the last value of
-// each), a number (truncated to an integer), else a string holding an
-// integer.
+// httpStatusCode is ddexport's http.status_code metric when looked up:
+// for http.status_code, then http.response.status_code (the last value of
+// each), an integer, else a string holding an integer. A double is not
+// looked up: it is the metric as any numeric attribute is (set).
 func httpStatusCode(slots *ddname.Slots) (float64, bool) {
 	for _, sl := range [...]ddname.Slot{ddname.AttrHTTPStatusCode, ddname.AttrHTTPResponseStatusCode} {
 		v, ok := slots.Get(sl)
@@ -386,8 +386,6 @@ func httpStatusCode(slots *ddname.Slots) (float64, bool) {
 		switch v.Type() {
 		case attribute.INT64:
 			return float64(v.AsInt64()), true
-		case attribute.FLOAT64:
-			return float64(int64(v.AsFloat64())), true
 		case attribute.STRING:
 			if n, ok := parseIntegral(v.AsString()); ok {
 				return float64(n), true

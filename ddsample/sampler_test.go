@@ -171,8 +171,12 @@ func TestRuleMatching(t *testing.T) {
 		{name: "renamed key not matched by its old name", rule: tagRule("http.response.status_code", "5??"),
 			attrs: []attribute.KeyValue{attribute.Int("http.response.status_code", 503)}},
 		{name: "status code as text", rule: tagRule("http.status_code", "5??"), attrs: attrs("http.status_code", "503"), matches: true},
-		{name: "status code as a float is truncated", rule: tagRule("http.status_code", "503"),
-			attrs: []attribute.KeyValue{attribute.Float64("http.status_code", 503.7)}, matches: true},
+		// A float is the metric as ddexport writes it (as the Agent does):
+		// integral, it matches; else nothing does.
+		{name: "status code as an integral float", rule: tagRule("http.status_code", "503"),
+			attrs: []attribute.KeyValue{attribute.Float64("http.status_code", 503)}, matches: true},
+		{name: "status code as a float is not truncated", rule: tagRule("http.status_code", "503"),
+			attrs: []attribute.KeyValue{attribute.Float64("http.status_code", 503.7)}},
 		{name: "meta first, then the metric", rule: tagRule("http.status_code", "5??"),
 			attrs: []attribute.KeyValue{attribute.String("http.status_code", "n/a"), attribute.Int("http.response.status_code", 500)}, matches: true},
 		{name: "a numeric string is a metric too", rule: tagRule("http.status_code", "200"),

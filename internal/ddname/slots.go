@@ -175,7 +175,9 @@ func (s *Slots) Get(sl Slot) (attribute.Value, bool) {
 
 // Lookup looks attributes up the way the mapping does: for each key in
 // order, the span's attribute, then the resource's; the first non-empty
-// text wins. It holds pointers to the two Slots, which must outlive it
+// string wins. Values of other types count as unset, as in the Agent's
+// semantic lookups, which read the conventions' keys as strings only (a
+// number or boolean stays an attribute of the span, but names nothing). It holds pointers to the two Slots, which must outlive it
 // and not change while it is used.
 type Lookup struct {
 	span, res       *Slots
@@ -194,7 +196,7 @@ func NewLookup(span, res *Slots) Lookup {
 	return l
 }
 
-// Text returns the first non-empty text of the given slots.
+// Text returns the first non-empty string of the given slots.
 func (l *Lookup) Text(slots ...Slot) string {
 	// Most slots looked up are set on neither side: this test, inlined,
 	// answers them.
@@ -210,15 +212,23 @@ func (l *Lookup) text(slots []Slot) string {
 	for _, s := range slots {
 		bit := uint64(1) << s
 		if l.spanHas&bit != 0 {
-			if t := Text(l.span.v[s]); t != "" {
+			if t := stringOf(l.span.v[s]); t != "" {
 				return t
 			}
 		}
 		if l.resHas&bit != 0 {
-			if t := Text(l.res.v[s]); t != "" {
+			if t := stringOf(l.res.v[s]); t != "" {
 				return t
 			}
 		}
+	}
+	return ""
+}
+
+// stringOf is v when it is a string, else "".
+func stringOf(v attribute.Value) string {
+	if v.Type() == attribute.STRING {
+		return v.AsString()
 	}
 	return ""
 }
@@ -235,15 +245,22 @@ func (l *Lookup) Norm(slots ...Slot) string {
 
 func (l *Lookup) norm(slots []Slot) string { return NormalizeTagValue(l.text(slots)) }
 
-// Value is Text returning the value itself, so that numbers need not
-// become strings.
+// Value returns, for the first slot that has one, its non-empty string
+// (the span's, else the resource's), else its integer (likewise): the
+// types the Agent reads a gRPC status code as.
 func (l *Lookup) Value(slots ...Slot) (attribute.Value, bool) {
 	for _, s := range slots {
 		bit := uint64(1) << s
-		if l.spanHas&bit != 0 && !emptyText(l.span.v[s]) {
+		if l.spanHas&bit != 0 && stringOf(l.span.v[s]) != "" {
 			return l.span.v[s], true
 		}
-		if l.resHas&bit != 0 && !emptyText(l.res.v[s]) {
+		if l.resHas&bit != 0 && stringOf(l.res.v[s]) != "" {
+			return l.res.v[s], true
+		}
+		if l.spanHas&bit != 0 && l.span.v[s].Type() == attribute.INT64 {
+			return l.span.v[s], true
+		}
+		if l.resHas&bit != 0 && l.res.v[s].Type() == attribute.INT64 {
 			return l.res.v[s], true
 		}
 	}
@@ -252,14 +269,3 @@ func (l *Lookup) Value(slots ...Slot) (attribute.Value, bool) {
 
 // HasAny reports whether a slot of m has a value, on either side.
 func (l *Lookup) HasAny(m Mask) bool { return l.has&uint64(m) != 0 }
-
-// emptyText reports whether v's text is empty.
-func emptyText(v attribute.Value) bool {
-	switch v.Type() {
-	case attribute.STRING, attribute.BYTESLICE:
-		return v.AsString() == ""
-	case attribute.EMPTY:
-		return true
-	}
-	return false
-}

@@ -43,3 +43,45 @@ func TestLookupSides(t *testing.T) {
 		t.Errorf("lookup (-want +got):\n%s", diff)
 	}
 }
+
+// TestLookupReadsStrings checks that a lookup, like the Agent's semantic
+// lookups of its OTLP path, reads only string values: a number, boolean or
+// slice under a looked-up key counts as unset, so the next side or slot
+// answers. Value, for the gRPC status code, also reads integers, after
+// the strings of the same key.
+func TestLookupReadsStrings(t *testing.T) {
+	var span, res Slots
+	span.Set(AttrServiceName, attribute.IntValue(42))
+	res.Set(AttrServiceName, attribute.StringValue("checkout"))
+	span.Set(AttrHTTPRequestMethod, attribute.BoolValue(true))
+	span.Set(AttrHTTPMethod, attribute.StringValue("GET"))
+	span.Set(AttrServiceVersion, attribute.Float64Value(1.5))
+	span.Set(AttrDeploymentEnvironmentName, attribute.StringSliceValue([]string{"prod"}))
+	span.Set(AttrRPCGRPCStatusCode, attribute.Float64Value(5))
+	span.Set(AttrGRPCCode, attribute.BoolValue(true))
+	span.Set(AttrRPCGRPCStatusCodeDotted, attribute.IntValue(14))
+	res.Set(AttrRPCGRPCStatusCodeDotted, attribute.StringValue("UNAVAILABLE"))
+	l := NewLookup(&span, &res)
+
+	type result struct {
+		Service, Method, Version, Env, GRPC string
+	}
+	g, _ := l.Value(AttrRPCGRPCStatusCode, AttrGRPCCode, AttrRPCGRPCStatusCodeDotted)
+	got := result{
+		Service: l.Service("configured"),
+		Method:  l.Text(AttrHTTPRequestMethod, AttrHTTPMethod),
+		Version: l.Norm(AttrServiceVersion),
+		Env:     l.Norm(AttrDeploymentEnvironmentName),
+		GRPC:    Text(g),
+	}
+	want := result{Service: "checkout", Method: "GET", GRPC: "UNAVAILABLE"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("lookup (-want +got):\n%s", diff)
+	}
+	var none Slots
+	none.Set(AttrRPCGRPCStatusCode, attribute.IntValue(14))
+	l = NewLookup(&none, nil)
+	if g, ok := l.Value(AttrRPCGRPCStatusCode); !ok || g.AsInt64() != 14 {
+		t.Errorf("Value of an integer gRPC code = %v, %v; want 14", g.String(), ok)
+	}
+}

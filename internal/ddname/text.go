@@ -56,14 +56,17 @@ func AppendText(b []byte, v attribute.Value) []byte {
 	case attribute.EMPTY:
 		return b
 	default:
-		return AppendJSON(b, v)
+		// As pdata's AsString: JSON without HTML escaping.
+		return appendJSON(b, v, &jsonSafeText)
 	}
 }
 
 // JSON writers, for the meta "events" and "_dd.span_links" values and for
 // slice and map attributes rendered as text. They produce what
 // encoding/json produces for the same values (HTML-safe escaping, invalid
-// UTF-8 replaced by U+FFFD, ES6 number formatting), without reflection.
+// UTF-8 replaced by U+FFFD, ES6 number formatting), without reflection;
+// the text of slices and maps is written without HTML escaping, as pdata
+// writes it.
 
 const hexDigits = "0123456789abcdef"
 
@@ -71,6 +74,12 @@ const hexDigits = "0123456789abcdef"
 func AppendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = AppendJSONStringBody(b, s)
+	return append(b, '"')
+}
+
+func appendJSONString(b []byte, s string, safe *[256]bool) []byte {
+	b = append(b, '"')
+	b = appendJSONStringBody(b, s, safe)
 	return append(b, '"')
 }
 
@@ -85,13 +94,26 @@ var jsonSafe = func() (t [256]bool) {
 	return t
 }()
 
+// jsonSafeText is jsonSafe without HTML escaping: <, > and & as they are.
+var jsonSafeText = func() (t [256]bool) {
+	t = jsonSafe
+	t['<'], t['>'], t['&'] = true, true, true
+	return t
+}()
+
 // AppendJSONStringBody appends s escaped for a JSON string, without quotes.
 func AppendJSONStringBody(b []byte, s string) []byte {
+	return appendJSONStringBody(b, s, &jsonSafe)
+}
+
+// appendJSONStringBody appends s escaped for a JSON string, the bytes of
+// safe written as they are.
+func appendJSONStringBody(b []byte, s string, safe *[256]bool) []byte {
 	for i := 0; i < len(s); {
 		// The run of bytes written as they are, scanned in a loop of its
 		// own: the common case, a whole string, is one test per byte.
 		j := i
-		for j < len(s) && jsonSafe[s[j]] {
+		for j < len(s) && safe[s[j]] {
 			j++
 		}
 		b = append(b, s[i:j]...)
@@ -169,6 +191,12 @@ func appendES6Float(b []byte, f float64) []byte {
 // AppendJSON appends v as JSON with its type kept (the Agent marshals event
 // attributes from their raw values).
 func AppendJSON(b []byte, v attribute.Value) []byte {
+	return appendJSON(b, v, &jsonSafe)
+}
+
+// appendJSON is AppendJSON, the bytes of safe written as they are in
+// strings.
+func appendJSON(b []byte, v attribute.Value, safe *[256]bool) []byte {
 	switch v.Type() {
 	case attribute.BOOL:
 		return strconv.AppendBool(b, v.AsBool())
@@ -177,7 +205,7 @@ func AppendJSON(b []byte, v attribute.Value) []byte {
 	case attribute.FLOAT64:
 		return AppendJSONFloat(b, v.AsFloat64())
 	case attribute.STRING:
-		return AppendJSONString(b, v.AsString())
+		return appendJSONString(b, v.AsString(), safe)
 	case attribute.BYTESLICE:
 		b = append(b, '"')
 		b = base64.StdEncoding.AppendEncode(b, []byte(v.AsString()))
@@ -215,7 +243,7 @@ func AppendJSON(b []byte, v attribute.Value) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = AppendJSONString(b, x)
+			b = appendJSONString(b, x, safe)
 		}
 		return append(b, ']')
 	case attribute.SLICE:
@@ -224,7 +252,7 @@ func AppendJSON(b []byte, v attribute.Value) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = AppendJSON(b, x)
+			b = appendJSON(b, x, safe)
 		}
 		return append(b, ']')
 	case attribute.MAP:
@@ -233,9 +261,9 @@ func AppendJSON(b []byte, v attribute.Value) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = AppendJSONString(b, string(kv.Key))
+			b = appendJSONString(b, string(kv.Key), safe)
 			b = append(b, ':')
-			b = AppendJSON(b, kv.Value)
+			b = appendJSON(b, kv.Value, safe)
 		}
 		return append(b, '}')
 	default: // EMPTY

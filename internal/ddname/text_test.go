@@ -79,6 +79,11 @@ func TestText(t *testing.T) {
 		{attribute.SliceValue(attribute.StringValue("x"), attribute.IntValue(1)), `["x",1]`},
 		{attribute.MapValue(attribute.String("b", "2"), attribute.Int("a", 1)), `{"a":1,"b":"2"}`},
 		{attribute.ByteSliceValue([]byte{0, 255}), "AP8="},
+		// As pdata's AsString: JSON without HTML escaping (but U+2028 and
+		// U+2029 escaped, and invalid UTF-8 replaced, as encoding/json does).
+		{attribute.StringSliceValue([]string{"<a>", "b&c", "\u2028", "\xff"}), `["<a>","b&c","\u2028","\ufffd"]`},
+		{attribute.MapValue(attribute.String("<k>", "x&y")), `{"<k>":"x&y"}`},
+		{attribute.SliceValue(attribute.StringValue("<"), attribute.MapValue(attribute.String("a", ">"))), `["<",{"a":">"}]`},
 		{attribute.Value{}, ""},
 	} {
 		if got := Text(c.v); got != c.want {
