@@ -3,9 +3,6 @@ package agentcompat
 import (
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/seed03c8c003/ddslog/ddexport"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
@@ -86,39 +83,4 @@ func attrTypeSpans() []corpusSpan {
 // OTLP receiver and with ddexport (v0.4 with and without native span
 // events, v0.5), and requires every span to show the same in both but for
 // the deliberate differences of TestDifferentialOTLP.
-func TestDifferentialAttributeTypes(t *testing.T) {
-	c := attrTypeSpans()
-	ref := newRealAgent(t, agentOptions{spanEvents: true, topLevelBySpanKind: true})
-	exportOTLP(t, ref, c)
-	want := collect(t, ref, len(c))
-	for _, tc := range []struct {
-		name       string
-		version    ddexport.APIVersion
-		spanEvents bool
-	}{
-		{"v0.4/native-span-events", ddexport.V04, true},
-		{"v0.4/no-span-events", ddexport.V04, false},
-		{"v0.5", ddexport.V05, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ra := newRealAgent(t, agentOptions{spanEvents: tc.spanEvents})
-			if tc.spanEvents && tc.version == ddexport.V04 {
-				exportDDNative(t, ra, c, ddexport.WithAPIVersion(tc.version))
-			} else {
-				exportDD(t, ra, c, ddexport.WithAPIVersion(tc.version))
-			}
-			got := collect(t, ra, len(c))
-			for _, cs := range c {
-				id := sid64(cs.stub.SpanContext.SpanID())
-				o, d := want.spans[id], got.spans[id]
-				if o == nil || d == nil {
-					t.Errorf("span %#x %q: in OTLP path %v, in ddexport path %v", id, cs.stub.Name, o != nil, d != nil)
-					continue
-				}
-				if diff := cmp.Diff(otlpShown(o), ddShown(d, cs), cmpopts.EquateEmpty(), cmpopts.EquateNaNs()); diff != "" {
-					t.Errorf("span %#x %q (-OTLP path +ddexport):\n%s", id, cs.stub.Name, diff)
-				}
-			}
-		})
-	}
-}
+func TestDifferentialAttributeTypes(t *testing.T) { differential(t, attrTypeSpans(), false) }

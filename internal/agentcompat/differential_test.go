@@ -208,8 +208,11 @@ func withoutTracestate(links any) any {
 // both, but for the deliberate differences above.
 func TestDifferentialOTLP(t *testing.T) { testDifferentialOTLP(t, false) }
 
-func testDifferentialOTLP(t *testing.T, strict bool) {
-	c := corpus()
+func testDifferentialOTLP(t *testing.T, strict bool) { differential(t, corpus(), strict) }
+
+// differential is TestDifferentialOTLP on the corpus c; with strict, the
+// known mismatches are not applied.
+func differential(t *testing.T, c []corpusSpan, strict bool) {
 	// The reference marks top-level and measured spans by span kind, the
 	// rule ddexport follows (a default 7.85 Agent has that feature off and
 	// computes top-level per chunk: docs/COMPATIBILITY.md).
