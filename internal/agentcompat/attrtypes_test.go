@@ -76,6 +76,20 @@ func attrTypeSpans() []corpusSpan {
 		attribute.Float64("http.status_code", 201), attribute.Int("http.response.status_code", 202)}})
 	add(tracetest.SpanStub{Name: "measured as a double", SpanKind: trace.SpanKindInternal, Attributes: []attribute.KeyValue{
 		attribute.Float64("_dd.measured", 1)}})
+	// An empty string attribute yields its meta key to a later value of
+	// that key, from the span (a renamed key) or its resource; it keeps the
+	// key when nothing else sets it, and blocks the derived version, env
+	// and db.name.
+	add(tracetest.SpanStub{Name: "empty values", SpanKind: trace.SpanKindServer, Resource: resource.NewSchemaless(
+		attribute.String("service.name", "types"), attribute.String("host.name", "h1"), attribute.String("db.name", "orders"),
+		attribute.String("deployment.environment.name", "prod")),
+		Attributes: []attribute.KeyValue{
+			attribute.String("host.name", ""), attribute.String("http.method", ""), attribute.String("http.request.method", "GET"),
+			attribute.String("db.name", ""), attribute.String("only.empty", ""), attribute.String("env", ""),
+		}})
+	add(tracetest.SpanStub{Name: "empty db.name", SpanKind: trace.SpanKindClient, Attributes: []attribute.KeyValue{
+		attribute.String("db.system", "postgresql"), attribute.String("db.name", ""), attribute.String("db.namespace", "shop"),
+		attribute.String("version", "")}})
 	return c
 }
 
