@@ -95,7 +95,13 @@ type encoder struct {
 	seen    keySet  // keys written into it, but for a resource block
 	resKeys *keySet // the keys of the resource block written whole, if any
 	clean   bool    // meta: no attribute or tag can collide with a fixed key
+	// empties are the meta keys of the span's empty string attributes,
+	// written last, so that a later value of the key takes their place.
+	empties []metaKey
 }
+
+// metaKey is a meta key in the two parts ddname.Key gives.
+type metaKey struct{ prefix, suffix string }
 
 // maxIdleEncoders caps the encoders an encoderPool keeps: the exports
 // that run at once (the span processor's workers, usually one).

@@ -157,12 +157,17 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs
 		e.scratch = appendTraceState(e.scratch[:0], ts)
 		e.fixedMetaBytes("w3c.tracestate", e.scratch)
 	}
+	e.empties = e.empties[:0]
 	for i := range attrs {
 		kv := &attrs[i]
 		if t := kv.Value.Type(); t == attribute.INT64 || t == attribute.FLOAT64 || kv.Key == "analytics.event" {
 			continue
 		}
 		if p, sfx, ok := ddname.Key(string(kv.Key)); ok {
+			if kv.Value.Type() == attribute.STRING && kv.Value.AsString() == "" && !blockingKey(p, sfx) {
+				e.empties = append(e.empties, metaKey{p, sfx})
+				continue
+			}
 			e.metaValue(p, sfx, kv.Value)
 		}
 	}
@@ -186,8 +191,10 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs
 	}
 	e.writeResourceMeta(e.res)
 	if v := e.names.Text(ddname.AttrDBNamespace); v != "" {
+		e.writeEmpties("db.name") // an empty db.name attribute blocks it
 		e.meta("db.name", v)
 	}
+	e.writeEmpties("")
 	if root {
 		if dm != "" {
 			e.scratch = appendDecoded(e.scratch[:0], dm)
@@ -224,6 +231,36 @@ func (e *encoder) writeMeta(s sdktrace.ReadOnlySpan, sc trace.SpanContext, attrs
 	}
 	e.closeMap()
 	return drops
+}
+
+// blockingKey reports whether an empty string attribute of meta key
+// prefix+suffix is written at once: the keys whose derived value (version,
+// env, the error's) the Agent's OTLP mapping writes only when the span has
+// no such key at all. Any other empty string attribute is written last, as
+// the Agent lets a later value of its key, from the span or its resource,
+// replace an empty one.
+func blockingKey(prefix, suffix string) bool {
+	if suffix != "" {
+		return false
+	}
+	switch prefix {
+	case "version", "env", "error.message", "error.type", "error.stack":
+		return true
+	}
+	return false
+}
+
+// writeEmpties writes the keys of e.empties that nothing wrote since, with
+// an empty value: those of key only, or all when key is "".
+func (e *encoder) writeEmpties(key string) {
+	for _, m := range e.empties {
+		if key != "" && (m.prefix != key || m.suffix != "") {
+			continue
+		}
+		if e.add(m.prefix, m.suffix) {
+			e.str("")
+		}
+	}
 }
 
 // ddTag writes the propagated tag _dd.p.<k> of encoded value v. The key
