@@ -282,23 +282,20 @@ func (e *encoder) statsMeta(s sdktrace.ReadOnlySpan, attrs []attribute.KeyValue,
 	}
 	e.metaVals = e.metaVals[:n]
 	clear(e.metaVals)
-	slot := func(k string) int {
-		if i := metaValSlot(k); i >= 0 {
-			return i
+	// A key may fill two slots: _dd.base_service is the base service of
+	// every span and, on client, producer and consumer spans, a peer tag
+	// when the Agent lists it (as it does by default).
+	takeString := func(k, v string) {
+		if i := metaValSlot(k); i >= 0 && e.metaVals[i] == "" {
+			e.metaVals[i] = v
 		}
-		if i := keys.Index(k); i >= 0 {
-			return numMetaVals + i
+		if i := keys.Index(k); i >= 0 && e.metaVals[numMetaVals+i] == "" {
+			e.metaVals[numMetaVals+i] = v
 		}
-		return -1
 	}
 	take := func(k string, v attribute.Value) {
-		if i := slot(k); i >= 0 && e.metaVals[i] == "" {
-			e.metaVals[i] = ddname.Text(v)
-		}
-	}
-	takeString := func(k, v string) {
-		if i := slot(k); i >= 0 && e.metaVals[i] == "" {
-			e.metaVals[i] = v
+		if metaValSlot(k) >= 0 || keys.Index(k) >= 0 {
+			takeString(k, ddname.Text(v))
 		}
 	}
 	if scope := s.InstrumentationScope(); scope.Attributes.Len() > 0 {

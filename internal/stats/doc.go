@@ -34,6 +34,9 @@
 // duration becomes 0, a start before 2000 becomes now minus the duration).
 // Names, services and resources are sent as given: the Agent normalises
 // and obfuscates client stats itself, and merges groups that become equal.
+// It does not normalise peer tags, so Add does what its normaliser does to
+// spans: peer.service and _dd.base_service values are normalised as
+// services.
 //
 // # Retention and flush
 //
