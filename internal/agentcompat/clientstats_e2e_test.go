@@ -260,3 +260,47 @@ func TestClientStatsPeerTagsNormalized(t *testing.T) {
 		t.Errorf("the Agent's peer tags (-want +got):\n%s", diff)
 	}
 }
+
+// markStatsTraces makes traces whose spans carry, as attributes, the
+// metrics by which the Agent decides what its stats count: _dd.top_level
+// and _top_level on internal spans (top-level: counted), and
+// _dd.partial_version on a server span (a long-running span's snapshot:
+// not counted).
+func markStatsTraces(tracer trace.Tracer) (traces int) {
+	base := time.Now().Add(-time.Second)
+	at := func(ms int) trace.SpanStartEventOption {
+		return trace.WithTimestamp(base.Add(time.Duration(ms) * time.Millisecond))
+	}
+	end := func(s trace.Span, ms int) { s.End(trace.WithTimestamp(base.Add(time.Duration(ms) * time.Millisecond))) }
+	for i := range 3 {
+		ctx, root := tracer.Start(context.Background(), "GET /orders", trace.WithSpanKind(trace.SpanKindServer), at(0))
+		_, a := tracer.Start(ctx, "load", at(1), trace.WithAttributes(attribute.Int("_dd.top_level", 1)))
+		end(a, 3+i)
+		_, b := tracer.Start(ctx, "render", at(2), trace.WithAttributes(attribute.Float64("_top_level", 1)))
+		end(b, 4+i)
+		end(root, 10+i)
+		traces++
+	}
+	_, job := tracer.Start(context.Background(), "nightly", trace.WithSpanKind(trace.SpanKindServer), at(0),
+		trace.WithAttributes(attribute.Int("_dd.partial_version", 0)))
+	end(job, 20)
+	return traces + 1
+}
+
+// TestClientStatsTopLevelAndPartialMarks: spans marked top-level, or as
+// partial snapshots, by their attributes are counted in client stats as
+// the Agent counts them.
+func TestClientStatsTopLevelAndPartialMarks(t *testing.T) {
+	want := compareThroughDDExport(t, markStatsTraces)
+	// The corpus still proves what it should.
+	var names []string
+	for k, v := range want {
+		if v.TopLevelHits > 0 {
+			names = append(names, k.Resource)
+		}
+	}
+	sort.Strings(names)
+	if diff := cmp.Diff([]string{"GET /orders", "load", "render"}, names); diff != "" {
+		t.Errorf("the Agent's top-level resources (-want +got):\n%s", diff)
+	}
+}
