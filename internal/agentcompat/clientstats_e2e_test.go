@@ -304,3 +304,37 @@ func TestClientStatsTopLevelAndPartialMarks(t *testing.T) {
 		t.Errorf("the Agent's top-level resources (-want +got):\n%s", diff)
 	}
 }
+
+// hugeStatsTraces makes traces with values the Agent cuts before it
+// computes stats: a span type over 100 bytes, a peer tag value over
+// 25,000 bytes.
+func hugeStatsTraces(tracer trace.Tracer) (traces int) {
+	base := time.Now().Add(-time.Second)
+	at := func(ms int) trace.SpanStartEventOption {
+		return trace.WithTimestamp(base.Add(time.Duration(ms) * time.Millisecond))
+	}
+	end := func(s trace.Span, ms int) { s.End(trace.WithTimestamp(base.Add(time.Duration(ms) * time.Millisecond))) }
+	ctx, root := tracer.Start(context.Background(), "GET /orders", trace.WithSpanKind(trace.SpanKindServer), at(0),
+		trace.WithAttributes(attribute.String("span.type", strings.Repeat("wé", 50))))
+	_, db := tracer.Start(ctx, "SELECT", trace.WithSpanKind(trace.SpanKindClient), at(1),
+		trace.WithAttributes(attribute.String("db.system.name", "postgresql"), attribute.String("db.namespace", strings.Repeat("orders-", 5000))))
+	end(db, 3)
+	end(root, 10)
+	return 1
+}
+
+// TestClientStatsHugeValues: values the Agent cuts before it computes stats
+// come out of client stats cut alike.
+func TestClientStatsHugeValues(t *testing.T) {
+	want := compareThroughDDExport(t, hugeStatsTraces)
+	// The corpus still proves what it should.
+	var cut int
+	for k := range want {
+		if len(k.Type) == 100 || strings.HasSuffix(k.PeerTags, "ord...") {
+			cut++
+		}
+	}
+	if cut != 2 {
+		t.Errorf("%d keys with cut values, want 2: %v", cut, want)
+	}
+}
