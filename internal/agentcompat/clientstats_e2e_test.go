@@ -330,7 +330,7 @@ func TestClientStatsHugeValues(t *testing.T) {
 	// The corpus still proves what it should.
 	var cut int
 	for k := range want {
-		if len(k.Type) == 100 || strings.HasSuffix(k.PeerTags, "ord...") {
+		if len(k.Type) == 100 || strings.Contains(k.PeerTags, "ord...,") {
 			cut++
 		}
 	}

@@ -800,3 +800,25 @@ func TestPeerServicesNormalized(t *testing.T) {
 		})
 	}
 }
+
+// TestHugeValuesCut: a type over 100 bytes and a peer tag value over 25,000
+// bytes are cut as the Agent cuts them before its concentrator reads them.
+func TestHugeValuesCut(t *testing.T) {
+	c, _ := testConcentrator(t, Config{}, t0)
+	keys := NewPeerTagKeys([]string{"db.instance"})
+	s := with(base(), func(s *Span) {
+		s.SpanKind, s.Type = "client", strings.Repeat("wé", 50) // 150 bytes
+		s.PeerTagKeys, s.PeerTagValues = keys, []string{strings.Repeat("é", 13000)}
+	})
+	c.Add(&s)
+	got := allGroups(t, c)
+	if len(got) != 1 {
+		t.Fatalf("%d groups, want 1", len(got))
+	}
+	if want := strings.Repeat("wé", 33) + "w"; got[0].Type != want {
+		t.Errorf("type %q, want %q", got[0].Type, want)
+	}
+	if want := []string{"db.instance:" + strings.Repeat("é", 12500) + "..."}; !cmp.Equal(want, got[0].PeerTags) {
+		t.Errorf("peer tag of %d bytes, want %d", len(strings.Join(got[0].PeerTags, "")), len(want[0]))
+	}
+}

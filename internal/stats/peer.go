@@ -35,14 +35,7 @@ func normalizePeerService(v string) string {
 	if !utf8.ValidString(v) {
 		v = validUTF8(v)
 	}
-	if len(v) > maxServiceLen {
-		n := maxServiceLen
-		for n > 0 && !utf8.RuneStart(v[n]) {
-			n--
-		}
-		v = v[:n]
-	}
-	return ddname.NormalizeTagValue(v)
+	return ddname.NormalizeTagValue(truncateUTF8(v, maxServiceLen))
 }
 
 // peerTagsMode says which peer tags apply to a span, by the Agent's rule
@@ -65,11 +58,16 @@ func peerTagsMode(s *Span, k kind) (base string, baseOnly, all bool) {
 }
 
 // peerValue returns the i-th peer tag value of s as the Agent's
-// concentrator reads it.
+// concentrator reads it: a service normalized, a value over the Agent's
+// limit on meta values cut (on a character) and followed by "...".
 func peerValue(s *Span, i int) string {
 	v := s.PeerTagValues[i]
-	if v != "" && s.PeerTagKeys.service(i) {
+	switch {
+	case v == "":
+	case s.PeerTagKeys.service(i):
 		v = normalizePeerService(v)
+	case len(v) > maxMetaValueLen:
+		v = truncateUTF8(validUTF8(v), maxMetaValueLen) + "..."
 	}
 	return v
 }
