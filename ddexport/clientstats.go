@@ -259,8 +259,29 @@ func (e *encoder) statsSpan(s sdktrace.ReadOnlySpan, f *chunkFacts, keys *stats.
 	st.TraceRoot = !parent.SpanID().IsValid()
 	st.TopLevel = topLevel(parent.SpanID(), parent.IsRemote(), kind)
 	st.Measured = kind == trace.SpanKindClient || kind == trace.SpanKindProducer || measured(&e.sp, &e.res.slots)
+	statsMarks(st, attrs)
 	st.Weight = f.weight
 	return st
+}
+
+// statsMarks reads the numeric attributes that writeMetrics writes as the
+// metrics of the same name by which the Agent decides what its stats count:
+// _dd.top_level or _top_level = 1 (top-level; a top-level span already has
+// _dd.top_level = 1, written first) and _dd.partial_version >= 0 (a
+// long-running span's snapshot, left out).
+func statsMarks(st *stats.Span, attrs []attribute.KeyValue) {
+	for _, kv := range attrs {
+		switch kv.Key {
+		case "_dd.top_level", "_top_level":
+			if f, ok := numeric(kv.Value); ok && f == 1 {
+				st.TopLevel = true
+			}
+		case "_dd.partial_version":
+			if f, ok := numeric(kv.Value); ok && f >= 0 {
+				st.PartialSnapshot = true
+			}
+		}
+	}
 }
 
 // bufString returns s, or b as a string when the name was built into b,
@@ -282,23 +303,20 @@ func (e *encoder) statsMeta(s sdktrace.ReadOnlySpan, attrs []attribute.KeyValue,
 	}
 	e.metaVals = e.metaVals[:n]
 	clear(e.metaVals)
-	slot := func(k string) int {
-		if i := metaValSlot(k); i >= 0 {
-			return i
+	// A key may fill two slots: _dd.base_service is the base service of
+	// every span and, on client, producer and consumer spans, a peer tag
+	// when the Agent lists it (as it does by default).
+	takeString := func(k, v string) {
+		if i := metaValSlot(k); i >= 0 && e.metaVals[i] == "" {
+			e.metaVals[i] = v
 		}
-		if i := keys.Index(k); i >= 0 {
-			return numMetaVals + i
+		if i := keys.Index(k); i >= 0 && e.metaVals[numMetaVals+i] == "" {
+			e.metaVals[numMetaVals+i] = v
 		}
-		return -1
 	}
 	take := func(k string, v attribute.Value) {
-		if i := slot(k); i >= 0 && e.metaVals[i] == "" {
-			e.metaVals[i] = ddname.Text(v)
-		}
-	}
-	takeString := func(k, v string) {
-		if i := slot(k); i >= 0 && e.metaVals[i] == "" {
-			e.metaVals[i] = v
+		if metaValSlot(k) >= 0 || keys.Index(k) >= 0 {
+			takeString(k, ddname.Text(v))
 		}
 	}
 	if scope := s.InstrumentationScope(); scope.Attributes.Len() > 0 {

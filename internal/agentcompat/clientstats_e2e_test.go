@@ -2,11 +2,13 @@ package agentcompat
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	pb "github.com/DataDog/datadog-agent/pkg/proto/pbgo/trace"
+	"github.com/google/go-cmp/cmp"
 	"github.com/seed03c8c003/ddslog/ddexport"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -116,6 +118,12 @@ func shopStatsTraces(tracer trace.Tracer) (traces int) {
 // number of traces.
 func runShopStats(t *testing.T, ra *realAgent, opts ...ddexport.Option) (ddexport.Stats, int) {
 	t.Helper()
+	return runStatsTraces(t, ra, shopStatsTraces, opts...)
+}
+
+// runStatsTraces is runShopStats for the traces gen makes.
+func runStatsTraces(t *testing.T, ra *realAgent, gen func(trace.Tracer) int, opts ...ddexport.Option) (ddexport.Stats, int) {
+	t.Helper()
 	exp, err := ddexport.New(append([]ddexport.Option{ddexport.WithAgentURL(ra.URL())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -126,7 +134,7 @@ func runShopStats(t *testing.T, ra *realAgent, opts ...ddexport.Option) (ddexpor
 		sdktrace.WithResource(resource.NewSchemaless(attribute.String("service.name", "shop"),
 			attribute.String("deployment.environment.name", "prod"), attribute.String("service.version", "1.2"))),
 	)
-	n := shopStatsTraces(tp.Tracer("agentcompat"))
+	n := gen(tp.Tracer("agentcompat"))
 	ctx, cancel := context.WithTimeout(context.Background(), exportTimeout)
 	defer cancel()
 	if err := tp.Shutdown(ctx); err != nil {
@@ -183,4 +191,150 @@ func TestClientStatsThroughDDExport(t *testing.T) {
 		t.Errorf("consumer hits %d: the sample-rate weights did not apply", weighted)
 	}
 	t.Logf("%d keys, %d hits: identical counts, sketches within 1%%; %d priority-0 spans not sent", len(want), hits, statsB.SpansDroppedP0)
+}
+
+// compareThroughDDExport sends the traces gen makes (a) without client
+// stats, the Agent's own concentrator computing their stats, and (b) with
+// client stats through the Agent's client-stats path, and fails the test
+// unless both give the same stats for every key. It returns the Agent's.
+func compareThroughDDExport(t *testing.T, gen func(trace.Tracer) int) map[statsKey]*statsValue {
+	t.Helper()
+	agentSide := newRealAgent(t, agentOptions{spanEvents: true, convertV1: true})
+	_, traces := runStatsTraces(t, agentSide, gen, ddexport.WithClientStats(false))
+	agentSide.concentrator.waitTraces(t, traces)
+	want := byKey(t, []*pb.StatsPayload{agentSide.concentrator.Flush(true)})
+
+	clientSide := newRealAgent(t, agentOptions{spanEvents: true, convertV1: true})
+	statsB, _ := runStatsTraces(t, clientSide, gen)
+	if statsB.StatsPayloadsSent == 0 || statsB.StatsPayloadsFailed != 0 {
+		t.Fatalf("with client stats: %+v, want stats payloads sent, none failed", statsB)
+	}
+	got := byKey(t, clientSide.clientStatsOutput(t))
+	compareStats(t, want, got)
+	return want
+}
+
+// peerStatsTraces makes traces whose peer tags the Agent normalizes before
+// it computes stats: peer.service and _dd.base_service as services (lower
+// case, invalid characters replaced), and _dd.base_service, one of the
+// Agent's default peer tag keys, on a client span.
+func peerStatsTraces(tracer trace.Tracer) (traces int) {
+	base := time.Now().Add(-time.Second)
+	at := func(ms int) trace.SpanStartEventOption {
+		return trace.WithTimestamp(base.Add(time.Duration(ms) * time.Millisecond))
+	}
+	end := func(s trace.Span, ms int) { s.End(trace.WithTimestamp(base.Add(time.Duration(ms) * time.Millisecond))) }
+	for i := range 4 {
+		ctx, root := tracer.Start(context.Background(), "GET /orders", trace.WithSpanKind(trace.SpanKindServer), at(0))
+		_, pay := tracer.Start(ctx, "POST", trace.WithSpanKind(trace.SpanKindClient), at(1),
+			trace.WithAttributes(attribute.String("http.request.method", "POST"),
+				attribute.String("peer.service", []string{"Payments API", "payments-api"}[i%2])))
+		end(pay, 3+i)
+		_, legacy := tracer.Start(ctx, "GET", trace.WithSpanKind(trace.SpanKindClient), at(2),
+			trace.WithAttributes(attribute.String("http.request.method", "GET"), attribute.String("peer.service", "stock"),
+				attribute.String("_dd.base_service", "Shop-Legacy")))
+		end(legacy, 4+i)
+		_, price := tracer.Start(ctx, "price", at(3),
+			trace.WithAttributes(attribute.Int("_dd.measured", 1), attribute.String("_dd.base_service", "Shop Core!")))
+		end(price, 5+i)
+		end(root, 10+i)
+		traces++
+	}
+	return traces
+}
+
+// TestClientStatsPeerTagsNormalized: peer tags come out of client stats as
+// the Agent's own stats have them, normalized.
+func TestClientStatsPeerTagsNormalized(t *testing.T) {
+	want := compareThroughDDExport(t, peerStatsTraces)
+	var tags []string
+	for k := range want {
+		if k.PeerTags != "" {
+			tags = append(tags, k.PeerTags)
+		}
+	}
+	sort.Strings(tags)
+	// The corpus still proves what it should.
+	wantTags := []string{"_dd.base_service:shop-legacy,peer.service:stock", "_dd.base_service:shop_core", "peer.service:payments-api", "peer.service:payments_api"}
+	if diff := cmp.Diff(wantTags, tags); diff != "" {
+		t.Errorf("the Agent's peer tags (-want +got):\n%s", diff)
+	}
+}
+
+// markStatsTraces makes traces whose spans carry, as attributes, the
+// metrics by which the Agent decides what its stats count: _dd.top_level
+// and _top_level on internal spans (top-level: counted), and
+// _dd.partial_version on a server span (a long-running span's snapshot:
+// not counted).
+func markStatsTraces(tracer trace.Tracer) (traces int) {
+	base := time.Now().Add(-time.Second)
+	at := func(ms int) trace.SpanStartEventOption {
+		return trace.WithTimestamp(base.Add(time.Duration(ms) * time.Millisecond))
+	}
+	end := func(s trace.Span, ms int) { s.End(trace.WithTimestamp(base.Add(time.Duration(ms) * time.Millisecond))) }
+	for i := range 3 {
+		ctx, root := tracer.Start(context.Background(), "GET /orders", trace.WithSpanKind(trace.SpanKindServer), at(0))
+		_, a := tracer.Start(ctx, "load", at(1), trace.WithAttributes(attribute.Int("_dd.top_level", 1)))
+		end(a, 3+i)
+		_, b := tracer.Start(ctx, "render", at(2), trace.WithAttributes(attribute.Float64("_top_level", 1)))
+		end(b, 4+i)
+		end(root, 10+i)
+		traces++
+	}
+	_, job := tracer.Start(context.Background(), "nightly", trace.WithSpanKind(trace.SpanKindServer), at(0),
+		trace.WithAttributes(attribute.Int("_dd.partial_version", 0)))
+	end(job, 20)
+	return traces + 1
+}
+
+// TestClientStatsTopLevelAndPartialMarks: spans marked top-level, or as
+// partial snapshots, by their attributes are counted in client stats as
+// the Agent counts them.
+func TestClientStatsTopLevelAndPartialMarks(t *testing.T) {
+	want := compareThroughDDExport(t, markStatsTraces)
+	// The corpus still proves what it should.
+	var names []string
+	for k, v := range want {
+		if v.TopLevelHits > 0 {
+			names = append(names, k.Resource)
+		}
+	}
+	sort.Strings(names)
+	if diff := cmp.Diff([]string{"GET /orders", "load", "render"}, names); diff != "" {
+		t.Errorf("the Agent's top-level resources (-want +got):\n%s", diff)
+	}
+}
+
+// hugeStatsTraces makes traces with values the Agent cuts before it
+// computes stats: a span type over 100 bytes, a peer tag value over
+// 25,000 bytes.
+func hugeStatsTraces(tracer trace.Tracer) (traces int) {
+	base := time.Now().Add(-time.Second)
+	at := func(ms int) trace.SpanStartEventOption {
+		return trace.WithTimestamp(base.Add(time.Duration(ms) * time.Millisecond))
+	}
+	end := func(s trace.Span, ms int) { s.End(trace.WithTimestamp(base.Add(time.Duration(ms) * time.Millisecond))) }
+	ctx, root := tracer.Start(context.Background(), "GET /orders", trace.WithSpanKind(trace.SpanKindServer), at(0),
+		trace.WithAttributes(attribute.String("span.type", strings.Repeat("wé", 50))))
+	_, db := tracer.Start(ctx, "SELECT", trace.WithSpanKind(trace.SpanKindClient), at(1),
+		trace.WithAttributes(attribute.String("db.system.name", "postgresql"), attribute.String("db.namespace", strings.Repeat("orders-", 5000))))
+	end(db, 3)
+	end(root, 10)
+	return 1
+}
+
+// TestClientStatsHugeValues: values the Agent cuts before it computes stats
+// come out of client stats cut alike.
+func TestClientStatsHugeValues(t *testing.T) {
+	want := compareThroughDDExport(t, hugeStatsTraces)
+	// The corpus still proves what it should.
+	var cut int
+	for k := range want {
+		if len(k.Type) == 100 || strings.Contains(k.PeerTags, "ord...,") {
+			cut++
+		}
+	}
+	if cut != 2 {
+		t.Errorf("%d keys with cut values, want 2: %v", cut, want)
+	}
 }

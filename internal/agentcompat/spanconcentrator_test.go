@@ -12,6 +12,7 @@ import (
 	"github.com/DataDog/datadog-agent/pkg/obfuscate"
 	pb "github.com/DataDog/datadog-agent/pkg/proto/pbgo/trace"
 	agentstats "github.com/DataDog/datadog-agent/pkg/trace/stats"
+	"github.com/DataDog/datadog-agent/pkg/trace/traceutil/normalize"
 	"github.com/google/go-cmp/cmp"
 	"github.com/seed03c8c003/ddslog/internal/stats"
 )
@@ -209,6 +210,9 @@ func compareWithSpanConcentrator(t *testing.T, keys *stats.PeerTagKeys, peerKeys
 	}
 	for i := range 4000 {
 		s := genSpan(rng, uint64(i+1), now, peerKeys, grpc)
+		// Ours is given the span as written, the Agent's as normalized.
+		c.Add(statsSpan(s, statsChunk{s}, keys))
+		agentNormalizePeerServices(s)
 		if ss, ok := agent.NewStatSpanWithConfig(agentstats.StatSpanConfig{
 			Service: s.Service, Resource: s.Resource, Name: s.Name, Type: s.Type, ParentID: s.ParentID,
 			Start: s.Start, Duration: s.Duration, Error: s.Error, Meta: s.Meta, Metrics: s.Metrics,
@@ -216,7 +220,6 @@ func compareWithSpanConcentrator(t *testing.T, keys *stats.PeerTagKeys, peerKeys
 		}); ok {
 			agent.AddSpan(ss, agentstats.PayloadAggregationKey{Env: s.Meta["env"], Version: s.Meta["version"]}, "", nil, s.Meta["_dd.origin"])
 		}
-		c.Add(statsSpan(s, statsChunk{s}, keys))
 	}
 	if bucket(time.Now()) != bucket(now) {
 		return true
@@ -254,6 +257,17 @@ func compareWithSpanConcentrator(t *testing.T, keys *stats.PeerTagKeys, peerKeys
 	}
 	t.Logf("%d groups identical", len(want))
 	return false
+}
+
+// agentNormalizePeerServices applies to s what the Agent's normalizer does
+// to peer.service and _dd.base_service before its concentrator reads them
+// (the SpanConcentrator does not normalize; our concentrator does).
+func agentNormalizePeerServices(s *pb.Span) {
+	for _, k := range []string{"peer.service", "_dd.base_service"} {
+		if v := s.Meta[k]; v != "" {
+			s.Meta[k], _ = normalize.NormalizePeerService(v)
+		}
+	}
 }
 
 func first(s []string, n int) []string { return s[:min(n, len(s))] }

@@ -181,6 +181,7 @@ func align(ts int64) int64 { return ts - ts%bucketSize }
 // derived holds what Add computes from a span for its key.
 type derived struct {
 	kind           kind
+	typ            string // the span type, cut as the Agent cuts it
 	grpcStatusCode string
 	synthetics     bool
 	isTraceRoot    int32
@@ -194,12 +195,18 @@ func (c *Concentrator) Add(s *Span) {
 	}
 	d := derived{
 		kind:           k,
+		typ:            s.Type,
 		grpcStatusCode: normalizeGRPCStatus(s.GRPCStatusCode),
 		synthetics:     strings.HasPrefix(s.Origin, "synthetics"),
 		isTraceRoot:    trileanFalse,
 	}
 	if s.TraceRoot {
 		d.isTraceRoot = trileanTrue
+	}
+	if len(d.typ) > maxTypeLen {
+		// The Agent's normalizer cuts the type of spans before its
+		// concentrator reads it (and leaves client stats as they are).
+		d.typ = truncateUTF8(validUTF8(d.typ), maxTypeLen)
 	}
 	weight := validWeight(s.Weight)
 
@@ -302,10 +309,10 @@ const (
 func encodeKey(b []byte, s *Span, d *derived, q *quantCache) []byte {
 	b = append(b, encSpan)
 	b = appendPeerTags(b, s, d.kind, q)
-	fields := [...]*string{&s.Env, &s.Version, &s.Service, &s.Name, &s.Resource, &s.Type, &s.SpanKind,
+	fields := [...]*string{&s.Env, &s.Version, &s.Service, &s.Name, &s.Resource, &d.typ, &s.SpanKind,
 		&s.ServiceSource, &d.grpcStatusCode, &s.HTTPMethod, &s.HTTPEndpoint}
 	n := len(b) + len(fields)*binary.MaxVarintLen64 + 6 + len(s.Env) + len(s.Version) + len(s.Service) +
-		len(s.Name) + len(s.Resource) + len(s.Type) + len(s.SpanKind) + len(s.ServiceSource) +
+		len(s.Name) + len(s.Resource) + len(d.typ) + len(s.SpanKind) + len(s.ServiceSource) +
 		len(d.grpcStatusCode) + len(s.HTTPMethod) + len(s.HTTPEndpoint)
 	at := len(b)
 	b = slices.Grow(b, n-at)[:n]
@@ -365,7 +372,7 @@ func (c *Concentrator) newGroup(b *bucket, h uint64, enc []byte, s *Span, d *der
 		service:        strings.Clone(s.Service),
 		name:           strings.Clone(s.Name),
 		resource:       strings.Clone(s.Resource),
-		typ:            strings.Clone(s.Type),
+		typ:            strings.Clone(d.typ),
 		spanKind:       strings.Clone(s.SpanKind),
 		statusCode:     s.HTTPStatusCode,
 		synthetics:     d.synthetics,
@@ -596,6 +603,25 @@ func round(f float64) uint64 {
 		i++
 	}
 	return i
+}
+
+// The Agent's limits on what it computes its own stats from, in bytes:
+// a span type, and a meta value (a longer one is cut and "..." appended).
+const (
+	maxTypeLen      = 100
+	maxMetaValueLen = 25000
+)
+
+// truncateUTF8 returns the longest prefix of s, valid UTF-8, of at most n
+// bytes that does not cut a character: the Agent's TruncateUTF8.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // validUTF8 replaces each byte that is not valid UTF-8 with U+FFFD, as the

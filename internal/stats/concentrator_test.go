@@ -638,7 +638,8 @@ func TestMaxGroups(t *testing.T) {
 
 func TestInvalidUTF8(t *testing.T) {
 	c, _ := testConcentrator(t, Config{Service: "s\xff"}, t0)
-	keys := NewPeerTagKeys([]string{"peer.service"})
+	// peer.service would be normalized (TestPeerServicesNormalized).
+	keys := NewPeerTagKeys([]string{"db.instance"})
 	s := with(base(), func(s *Span) {
 		s.Service, s.SpanKind, s.Env = "a\xffb", "client", "e\xfe"
 		s.PeerTagKeys, s.PeerTagValues = keys, []string{"db\xff\xff"}
@@ -647,7 +648,7 @@ func TestInvalidUTF8(t *testing.T) {
 	ps := c.Flush(t0.Add(time.Hour), true)
 	g := ps[0].Buckets[0].Groups[0]
 	if g.Service != "a\uFFFDb" || ps[0].Env != "e\uFFFD" || ps[0].Service != "s\uFFFD" ||
-		!cmp.Equal(g.PeerTags, []string{"peer.service:db\uFFFD\uFFFD"}) {
+		!cmp.Equal(g.PeerTags, []string{"db.instance:db\uFFFD\uFFFD"}) {
 		t.Errorf("not repaired: %q %q %q %q", g.Service, ps[0].Env, ps[0].Service, g.PeerTags)
 	}
 }
@@ -760,5 +761,64 @@ func TestAllocations(t *testing.T) {
 		if n := testing.AllocsPerRun(200, func() { c.Add(&spans[i]) }); n != 0 {
 			t.Errorf("span %d (%s %s): %v allocations per Add, want 0", i, spans[i].SpanKind, spans[i].Resource[:min(20, len(spans[i].Resource))], n)
 		}
+	}
+}
+
+// TestPeerServicesNormalized: the values of peer.service and
+// _dd.base_service are normalized as services, as the Agent's normalizer
+// does before its concentrator reads them; other peer tags are not.
+func TestPeerServicesNormalized(t *testing.T) {
+	keys := NewPeerTagKeys([]string{"_dd.base_service", "db.instance", "peer.service"})
+	long := strings.Repeat("é", 60) // 120 bytes: cut at 100, on a rune
+	for _, tc := range []struct {
+		name, kind, base string
+		values           []string
+		want             []string
+	}{
+		{"client", "client", "", []string{"Shop Core!", "Carts DB", "Payments API"},
+			[]string{"_dd.base_service:shop_core", "db.instance:Carts DB", "peer.service:payments_api"}},
+		{"invalid disappears", "producer", "", []string{"", "", "!!!"}, nil},
+		{"invalid UTF-8", "client", "", []string{"", "", "a\xffb"}, []string{"peer.service:a_b"}},
+		{"long", "consumer", "", []string{"", "", long}, []string{"peer.service:" + strings.Repeat("é", 50)}},
+		{"internal base service", "internal", "Shop Core!", nil, []string{"_dd.base_service:shop_core"}},
+		{"no kind, invalid base service", "", "!!", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, _ := testConcentrator(t, Config{}, t0)
+			s := with(base(), func(s *Span) {
+				s.SpanKind, s.BaseService, s.Measured = tc.kind, tc.base, true
+				s.PeerTagKeys, s.PeerTagValues = keys, tc.values
+			})
+			c.Add(&s)
+			got := allGroups(t, c)
+			if len(got) != 1 {
+				t.Fatalf("%d groups, want 1", len(got))
+			}
+			if diff := cmp.Diff(tc.want, got[0].PeerTags); diff != "" {
+				t.Errorf("peer tags (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestHugeValuesCut: a type over 100 bytes and a peer tag value over 25,000
+// bytes are cut as the Agent cuts them before its concentrator reads them.
+func TestHugeValuesCut(t *testing.T) {
+	c, _ := testConcentrator(t, Config{}, t0)
+	keys := NewPeerTagKeys([]string{"db.instance"})
+	s := with(base(), func(s *Span) {
+		s.SpanKind, s.Type = "client", strings.Repeat("wé", 50) // 150 bytes
+		s.PeerTagKeys, s.PeerTagValues = keys, []string{strings.Repeat("é", 13000)}
+	})
+	c.Add(&s)
+	got := allGroups(t, c)
+	if len(got) != 1 {
+		t.Fatalf("%d groups, want 1", len(got))
+	}
+	if want := strings.Repeat("wé", 33) + "w"; got[0].Type != want {
+		t.Errorf("type %q, want %q", got[0].Type, want)
+	}
+	if want := []string{"db.instance:" + strings.Repeat("é", 12500) + "..."}; !cmp.Equal(want, got[0].PeerTags) {
+		t.Errorf("peer tag of %d bytes, want %d", len(strings.Join(got[0].PeerTags, "")), len(want[0]))
 	}
 }

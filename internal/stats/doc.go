@@ -31,9 +31,14 @@
 //
 // The Agent normalises spans before it computes their stats; Add applies
 // the normalisations that change buckets (a negative or overflowing
-// duration becomes 0, a start before 2000 becomes now minus the duration).
+// duration becomes 0, a start before 2000 becomes now minus the duration)
+// and keys (a type is cut to 100 bytes, a peer tag value to 25,000 bytes
+// followed by "...").
 // Names, services and resources are sent as given: the Agent normalises
 // and obfuscates client stats itself, and merges groups that become equal.
+// It does not normalise peer tags, so Add does what its normaliser does to
+// spans: peer.service and _dd.base_service values are normalised as
+// services.
 //
 // # Retention and flush
 //

@@ -3,6 +3,9 @@ package stats
 import (
 	"encoding/binary"
 	"sort"
+	"unicode/utf8"
+
+	"github.com/seed03c8c003/ddslog/internal/ddname"
 )
 
 // The peer tags of a span are part of its aggregation key (the Agent keys
@@ -15,21 +18,58 @@ import (
 // service.
 const baseServiceKey = "_dd.base_service"
 
+// peerServiceKey is, with baseServiceKey, the peer tag whose value the
+// Agent normalizes as a service before it computes stats.
+const peerServiceKey = "peer.service"
+
+// maxServiceLen is the Agent's limit on a service, in bytes.
+const maxServiceLen = 100
+
+// normalizePeerService is the value the Agent's normalizer gives a
+// peer.service or _dd.base_service before its concentrator reads it (its
+// NormalizePeerService, after its decoder replaced invalid UTF-8): at most
+// 100 bytes, then normalized as a tag value ("" when nothing is left, and
+// the tag is then left out). It allocates only for a value that is not
+// already normal.
+func normalizePeerService(v string) string {
+	if !utf8.ValidString(v) {
+		v = validUTF8(v)
+	}
+	return ddname.NormalizeTagValue(truncateUTF8(v, maxServiceLen))
+}
+
 // peerTagsMode says which peer tags apply to a span, by the Agent's rule
 // (peerTagKeysToAggregateForSpan): none without keys; for an internal span
 // (or one without kind) with a base service, that one alone; for client,
-// producer and consumer spans, every key.
-func peerTagsMode(s *Span, k kind) (baseOnly, all bool) {
+// producer and consumer spans, every key. base is the span's base service,
+// normalized.
+func peerTagsMode(s *Span, k kind) (base string, baseOnly, all bool) {
 	if s.PeerTagKeys.Len() == 0 {
-		return false, false
+		return "", false, false
 	}
 	switch k {
 	case kindNone, kindInternal:
-		return s.BaseService != "", false
+		base = normalizePeerService(s.BaseService)
+		return base, base != "", false
 	case kindClient, kindProducer, kindConsumer:
-		return false, true
+		return "", false, true
 	}
-	return false, false
+	return "", false, false
+}
+
+// peerValue returns the i-th peer tag value of s as the Agent's
+// concentrator reads it: a service normalized, a value over the Agent's
+// limit on meta values cut (on a character) and followed by "...".
+func peerValue(s *Span, i int) string {
+	v := s.PeerTagValues[i]
+	switch {
+	case v == "":
+	case s.PeerTagKeys.service(i):
+		v = normalizePeerService(v)
+	case len(v) > maxMetaValueLen:
+		v = truncateUTF8(validUTF8(v), maxMetaValueLen) + "..."
+	}
+	return v
 }
 
 // appendPeerTags appends the span's peer tags in the Agent's (sorted)
@@ -40,11 +80,11 @@ func appendPeerTags(b []byte, s *Span, k kind, q *quantCache) []byte {
 	at := len(b)
 	b = append(b, 0, 0, 0, 0)
 	n := 0
-	baseOnly, all := peerTagsMode(s, k)
+	base, baseOnly, all := peerTagsMode(s, k)
 	switch {
 	case baseOnly:
 		b = binary.LittleEndian.AppendUint32(b, uint32(len(baseServiceKey)))
-		b = appendPeerValue(append(b, baseServiceKey...), s.BaseService, q)
+		b = appendPeerValue(append(b, baseServiceKey...), base, q)
 		n = 1
 	case all && s.PeerTagKeys.overlap:
 		for _, t := range peerTags(s, k) {
@@ -54,8 +94,11 @@ func appendPeerTags(b []byte, s *Span, k kind, q *quantCache) []byte {
 		}
 	case all:
 		enc := s.PeerTagKeys.enc
-		for i, v := range s.PeerTagValues {
-			if v != "" && i < len(enc) {
+		for i := range s.PeerTagValues {
+			if i >= len(enc) {
+				break
+			}
+			if v := peerValue(s, i); v != "" {
 				b = appendPeerValue(append(b, enc[i]...), v, q)
 				n++
 			}
@@ -141,16 +184,20 @@ func (c *quantCache) store(raw string, quantized []byte) {
 // peerTags returns the span's peer tags as the Agent sends them: sorted,
 // valid UTF-8.
 func peerTags(s *Span, k kind) []string {
-	baseOnly, all := peerTagsMode(s, k)
+	base, baseOnly, all := peerTagsMode(s, k)
 	switch {
 	case baseOnly:
-		return []string{validUTF8(baseServiceKey + ":" + string(appendQuantizedPeer(nil, s.BaseService)))}
+		return []string{validUTF8(baseServiceKey + ":" + string(appendQuantizedPeer(nil, base)))}
 	case !all:
 		return nil
 	}
 	var tags []string
-	for i, v := range s.PeerTagValues {
-		if v == "" || i >= s.PeerTagKeys.Len() {
+	for i := range s.PeerTagValues {
+		if i >= s.PeerTagKeys.Len() {
+			break
+		}
+		v := peerValue(s, i)
+		if v == "" {
 			continue
 		}
 		tags = append(tags, validUTF8(s.PeerTagKeys.keys[i]+":"+string(appendQuantizedPeer(nil, v))))

@@ -45,7 +45,9 @@ type Span struct {
 	// ServiceSource is the meta _dd.svc_src.
 	ServiceSource string
 	// BaseService is the meta _dd.base_service of the span: an internal
-	// span with one gets it as its only peer tag.
+	// span with one gets it as its only peer tag. Add normalizes it, and
+	// the values of the peer tag keys peer.service and _dd.base_service, as
+	// the Agent's normalizer does before its concentrator reads them.
 	BaseService string
 	// Origin is the chunk's origin (_dd.origin): "synthetics..." marks
 	// Synthetics traffic.
@@ -175,6 +177,9 @@ type PeerTagKeys struct {
 	// overlap is set when a key+":" is a prefix of another key: the
 	// order of their tags then depends on the values.
 	overlap bool
+	// peerService and baseService are the positions of the keys whose
+	// values the Agent normalizes as services; -1 when absent.
+	peerService, baseService int
 }
 
 // NewPeerTagKeys returns the set of keys; nil when there are none (the
@@ -192,9 +197,15 @@ func NewPeerTagKeys(keys []string) *PeerTagKeys {
 		return nil
 	}
 	sort.Slice(ks, func(i, j int) bool { return ks[i]+":" < ks[j]+":" })
-	p := &PeerTagKeys{keys: ks, enc: make([][]byte, len(ks)), index: make(map[string]int, len(ks))}
+	p := &PeerTagKeys{keys: ks, enc: make([][]byte, len(ks)), index: make(map[string]int, len(ks)), peerService: -1, baseService: -1}
 	for i, k := range ks {
 		p.index[k] = i
+		switch k {
+		case peerServiceKey:
+			p.peerService = i
+		case baseServiceKey:
+			p.baseService = i
+		}
 		p.enc[i] = append(binary.LittleEndian.AppendUint32(nil, uint32(len(k))), k...)
 		h := filterHash(len(k), lastByte(k))
 		p.filter[h>>6] |= 1 << (h & 63)
@@ -213,6 +224,10 @@ func NewPeerTagKeys(keys []string) *PeerTagKeys {
 	}
 	return p
 }
+
+// service reports whether the i-th key's values are normalized as
+// services (peer.service, _dd.base_service).
+func (p *PeerTagKeys) service(i int) bool { return i == p.peerService || i == p.baseService }
 
 // Len returns the number of keys; 0 for a nil set.
 func (p *PeerTagKeys) Len() int {
