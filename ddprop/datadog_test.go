@@ -246,10 +246,17 @@ func TestDatadogExtract(t *testing.T) {
 			want:    scView{TraceID: "0000000000000000ffffffffffffffff", SpanID: "ffffffffffffffff", Remote: true},
 		},
 		{
-			name:    "tags of 512 bytes are kept",
+			name:    "tags of 512 bytes are read, those past the member's 256 bytes dropped and reported",
 			headers: with("x-datadog-sampling-priority", "1", "x-datadog-tags", "_dd.p.dm=-4,"+longTagHeader(512-12)),
 			// The member keeps the tags that fit in its 256 bytes.
-			want: sc(trace64, true, "dd=s:1;t.dm:-4"),
+			want:    sc(trace64, true, "dd=s:1;t.dm:-4"),
+			wantErr: "extract_max_size",
+		},
+		{
+			name:    "the decision maker is kept before a long tag that came first",
+			headers: with("x-datadog-sampling-priority", "2", "x-datadog-tags", longTagHeader(250)+",_dd.p.dm=-4,_dd.p.tid="+tid128),
+			want:    sc(trace128, true, "dd=s:2;t.dm:-4"),
+			wantErr: "extract_max_size",
 		},
 		{
 			name:    "tags over 512 bytes are dropped, the trace is kept",
