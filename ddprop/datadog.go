@@ -99,7 +99,9 @@ func injectDatadog(ctx context.Context, sc trace.SpanContext, st State, carrier 
 // The trace is kept but its propagated tags are dropped when x-datadog-tags
 // is longer than 512 bytes or cannot be decoded; [PropagationError] then
 // reports extract_max_size or decoding_error, as Datadog tracers do. Tags
-// other than _dd.p.* are ignored.
+// other than _dd.p.* are ignored. The tags are kept in the dd= member, which
+// holds 256 bytes: those past it are dropped (_dd.p.dm keeps its room), and
+// [PropagationError] reports extract_max_size.
 //
 // The span context is sampled when the priority is positive. Without a
 // priority header it is not sampled and its dd= member has no s: field.
@@ -124,8 +126,8 @@ type propagationErrorKey struct{}
 // PropagationError returns the value Datadog tracers would record in
 // _dd.propagation_error for the trace context [Datadog.Extract] (directly or
 // through a [Propagator]) put into ctx: "extract_max_size" or
-// "decoding_error" when the propagated tags were dropped, or "" when they
-// were not. Instrumentation may copy it onto the span it starts from ctx
+// "decoding_error" when propagated tags were dropped (extract_max_size also
+// when they did not all fit in the dd= member), or "" when none were. Instrumentation may copy it onto the span it starts from ctx
 // under [PropagationErrorKey].
 func PropagationError(ctx context.Context) string {
 	s, _ := ctx.Value(propagationErrorKey{}).(string)
@@ -176,8 +178,13 @@ func extractDatadog(carrier propagation.TextMapCarrier) (trace.SpanContext, stri
 	if st.HasPriority && st.Priority > 0 {
 		cfg.TraceFlags = trace.FlagsSampled
 	}
-	if ts, err := st.Insert(trace.TraceState{}); err == nil {
+	if ts, truncated, err := st.insert(trace.TraceState{}); err == nil {
 		cfg.TraceState = ts
+		if truncated && perr == "" {
+			// Tags Datadog tracers would pass on are dropped: the dd=
+			// member that keeps them holds 256 bytes, x-datadog-tags 512.
+			perr = errExtractMaxSize
+		}
 	}
 	cfg.Remote = true
 	return trace.NewSpanContext(cfg), perr
