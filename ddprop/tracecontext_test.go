@@ -45,6 +45,11 @@ func TestTraceContextInject(t *testing.T) {
 			want: map[string]string{"traceparent": tp(trace64, span1, "00"), "tracestate": "dd=s:0;p:" + span1 + ";t.dm:-4"},
 		},
 		{
+			name: "an origin that leaves no room for p is left out, p is written",
+			sc:   spanContext(t, trace64, span1, true, false, "dd=s:1;o:"+strings.Repeat("o", 240)),
+			want: map[string]string{"traceparent": tp(trace64, span1, "01"), "tracestate": "dd=s:1;p:" + span1},
+		},
+		{
 			name: "origin, tags and other vendors kept, dd first",
 			sc: spanContext(t, trace128, span2, true, false,
 				"rojo=00f067aa0ba902b7,dd=s:2;o:synthetics~x;p:00000000000000aa;t.dm:-4;t.usr.id:a~b;t.tid:"+tid128+";x:unknown,congo=t61rcWkgMzE"),
