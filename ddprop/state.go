@@ -107,7 +107,8 @@ func (s *State) DeleteTag(key string) {
 // key: "s:<priority>;o:<origin>;p:<16 hex>;t.<key>:<value>...", each field
 // present only when set. Tags that would take the member past Datadog's
 // 256-byte limit are left out, with all the tags after them, except the
-// decision maker _dd.p.dm, whose room is kept; so is an origin that long.
+// decision maker _dd.p.dm, whose room is kept; so is an origin too long to
+// leave room for p:.
 func (s State) String() string {
 	b, _ := s.appendValue(make([]byte, 0, 64))
 	return string(b)
@@ -132,7 +133,11 @@ func (s State) appendValue(b []byte) (_ []byte, truncated bool) {
 		b = sep(b)
 		b = append(b, "o:"...)
 		b = appendSanitized(b, s.Origin, originClass)
-		if len(stateKey)+1+len(b)-start > maxMemberLen {
+		room := maxMemberLen
+		if s.LastParent.IsValid() {
+			room -= len(";p:") + 2*len(s.LastParent)
+		}
+		if len(stateKey)+1+len(b)-start > room {
 			b = b[:mark] // an origin that long is not one Datadog knows
 		}
 	}
