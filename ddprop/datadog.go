@@ -53,7 +53,8 @@ var _ propagation.TextMapPropagator = Datadog{}
 // The trace ID is written as the decimal of its low 64 bits, its high 64
 // bits (when not zero) as _dd.p.tid in x-datadog-tags. The sampling priority
 // always goes out: the carried one when it agrees with the sampled flag,
-// else 1 for a sampled span and 0 for one that is not. When the tags would
+// else 1 for a sampled span and 0 for one that is not, with the decision
+// maker settled as the package documentation says. When the tags would
 // exceed Datadog's 512-byte limit, no tags are sent and the span in ctx, if
 // recording, gets the attribute _dd.propagation_error=inject_max_size, as
 // Datadog tracers do.
@@ -63,10 +64,10 @@ func (Datadog) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
 		return
 	}
 	st, _ := ParseState(sc.TraceState())
-	injectDatadog(ctx, sc, st, carrier)
+	injectDatadog(ctx, sc, outgoing(st, sc.TraceFlags()), carrier)
 }
 
-// injectDatadog is Inject with the state already read from sc. The dd=
+// injectDatadog is Inject with the state to send already settled. The dd=
 // member's own 256-byte limit keeps x-datadog-tags under 512 bytes, so tests
 // reach the overflow path by passing a larger State here.
 func injectDatadog(ctx context.Context, sc trace.SpanContext, st State, carrier propagation.TextMapCarrier) {
@@ -74,7 +75,7 @@ func injectDatadog(ctx context.Context, sc trace.SpanContext, st State, carrier 
 	var buf [20]byte
 	carrier.Set(traceIDHeader, string(strconv.AppendUint(buf[:0], binary.BigEndian.Uint64(tid[8:]), 10)))
 	carrier.Set(parentIDHeader, string(strconv.AppendUint(buf[:0], binary.BigEndian.Uint64(sid[:]), 10)))
-	carrier.Set(priorityHeader, strconv.Itoa(priorityFor(st, sc.TraceFlags())))
+	carrier.Set(priorityHeader, strconv.Itoa(st.Priority))
 	if st.Origin != "" {
 		carrier.Set(originHeader, st.Origin)
 	}

@@ -66,7 +66,11 @@
 // The sampled flag and the priority agree: priority > 0 exactly when the
 // span context is sampled. On injection a carried priority that disagrees
 // with the sampled flag (the decision the OpenTelemetry SDK acted on) gives
-// way to 1 or 0, and without a carried priority the flag decides alone.
+// way to 1 or 0, and without a carried priority the flag decides alone. The
+// decision maker follows, as in the W3C extraction and on the chunk root
+// ddslog's exporter writes: a keep decided here is a keep by default,
+// _dd.p.dm=-0 (a decision maker carried without a priority is kept), and a
+// reject that overrides a carried keep goes without _dd.p.dm.
 // [SamplingPriority], [Origin], [LastParent] and [PropagatedTag] read the
 // member of a span context; [State] reads and writes it whole.
 //

@@ -369,6 +369,33 @@ func PropagatedTag(sc trace.SpanContext, key string) (string, bool) {
 	return st.Tag(key)
 }
 
+// defaultDecisionMaker is the _dd.p.dm of a trace kept by default: the
+// OpenTelemetry SDK's sampler decided, not a Datadog rule or agent rate.
+const defaultDecisionMaker = "-0"
+
+// outgoing returns the state to inject for a span context with the given
+// state and flags. The carried priority goes out when it agrees with the
+// sampled flag; otherwise the flag decides (see priorityFor), and the
+// decision maker follows the decision as Datadog tracers settle it: a keep
+// is made by default (_dd.p.dm -0, unless one came without a priority), and
+// a reject that replaces a carried keep has none.
+func outgoing(st State, flags trace.TraceFlags) State {
+	p := priorityFor(st, flags)
+	carried, overridden := st.HasPriority, st.HasPriority && p != st.Priority
+	st.Priority, st.HasPriority = p, true
+	switch {
+	case overridden && p > 0:
+		st.SetTag(dmKey, defaultDecisionMaker)
+	case overridden:
+		st.DeleteTag(dmKey)
+	case !carried && p > 0:
+		if dm, _ := st.Tag(dmKey); dm == "" {
+			st.SetTag(dmKey, defaultDecisionMaker)
+		}
+	}
+	return st
+}
+
 // priorityFor returns the sampling priority to send for a span context with
 // the given state and flags. The sampled flag is the decision the
 // OpenTelemetry SDK acted on, so a carried priority that disagrees with it
