@@ -119,5 +119,6 @@
 //   - DD_TRACE_PROPAGATION_EXTRACT_FIRST,
 //     DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT and
 //     DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH are not supported: the tags limit is
-//     Datadog's default, 512 bytes.
+//     Datadog's default, 512 bytes. [FromEnv] reports values other than the
+//     defaults through [otel.Handle].
 package ddprop
