@@ -53,7 +53,8 @@ var _ propagation.TextMapPropagator = Datadog{}
 // The trace ID is written as the decimal of its low 64 bits, its high 64
 // bits (when not zero) as _dd.p.tid in x-datadog-tags. The sampling priority
 // always goes out: the carried one when it agrees with the sampled flag,
-// else 1 for a sampled span and 0 for one that is not. When the tags would
+// else 1 for a sampled span and 0 for one that is not, with the decision
+// maker settled as the package documentation says. When the tags would
 // exceed Datadog's 512-byte limit, no tags are sent and the span in ctx, if
 // recording, gets the attribute _dd.propagation_error=inject_max_size, as
 // Datadog tracers do.
@@ -63,10 +64,10 @@ func (Datadog) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
 		return
 	}
 	st, _ := ParseState(sc.TraceState())
-	injectDatadog(ctx, sc, st, carrier)
+	injectDatadog(ctx, sc, outgoing(st, sc.TraceFlags()), carrier)
 }
 
-// injectDatadog is Inject with the state already read from sc. The dd=
+// injectDatadog is Inject with the state to send already settled. The dd=
 // member's own 256-byte limit keeps x-datadog-tags under 512 bytes, so tests
 // reach the overflow path by passing a larger State here.
 func injectDatadog(ctx context.Context, sc trace.SpanContext, st State, carrier propagation.TextMapCarrier) {
@@ -74,7 +75,7 @@ func injectDatadog(ctx context.Context, sc trace.SpanContext, st State, carrier 
 	var buf [20]byte
 	carrier.Set(traceIDHeader, string(strconv.AppendUint(buf[:0], binary.BigEndian.Uint64(tid[8:]), 10)))
 	carrier.Set(parentIDHeader, string(strconv.AppendUint(buf[:0], binary.BigEndian.Uint64(sid[:]), 10)))
-	carrier.Set(priorityHeader, strconv.Itoa(priorityFor(st, sc.TraceFlags())))
+	carrier.Set(priorityHeader, strconv.Itoa(st.Priority))
 	if st.Origin != "" {
 		carrier.Set(originHeader, st.Origin)
 	}
@@ -99,7 +100,9 @@ func injectDatadog(ctx context.Context, sc trace.SpanContext, st State, carrier 
 // The trace is kept but its propagated tags are dropped when x-datadog-tags
 // is longer than 512 bytes or cannot be decoded; [PropagationError] then
 // reports extract_max_size or decoding_error, as Datadog tracers do. Tags
-// other than _dd.p.* are ignored.
+// other than _dd.p.* are ignored. The tags are kept in the dd= member, which
+// holds 256 bytes: those past it are dropped (_dd.p.dm keeps its room), and
+// [PropagationError] reports extract_max_size.
 //
 // The span context is sampled when the priority is positive. Without a
 // priority header it is not sampled and its dd= member has no s: field.
@@ -124,8 +127,8 @@ type propagationErrorKey struct{}
 // PropagationError returns the value Datadog tracers would record in
 // _dd.propagation_error for the trace context [Datadog.Extract] (directly or
 // through a [Propagator]) put into ctx: "extract_max_size" or
-// "decoding_error" when the propagated tags were dropped, or "" when they
-// were not. Instrumentation may copy it onto the span it starts from ctx
+// "decoding_error" when propagated tags were dropped (extract_max_size also
+// when they did not all fit in the dd= member), or "" when none were. Instrumentation may copy it onto the span it starts from ctx
 // under [PropagationErrorKey].
 func PropagationError(ctx context.Context) string {
 	s, _ := ctx.Value(propagationErrorKey{}).(string)
@@ -176,8 +179,13 @@ func extractDatadog(carrier propagation.TextMapCarrier) (trace.SpanContext, stri
 	if st.HasPriority && st.Priority > 0 {
 		cfg.TraceFlags = trace.FlagsSampled
 	}
-	if ts, err := st.Insert(trace.TraceState{}); err == nil {
+	if ts, truncated, err := st.insert(trace.TraceState{}); err == nil {
 		cfg.TraceState = ts
+		if truncated && perr == "" {
+			// Tags Datadog tracers would pass on are dropped: the dd=
+			// member that keeps them holds 256 bytes, x-datadog-tags 512.
+			perr = errExtractMaxSize
+		}
 	}
 	cfg.Remote = true
 	return trace.NewSpanContext(cfg), perr

@@ -31,10 +31,11 @@ func TestDatadogInject(t *testing.T) {
 			want: map[string]string{},
 		},
 		{
-			name: "64-bit sampled, no dd member",
+			name: "64-bit sampled, no dd member: kept by default",
 			sc:   spanContext(t, trace64, span1, true, false, ""),
 			want: map[string]string{
 				"x-datadog-trace-id": "258", "x-datadog-parent-id": "255", "x-datadog-sampling-priority": "1",
+				"x-datadog-tags": "_dd.p.dm=-0",
 			},
 		},
 		{
@@ -46,15 +47,15 @@ func TestDatadogInject(t *testing.T) {
 		},
 		{
 			name: "128-bit",
-			sc:   spanContext(t, trace128, span1, true, false, ""),
+			sc:   spanContext(t, trace128, span1, false, false, ""),
 			want: map[string]string{
-				"x-datadog-trace-id": "258", "x-datadog-parent-id": "255", "x-datadog-sampling-priority": "1",
+				"x-datadog-trace-id": "258", "x-datadog-parent-id": "255", "x-datadog-sampling-priority": "0",
 				"x-datadog-tags": "_dd.p.tid=" + tid128,
 			},
 		},
 		{
 			name: "max IDs",
-			sc:   spanContext(t, "ffffffffffffffffffffffffffffffff", "ffffffffffffffff", true, false, ""),
+			sc:   spanContext(t, "ffffffffffffffffffffffffffffffff", "ffffffffffffffff", true, false, "dd=s:1"),
 			want: map[string]string{
 				"x-datadog-trace-id": "18446744073709551615", "x-datadog-parent-id": "18446744073709551615",
 				"x-datadog-sampling-priority": "1", "x-datadog-tags": "_dd.p.tid=ffffffffffffffff",
@@ -96,10 +97,35 @@ func TestDatadogInject(t *testing.T) {
 			},
 		},
 		{
-			name: "priority -1 but sampled: the flag wins",
+			name: "priority 2 with a decision maker but not sampled: the decision maker goes",
+			sc:   spanContext(t, trace64, span1, false, false, "dd=s:2;t.dm:-4;t.usr.id:u"),
+			want: map[string]string{
+				"x-datadog-trace-id": "258", "x-datadog-parent-id": "255", "x-datadog-sampling-priority": "0",
+				"x-datadog-tags": "_dd.p.usr.id=u",
+			},
+		},
+		{
+			name: "priority -1 but sampled: the flag wins, kept by default",
 			sc:   spanContext(t, trace64, span1, true, false, "dd=s:-1"),
 			want: map[string]string{
 				"x-datadog-trace-id": "258", "x-datadog-parent-id": "255", "x-datadog-sampling-priority": "1",
+				"x-datadog-tags": "_dd.p.dm=-0",
+			},
+		},
+		{
+			name: "priority 0 with a stale decision maker but sampled: kept by default",
+			sc:   spanContext(t, trace128, span1, true, false, "dd=s:0;t.dm:-4"),
+			want: map[string]string{
+				"x-datadog-trace-id": "258", "x-datadog-parent-id": "255", "x-datadog-sampling-priority": "1",
+				"x-datadog-tags": "_dd.p.dm=-0,_dd.p.tid=" + tid128,
+			},
+		},
+		{
+			name: "no priority, sampled, a decision maker: it is kept",
+			sc:   spanContext(t, trace64, span1, true, true, "dd=t.dm:-3"),
+			want: map[string]string{
+				"x-datadog-trace-id": "258", "x-datadog-parent-id": "255", "x-datadog-sampling-priority": "1",
+				"x-datadog-tags": "_dd.p.dm=-3",
 			},
 		},
 		{
@@ -246,10 +272,17 @@ func TestDatadogExtract(t *testing.T) {
 			want:    scView{TraceID: "0000000000000000ffffffffffffffff", SpanID: "ffffffffffffffff", Remote: true},
 		},
 		{
-			name:    "tags of 512 bytes are kept",
+			name:    "tags of 512 bytes are read, those past the member's 256 bytes dropped and reported",
 			headers: with("x-datadog-sampling-priority", "1", "x-datadog-tags", "_dd.p.dm=-4,"+longTagHeader(512-12)),
 			// The member keeps the tags that fit in its 256 bytes.
-			want: sc(trace64, true, "dd=s:1;t.dm:-4"),
+			want:    sc(trace64, true, "dd=s:1;t.dm:-4"),
+			wantErr: "extract_max_size",
+		},
+		{
+			name:    "the decision maker is kept before a long tag that came first",
+			headers: with("x-datadog-sampling-priority", "2", "x-datadog-tags", longTagHeader(250)+",_dd.p.dm=-4,_dd.p.tid="+tid128),
+			want:    sc(trace128, true, "dd=s:2;t.dm:-4"),
+			wantErr: "extract_max_size",
 		},
 		{
 			name:    "tags over 512 bytes are dropped, the trace is kept",

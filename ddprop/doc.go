@@ -56,7 +56,8 @@
 // "~" is read back as "="); ",", ";" and "~" become "_"; a run of control or
 // non-ASCII characters becomes one "_"; in o: spaces too. Tag keys keep
 // printable ASCII except " ", ",", "=", ";", ":" and "~", which become "_".
-// The member is at most 256 bytes: tags that do not fit are left out. There
+// The member is at most 256 bytes: tags that do not fit are left out, in
+// order, but _dd.p.dm keeps its room whatever its place. There
 // is no t.tid field: the high 64 bits of a 128-bit trace ID are the trace ID
 // itself (a t.tid read from another tracer must match them, or the
 // traceparent is rejected). Unknown fields are skipped on reading and not
@@ -65,7 +66,11 @@
 // The sampled flag and the priority agree: priority > 0 exactly when the
 // span context is sampled. On injection a carried priority that disagrees
 // with the sampled flag (the decision the OpenTelemetry SDK acted on) gives
-// way to 1 or 0, and without a carried priority the flag decides alone.
+// way to 1 or 0, and without a carried priority the flag decides alone. The
+// decision maker follows, as in the W3C extraction and on the chunk root
+// ddslog's exporter writes: a keep decided here is a keep by default,
+// _dd.p.dm=-0 (a decision maker carried without a priority is kept), and a
+// reject that overrides a carried keep goes without _dd.p.dm.
 // [SamplingPriority], [Origin], [LastParent] and [PropagatedTag] read the
 // member of a span context; [State] reads and writes it whole.
 //
@@ -74,7 +79,9 @@
 // When propagated tags are dropped, Datadog tracers tag the trace with
 // _dd.propagation_error. On injection, ddprop sets that attribute on the
 // recording span in ctx; on extraction, where no span exists yet, it leaves
-// the value in the returned context for [PropagationError].
+// the value in the returned context for [PropagationError]. Tags from
+// x-datadog-tags that the dd= member has no room for are dropped too, and
+// reported as extract_max_size.
 //
 // # Differences from dd-trace-go
 //
@@ -100,6 +107,10 @@
 //     bytes, a value with "=", an upper-case key), a repeated key and the
 //     members past the 32nd are left out, and the rest read (the dd= member
 //     among them); dd-trace-go passes faulty members on as they came.
+//   - x-datadog-tags of up to 512 bytes are read, but only the tags that
+//     fit in the 256-byte dd= member are kept (_dd.p.dm first), and the
+//     loss is reported as extract_max_size; dd-trace-go passes them all on
+//     in x-datadog-tags.
 //   - p:0000000000000000 is read as no last parent.
 //   - baggage and "b3 single header" are accepted in OTEL_PROPAGATORS too.
 //   - Spaces around the commas of DD_TRACE_PROPAGATION_STYLE* are ignored,
@@ -108,5 +119,6 @@
 //   - DD_TRACE_PROPAGATION_EXTRACT_FIRST,
 //     DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT and
 //     DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH are not supported: the tags limit is
-//     Datadog's default, 512 bytes.
+//     Datadog's default, 512 bytes. [FromEnv] reports values other than the
+//     defaults through [otel.Handle].
 package ddprop

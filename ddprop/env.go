@@ -52,6 +52,11 @@ const (
 // recognized (or from the defaults when none is left), so that a caller may
 // report the error and carry on. A list of nothing but unsupported or
 // unknown styles gives the defaults.
+//
+// DD_TRACE_PROPAGATION_EXTRACT_FIRST, DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT
+// and DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH are not supported: a value other
+// than their defaults (false, continue, 512) is reported through
+// [otel.Handle] and ignored.
 func FromEnv(lookup func(string) (string, bool)) (*Propagator, error) {
 	if lookup == nil {
 		lookup = os.LookupEnv
@@ -66,7 +71,37 @@ func FromEnv(lookup func(string) (string, bool)) (*Propagator, error) {
 	} else {
 		p.extract, errExtract = stylesFromVariable(extractVar, extractVal)
 	}
+	reportUnsupported(lookup)
 	return p, errors.Join(errInject, errExtract)
+}
+
+// unsupportedSettings are variables Datadog tracers read that ddprop does
+// not honour, with the value that means what ddprop does anyway, and what
+// it does instead.
+var unsupportedSettings = [...]struct{ name, fine, instead string }{
+	{"DD_TRACE_PROPAGATION_EXTRACT_FIRST", "false", "a later tracecontext style still completes the trace context"},
+	{"DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT", "continue", "incoming trace context is continued"},
+	{"DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH", "512", "x-datadog-tags are limited to 512 bytes"},
+}
+
+// reportUnsupported reports through otel.Handle each unsupported setting
+// set to another value than the one ddprop behaves as, so that a service
+// configured to, say, ignore incoming trace contexts is not silently made to
+// continue them.
+func reportUnsupported(lookup func(string) (string, bool)) {
+	for _, u := range unsupportedSettings {
+		v, ok := lookup(u.name)
+		t := strings.TrimSpace(v)
+		if !ok || t == "" || strings.EqualFold(t, u.fine) {
+			continue
+		}
+		if u.fine == "false" {
+			if b, err := strconv.ParseBool(t); err == nil && !b {
+				continue
+			}
+		}
+		otel.Handle(errors.New("ddprop: " + u.name + "=" + strconv.Quote(v) + " not supported here: ignored (" + u.instead + ")"))
+	}
 }
 
 // styleVariable returns the first of specific, DD_TRACE_PROPAGATION_STYLE

@@ -98,6 +98,28 @@ func TestFromEnv(t *testing.T) {
 			wantInject: []Style{StyleDatadog}, wantExtr: []Style{StyleDatadog},
 			wantErr:      `ddprop: DD_TRACE_PROPAGATION_STYLE="datadog,x,xray": unknown propagation style "x" ` + known,
 			wantReported: []string{`ddprop: DD_TRACE_PROPAGATION_STYLE="datadog,x,xray": propagation style "xray" not supported here: ignored`}},
+		{name: "extraction settings other tracers honour and ddprop does not are reported",
+			env: map[string]string{
+				"DD_TRACE_PROPAGATION_EXTRACT_FIRST":    "true",
+				"DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT": "ignore",
+				"DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH":    "1024"},
+			wantInject: all, wantExtr: all,
+			wantReported: []string{
+				`ddprop: DD_TRACE_PROPAGATION_EXTRACT_FIRST="true" not supported here: ignored (a later tracecontext style still completes the trace context)`,
+				`ddprop: DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT="ignore" not supported here: ignored (incoming trace context is continued)`,
+				`ddprop: DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH="1024" not supported here: ignored (x-datadog-tags are limited to 512 bytes)`,
+			}},
+		{name: "their defaults are not reported",
+			env: map[string]string{
+				"DD_TRACE_PROPAGATION_EXTRACT_FIRST":    "false",
+				"DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT": "continue",
+				"DD_TRACE_X_DATADOG_TAGS_MAX_LENGTH":    "512"},
+			wantInject: all, wantExtr: all},
+		{name: "restart is reported", env: map[string]string{"DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT": "restart"},
+			wantInject: all, wantExtr: all,
+			wantReported: []string{
+				`ddprop: DD_TRACE_PROPAGATION_BEHAVIOR_EXTRACT="restart" not supported here: ignored (incoming trace context is continued)`,
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,6 +2,9 @@ package ddprop
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -245,4 +248,68 @@ func TestStyleString(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
+}
+
+// A span context whose sampled flag disagrees with its dd= priority (the
+// OpenTelemetry SDK decided otherwise) goes out with the decision and the
+// decision maker that the W3C extraction of the same flag and member gives
+// (the rule Datadog tracers apply, which internal/ddinterop checks against
+// dd-trace-go): a keep over a carried reject is made by default, _dd.p.dm
+// -0, and a reject carries no decision maker. Without a carried priority,
+// a keep is made by default too, as ddexport records it on the chunk root.
+func TestInjectSettlesLikeExtract(t *testing.T) {
+	for _, s := range []string{"", "s:-1", "s:0", "s:1", "s:2"} {
+		for _, dm := range []string{"", "t.dm:-4"} {
+			for _, sampled := range []bool{false, true} {
+				member := strings.Trim(s+";"+dm, ";")
+				ts := ""
+				if member != "" {
+					ts = "dd=" + member
+				}
+				t.Run(fmt.Sprintf("%q sampled=%v", ts, sampled), func(t *testing.T) {
+					flags := "00"
+					if sampled {
+						flags = "01"
+					}
+					extracted := trace.SpanContextFromContext(TraceContext{}.Extract(context.Background(), propagation.MapCarrier{
+						"traceparent": "00-" + trace64 + "-" + span1 + "-" + flags, "tracestate": ts,
+					}))
+					want, _ := ParseState(extracted.TraceState())
+					wantDM, _ := want.Tag(dmKey)
+					if s == "" && sampled && wantDM == "" {
+						wantDM = "-0"
+					}
+
+					ctx := trace.ContextWithSpanContext(context.Background(), spanContext(t, trace64, span2, sampled, false, ts))
+					carrier := propagation.MapCarrier{}
+					New(WithInjectStyles(StyleDatadog, StyleTraceContext)).Inject(ctx, carrier)
+
+					gotW3C, _ := ParseState(mustTraceState(t, carrier.Get("tracestate")))
+					gotDM, _ := gotW3C.Tag(dmKey)
+					if gotW3C.Priority != want.Priority || gotDM != wantDM {
+						t.Errorf("tracestate %q: priority %d, _dd.p.dm %q; want %d, %q", carrier.Get("tracestate"), gotW3C.Priority, gotDM, want.Priority, wantDM)
+					}
+					wantTags := ""
+					if wantDM != "" {
+						wantTags = "_dd.p.dm=" + wantDM
+					}
+					if got, want := carrier.Get("x-datadog-sampling-priority"), strconv.Itoa(want.Priority); got != want {
+						t.Errorf("x-datadog-sampling-priority = %s, want %s", got, want)
+					}
+					if got := carrier.Get("x-datadog-tags"); got != wantTags {
+						t.Errorf("x-datadog-tags = %q, want %q", got, wantTags)
+					}
+				})
+			}
+		}
+	}
+}
+
+func mustTraceState(t *testing.T, s string) trace.TraceState {
+	t.Helper()
+	ts, err := trace.ParseTraceState(s)
+	if err != nil {
+		t.Fatalf("tracestate %q: %v", s, err)
+	}
+	return ts
 }

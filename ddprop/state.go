@@ -106,13 +106,17 @@ func (s *State) DeleteTag(key string) {
 // String returns the value of the dd= list-member for s, without the "dd="
 // key: "s:<priority>;o:<origin>;p:<16 hex>;t.<key>:<value>...", each field
 // present only when set. Tags that would take the member past Datadog's
-// 256-byte limit are left out, with all the tags after them; so is an origin
-// that long.
+// 256-byte limit are left out, with all the tags after them, except the
+// decision maker _dd.p.dm, whose room is kept; so is an origin too long to
+// leave room for p:.
 func (s State) String() string {
-	return string(s.appendValue(make([]byte, 0, 64)))
+	b, _ := s.appendValue(make([]byte, 0, 64))
+	return string(b)
 }
 
-func (s State) appendValue(b []byte) []byte {
+// appendValue appends the member value String returns, and reports whether
+// tags were left out for lack of room.
+func (s State) appendValue(b []byte) (_ []byte, truncated bool) {
 	start := len(b)
 	sep := func(b []byte) []byte {
 		if len(b) > start {
@@ -129,7 +133,11 @@ func (s State) appendValue(b []byte) []byte {
 		b = sep(b)
 		b = append(b, "o:"...)
 		b = appendSanitized(b, s.Origin, originClass)
-		if len(stateKey)+1+len(b)-start > maxMemberLen {
+		room := maxMemberLen
+		if s.LastParent.IsValid() {
+			room -= len(";p:") + 2*len(s.LastParent)
+		}
+		if len(stateKey)+1+len(b)-start > room {
 			b = b[:mark] // an origin that long is not one Datadog knows
 		}
 	}
@@ -138,37 +146,72 @@ func (s State) appendValue(b []byte) []byte {
 		b = append(b, "p:"...)
 		b = hex.AppendEncode(b, s.LastParent[:])
 	}
+	// Tags go in order, but the room the decision maker needs is kept for
+	// it: it is the tag Datadog needs most, and a long tag before it must
+	// not crowd it out.
+	dm, _ := s.Tag(dmKey)
+	dmDone := dm == ""
 	for _, t := range s.Tags {
 		if !strings.HasPrefix(t.Key, tagPrefix) || t.Key == tidKey || len(t.Key) == len(tagPrefix) || t.Value == "" {
 			continue
 		}
+		isDM := t.Key == dmKey
+		if isDM && dmDone {
+			continue
+		}
+		reserve := 0
+		if !dmDone && !isDM {
+			reserve = len(";t.dm:") + len(dm) // sanitizing never lengthens
+		}
 		mark := len(b)
-		b = sep(b)
-		b = append(b, "t."...)
-		b = appendSanitized(b, t.Key[len(tagPrefix):], keyClass)
-		b = append(b, ':')
-		b = appendSanitized(b, t.Value, valueClass)
+		b = appendTag(sep(b), t)
+		if len(stateKey)+1+len(b)-start+reserve > maxMemberLen {
+			b = b[:mark]
+			truncated = true
+			break
+		}
+		dmDone = dmDone || isDM
+	}
+	if !dmDone {
+		mark := len(b)
+		b = appendTag(sep(b), Tag{Key: dmKey, Value: dm})
 		if len(stateKey)+1+len(b)-start > maxMemberLen {
 			b = b[:mark]
-			break
+			truncated = true
 		}
 	}
 	// A tracestate value may not end with a space.
 	if n := len(b); n > start && b[n-1] == ' ' {
 		b[n-1] = '_'
 	}
-	return b
+	return b, truncated
+}
+
+// appendTag appends the field of the propagated tag t.
+func appendTag(b []byte, t Tag) []byte {
+	b = append(b, "t."...)
+	b = appendSanitized(b, t.Key[len(tagPrefix):], keyClass)
+	b = append(b, ':')
+	return appendSanitized(b, t.Value, valueClass)
 }
 
 // Insert returns ts with its dd= member replaced by s, first in the list as
 // the W3C specification asks of a member a vendor updates. Other vendors'
 // members are kept. A State that carries nothing removes the dd= member.
 func (s State) Insert(ts trace.TraceState) (trace.TraceState, error) {
-	v := s.String()
-	if v == "" {
-		return ts.Delete(stateKey), nil
+	ts, _, err := s.insert(ts)
+	return ts, err
+}
+
+// insert is Insert that also reports whether tags were left out for lack of
+// room in the member.
+func (s State) insert(ts trace.TraceState) (_ trace.TraceState, truncated bool, err error) {
+	b, truncated := s.appendValue(make([]byte, 0, 64))
+	if len(b) == 0 {
+		return ts.Delete(stateKey), truncated, nil
 	}
-	return ts.Insert(stateKey, v)
+	ts, err = ts.Insert(stateKey, string(b))
+	return ts, truncated, err
 }
 
 // parseStateValue decodes a dd= member value. It also returns the t.tid
@@ -324,6 +367,33 @@ func LastParent(sc trace.SpanContext) (trace.SpanID, bool) {
 func PropagatedTag(sc trace.SpanContext, key string) (string, bool) {
 	st, _ := ParseState(sc.TraceState())
 	return st.Tag(key)
+}
+
+// defaultDecisionMaker is the _dd.p.dm of a trace kept by default: the
+// OpenTelemetry SDK's sampler decided, not a Datadog rule or agent rate.
+const defaultDecisionMaker = "-0"
+
+// outgoing returns the state to inject for a span context with the given
+// state and flags. The carried priority goes out when it agrees with the
+// sampled flag; otherwise the flag decides (see priorityFor), and the
+// decision maker follows the decision as Datadog tracers settle it: a keep
+// is made by default (_dd.p.dm -0, unless one came without a priority), and
+// a reject that replaces a carried keep has none.
+func outgoing(st State, flags trace.TraceFlags) State {
+	p := priorityFor(st, flags)
+	carried, overridden := st.HasPriority, st.HasPriority && p != st.Priority
+	st.Priority, st.HasPriority = p, true
+	switch {
+	case overridden && p > 0:
+		st.SetTag(dmKey, defaultDecisionMaker)
+	case overridden:
+		st.DeleteTag(dmKey)
+	case !carried && p > 0:
+		if dm, _ := st.Tag(dmKey); dm == "" {
+			st.SetTag(dmKey, defaultDecisionMaker)
+		}
+	}
+	return st
 }
 
 // priorityFor returns the sampling priority to send for a span context with

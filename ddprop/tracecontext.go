@@ -23,8 +23,9 @@ var _ propagation.TextMapPropagator = TraceContext{}
 // does nothing when ctx holds no valid span context.
 //
 // The dd= member is rewritten first in tracestate: s: is the carried
-// priority when it agrees with the sampled flag, else 1 or 0; o: and t.*
-// are carried over; p: is the span's own ID when the span is local (it is
+// priority when it agrees with the sampled flag, else 1 or 0, with t.dm
+// settled as the package documentation says; o: and the other t.* are
+// carried over; p: is the span's own ID when the span is local (it is
 // the last Datadog-visible parent, since ddslog exports it to Datadog), and
 // the carried p: when the span context is a remote one being passed on.
 func (TraceContext) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
@@ -33,7 +34,7 @@ func (TraceContext) Inject(ctx context.Context, carrier propagation.TextMapCarri
 		return
 	}
 	st, _ := ParseState(sc.TraceState())
-	st.Priority, st.HasPriority = priorityFor(st, sc.TraceFlags()), true
+	st = outgoing(st, sc.TraceFlags())
 	if !sc.IsRemote() {
 		st.LastParent = sc.SpanID()
 	}

@@ -20,9 +20,9 @@ func TestTraceContextInject(t *testing.T) {
 	}{
 		{name: "invalid span context", sc: trace.SpanContext{}, want: map[string]string{}},
 		{
-			name: "local span, no member: p is the span itself",
+			name: "local span, no member: p is the span itself, kept by default",
 			sc:   spanContext(t, trace64, span1, true, false, ""),
-			want: map[string]string{"traceparent": tp(trace64, span1, "01"), "tracestate": "dd=s:1;p:" + span1},
+			want: map[string]string{"traceparent": tp(trace64, span1, "01"), "tracestate": "dd=s:1;p:" + span1 + ";t.dm:-0"},
 		},
 		{
 			name: "local span, not sampled",
@@ -42,7 +42,17 @@ func TestTraceContextInject(t *testing.T) {
 		{
 			name: "priority disagreeing with the flag gives way",
 			sc:   spanContext(t, trace64, span1, false, false, "dd=s:2;t.dm:-4"),
-			want: map[string]string{"traceparent": tp(trace64, span1, "00"), "tracestate": "dd=s:0;p:" + span1 + ";t.dm:-4"},
+			want: map[string]string{"traceparent": tp(trace64, span1, "00"), "tracestate": "dd=s:0;p:" + span1},
+		},
+		{
+			name: "a rejected priority the flag overrides: kept by default",
+			sc:   spanContext(t, trace64, span1, true, false, "dd=s:-1;o:rum;t.dm:-4;t.usr.id:u"),
+			want: map[string]string{"traceparent": tp(trace64, span1, "01"), "tracestate": "dd=s:1;o:rum;p:" + span1 + ";t.dm:-0;t.usr.id:u"},
+		},
+		{
+			name: "an origin that leaves no room for p is left out, p is written",
+			sc:   spanContext(t, trace64, span1, true, false, "dd=s:1;o:"+strings.Repeat("o", 240)),
+			want: map[string]string{"traceparent": tp(trace64, span1, "01"), "tracestate": "dd=s:1;p:" + span1},
 		},
 		{
 			name: "origin, tags and other vendors kept, dd first",

@@ -331,6 +331,11 @@ func TestB3StyleNamesAlike(t *testing.T) {
 			}
 			var cfg trace.SpanContextConfig
 			cfg.TraceID[15], cfg.SpanID[7], cfg.TraceFlags = 1, 1, trace.FlagsSampled
+			// Priority 1 carried without a decision maker, as in dd-trace-go's
+			// span (a keep decided here would add _dd.p.dm=-0).
+			if cfg.TraceState, err = (ddprop.State{Priority: 1, HasPriority: true}).Insert(trace.TraceState{}); err != nil {
+				t.Fatal(err)
+			}
 			ours := propagation.MapCarrier{}
 			p.Inject(trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(cfg)), ours)
 			if diff := cmp.Diff(headerNames(theirs), headerNames(ours)); diff != "" {

@@ -497,3 +497,56 @@ func TestMalformedTracestateAlike(t *testing.T) {
 		}
 	}
 }
+
+// x-datadog-tags under Datadog's 512-byte limit but past what the 256-byte
+// dd= member (where ddprop keeps the tags) can hold: the decision maker
+// must survive, whatever its place in the header, as it does in
+// dd-trace-go, and a tag ddprop leaves out where dd-trace-go passes it on
+// must be reported as a propagation error rather than lost silently.
+func TestLongDatadogTagsCarriedAlike(t *testing.T) {
+	long := "_dd.p.usr.id=" + strings.Repeat("a", 230)
+	for _, tc := range []struct {
+		name string
+		tags string
+	}{
+		{"decision maker first", "_dd.p.dm=-4," + long},
+		{"decision maker last", long + ",_dd.p.dm=-4"},
+		{"decision maker last, 128-bit", long + ",_dd.p.dm=-4,_dd.p.tid=6512a4c700000000"},
+		{"all fit", "_dd.p.usr.id=dXNlcg==,_dd.p.dm=-4"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			headers := map[string]string{
+				"x-datadog-trace-id":          "1234567890123456789",
+				"x-datadog-parent-id":         "987654321",
+				"x-datadog-sampling-priority": "2",
+				"x-datadog-origin":            "rum",
+				"x-datadog-tags":              tc.tags,
+			}
+			sc, err := ddPropagator("datadog").Extract(tracer.TextMapCarrier(headers))
+			if err != nil {
+				t.Fatal(err)
+			}
+			theirs := resultOfDD(t, sc)
+
+			ctx := ddprop.New().Extract(context.Background(), propagation.MapCarrier(headers))
+			ours := resultOfOTel(trace.SpanContextFromContext(ctx))
+
+			if !slices.Contains(ours.Tags, "_dd.p.dm=-4") {
+				t.Errorf("ddprop lost the decision maker: tags %q, dd-trace-go %q", ours.Tags, theirs.Tags)
+			}
+			var lost []string
+			for _, tag := range theirs.Tags {
+				if !slices.Contains(ours.Tags, tag) {
+					lost = append(lost, tag)
+				}
+			}
+			perr := ddprop.PropagationError(ctx)
+			if len(lost) > 0 && perr != "extract_max_size" {
+				t.Errorf("ddprop left out %q, which dd-trace-go passes on, and reports propagation error %q, want extract_max_size", lost, perr)
+			}
+			if len(lost) == 0 && perr != "" {
+				t.Errorf("ddprop kept every tag and reports propagation error %q", perr)
+			}
+		})
+	}
+}
