@@ -390,3 +390,80 @@ func decideDDSample(t *testing.T, cases []samplingCase, rates map[string]float64
 	}
 	return out
 }
+
+// TestManualAttributesAgainstDDTraceGo gives local roots dd-trace-go's manual
+// keep and drop tags (manual.keep, manual.drop) at their start, as the
+// attributes of the same name, among traces the rules, DD_TRACE_SAMPLE_RATE
+// or the Agent's rates would decide otherwise, and requires the same
+// decision from both tracers: a true manual.keep is a keep (priority 2,
+// decision maker -4) and a true manual.drop a drop (-1); a false one
+// changes nothing. manual.drop is not given where trace rules are set:
+// dd-trace-go evaluates them again when the root ends (and at injection),
+// over a manual drop (its decision maker gone, nothing marks it manual),
+// which ddsample does not (see its package documentation).
+func TestManualAttributesAgainstDDTraceGo(t *testing.T) {
+	for _, tc := range []struct {
+		name, rules, sampleRate string
+		rates                   map[string]float64
+		keys                    []string
+		want                    []string // decisions the corpus must reach
+	}{
+		{"rules then the Agent's rates", samplingRules, "", agentRates, []string{"manual.keep"},
+			[]string{`priority 2, dm "-4"`, `priority 2, dm "-3"`, `priority -1, dm ""`, `priority 1, dm "-1"`, `priority 0, dm ""`}},
+		{"DD_TRACE_SAMPLE_RATE", "", "0.4", nil, []string{"manual.keep", "manual.drop"},
+			[]string{`priority 2, dm "-4"`, `priority 2, dm "-3"`, `priority -1, dm ""`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range map[string]string{
+				"DD_TRACE_SAMPLING_RULES":              tc.rules,
+				"DD_TRACE_SAMPLING_RULES_FILE":         "",
+				"DD_TRACE_SAMPLE_RATE":                 tc.sampleRate,
+				"DD_TRACE_RATE_LIMIT":                  "1e9",
+				"DD_SPAN_SAMPLING_RULES":               "",
+				"DD_SERVICE":                           "svc-default",
+				"DD_ENV":                               "prod",
+				"DD_VERSION":                           "",
+				"DD_TAGS":                              "",
+				"DD_TRACE_PROPAGATION_STYLE":           "datadog",
+				"DD_INSTRUMENTATION_TELEMETRY_ENABLED": "false",
+				"DD_REMOTE_CONFIGURATION_ENABLED":      "false",
+				"DD_TRACE_STARTUP_LOGS":                "false",
+				"DD_RUNTIME_METRICS_ENABLED":           "false",
+				"DD_TRACE_STATS_COMPUTATION_ENABLED":   "false",
+			} {
+				t.Setenv(k, v)
+			}
+			cases := samplingCases(1200, 7)
+			for i := range cases {
+				c := &cases[i]
+				if i%3 == 0 {
+					continue
+				}
+				key, on := tc.keys[i%len(tc.keys)], i%4 != 1
+				c.dd = append(c.dd, tracer.Tag(key, on))
+				c.otel = append(c.otel, attribute.Bool(key, on))
+			}
+			theirs := decideDDTraceGo(t, cases, tc.rates)
+			ours := decideDDSample(t, cases, tc.rates)
+			diffs, kinds := 0, map[string]int{}
+			for i, c := range cases {
+				want := theirs[c.low]
+				kinds[fmt.Sprintf("priority %d, dm %q", want.Priority, want.DM)]++
+				if diff := cmp.Diff(want, ours[i]); diff != "" {
+					if diffs++; diffs <= 10 {
+						t.Errorf("case %d (tags %v): dd-trace-go (-) and ddsample (+) differ:\n%s", i, c.otel, diff)
+					}
+				}
+			}
+			if diffs > 0 {
+				t.Errorf("%d of %d decisions differ", diffs, len(cases))
+			}
+			t.Logf("decisions: %v", kinds)
+			for _, want := range tc.want {
+				if kinds[want] == 0 {
+					t.Errorf("no decision %q in the corpus", want)
+				}
+			}
+		})
+	}
+}
