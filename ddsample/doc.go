@@ -29,8 +29,10 @@
 //
 //  1. A sampling.priority attribute given at start ([KeepAttribute],
 //     [DropAttribute]) decides: priority 2 keeps, -1 drops, decision maker
-//     -4. It decides for any span, not only roots: that span and the spans
-//     under it carry the manual decision.
+//     -4; so do dd-trace-go's manual.keep and manual.drop tags, as boolean
+//     attributes set to true (priority 2 and -1). It decides for any span,
+//     not only roots: that span and the spans under it carry the manual
+//     decision.
 //  2. The sampling rules ([WithRules], DD_TRACE_SAMPLING_RULES), in order;
 //     the first that matches decides, then the sample rate
 //     ([WithSampleRate], DD_TRACE_SAMPLE_RATE) as a rule matching all.
@@ -127,7 +129,10 @@
 // # Manual keep and drop
 //
 // [KeepAttribute] and [DropAttribute] given at a span's start decide for it
-// (and what starts under it), before anything propagates. [ManualKeep] and
+// (and what starts under it), before anything propagates; so do the
+// attributes manual.keep and manual.drop set to true, dd-trace-go's tags
+// for the same. A manual drop stays a drop: dd-trace-go evaluates its
+// trace rules again over it when the root ends or is injected. [ManualKeep] and
 // [ManualDrop] set the same attribute on the span in a context after it
 // started; the exporter then sends the span's chunk with that priority. The
 // span context itself cannot change: spans started under it afterwards and

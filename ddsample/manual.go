@@ -13,6 +13,14 @@ import (
 // reject).
 const PriorityKey = "sampling.priority"
 
+// dd-trace-go's manual keep and drop tags (ext.ManualKeep, ext.ManualDrop):
+// as boolean attributes set to true, the sampler takes them as a priority
+// of 2 and -1.
+const (
+	manualKeepKey = "manual.keep"
+	manualDropKey = "manual.drop"
+)
+
 // Manual sampling priorities.
 const (
 	// UserKeep keeps a trace whatever the rules and rates say.

@@ -204,19 +204,46 @@ func (s *Sampler) manual(ts trace.TraceState, prio int) sdktrace.SamplingResult 
 	return sdktrace.SamplingResult{Decision: d, Tracestate: inherit(ts, prio, dmManual, "")}
 }
 
-// manualPriority returns the value of a sampling.priority attribute with
-// an integer value, and whether there is one.
+// manualPriority returns the priority a manual decision among the start
+// attributes sets, and whether there is one: a sampling.priority attribute
+// with an integer value, or dd-trace-go's manual.keep (2) or manual.drop
+// (-1) set to true, which its tracer honours however the tag is set (its
+// OpenTelemetry API included). The SDK keeps the last value of a key given
+// twice, and of several such keys the last given decides.
 func manualPriority(attrs []attribute.KeyValue) (int, bool) {
-	v, ok := lastValue(attrs, PriorityKey)
-	if !ok {
-		return 0, false
-	}
-	switch v.Type() {
-	case attribute.INT64:
-		return clampInt(v.AsInt64()), true
-	case attribute.FLOAT64:
-		if f := v.AsFloat64(); f == math.Trunc(f) && !math.IsInf(f, 0) {
-			return clampInt(int64(max(min(f, math.MaxInt32), math.MinInt32))), true
+	var seenPrio, seenKeep, seenDrop bool
+	for i := len(attrs) - 1; i >= 0; i-- {
+		kv := &attrs[i]
+		switch kv.Key {
+		case PriorityKey:
+			if seenPrio {
+				continue
+			}
+			seenPrio = true
+			switch v := kv.Value; v.Type() {
+			case attribute.INT64:
+				return clampInt(v.AsInt64()), true
+			case attribute.FLOAT64:
+				if f := v.AsFloat64(); f == math.Trunc(f) && !math.IsInf(f, 0) {
+					return clampInt(int64(max(min(f, math.MaxInt32), math.MinInt32))), true
+				}
+			}
+		case manualKeepKey:
+			if seenKeep {
+				continue
+			}
+			seenKeep = true
+			if kv.Value.Type() == attribute.BOOL && kv.Value.AsBool() {
+				return UserKeep, true
+			}
+		case manualDropKey:
+			if seenDrop {
+				continue
+			}
+			seenDrop = true
+			if kv.Value.Type() == attribute.BOOL && kv.Value.AsBool() {
+				return UserReject, true
+			}
 		}
 	}
 	return 0, false

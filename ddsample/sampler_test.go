@@ -313,6 +313,10 @@ func TestManual(t *testing.T) {
 			outcome{Decision: keep, State: "dd=s:2147483647;t.dm:-4", Priority: "2147483647", DM: "-4"}},
 		{"fractional float ignored", context.Background(), attribute.Float64(PriorityKey, 1.5), ruleDrop()},
 		{"text ignored", context.Background(), attribute.String(PriorityKey, "2"), ruleDrop()},
+		{"manual.keep", context.Background(), attribute.Bool("manual.keep", true), manualKeep},
+		{"manual.drop", context.Background(), attribute.Bool("manual.drop", true), manualDrop},
+		{"manual.keep false ignored", context.Background(), attribute.Bool("manual.keep", false), ruleDrop()},
+		{"manual.keep as text ignored", context.Background(), attribute.String("manual.keep", "true"), ruleDrop()},
 		{"keep over a remote drop, keeping its fields", remoteParent(t, false, "dd=s:0;o:rum;t.ksr:0.5,x=y"), KeepAttribute(),
 			outcome{Decision: keep, State: "dd=s:2;o:rum;t.ksr:0.5;t.dm:-4,x=y", Priority: "2", DM: "-4", KSR: "0.5"}},
 		{"drop under a kept parent removes its decision maker", remoteParent(t, true, "dd=s:2;t.dm:-3;t.ksr:1"), DropAttribute(),
@@ -444,4 +448,30 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	}
 	<-done
+}
+
+// TestManualPriorityOrder: the SDK keeps the last value of a key given
+// twice, and of several manual attributes the last given decides.
+func TestManualPriorityOrder(t *testing.T) {
+	keep, drop := attribute.Bool("manual.keep", true), attribute.Bool("manual.drop", true)
+	for _, tc := range []struct {
+		name  string
+		attrs []attribute.KeyValue
+		want  int
+		ok    bool
+	}{
+		{"none", attrs("a", "b"), 0, false},
+		{"keep then drop", []attribute.KeyValue{keep, drop}, UserReject, true},
+		{"drop then keep", []attribute.KeyValue{drop, keep}, UserKeep, true},
+		{"priority then keep", []attribute.KeyValue{attribute.Int(PriorityKey, 1), keep}, UserKeep, true},
+		{"keep then priority", []attribute.KeyValue{keep, attribute.Int(PriorityKey, 1)}, 1, true},
+		{"keep overridden by false", []attribute.KeyValue{keep, attribute.Bool("manual.keep", false)}, 0, false},
+		{"drop overridden by false, keep before", []attribute.KeyValue{keep, drop, attribute.Bool("manual.drop", false)}, UserKeep, true},
+		{"fractional priority after drop", []attribute.KeyValue{drop, attribute.Float64(PriorityKey, 0.5)}, UserReject, true},
+	} {
+		p, ok := manualPriority(tc.attrs)
+		if p != tc.want || ok != tc.ok {
+			t.Errorf("%s: manualPriority = %d, %t; want %d, %t", tc.name, p, ok, tc.want, tc.ok)
+		}
+	}
 }
