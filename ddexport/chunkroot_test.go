@@ -152,6 +152,24 @@ func TestChunkRootDecision(t *testing.T) {
 			want:  []decision{{1, "-4"}, {Priority: 1}, {1, "-4"}},
 		},
 		{
+			name: "manual.keep on a later span, as dd-trace-go's tag", ts: "dd=s:0;t.dm:-1", sampled: false,
+			attrs: map[int][]attribute.KeyValue{1: attrs(attribute.Bool("manual.keep", true))},
+			want:  []decision{{2, "-4"}, {}, {2, "-4"}},
+		},
+		{
+			name: "manual.drop on the root", ts: "dd=s:2;t.dm:-3", sampled: true,
+			attrs: map[int][]attribute.KeyValue{0: attrs(attribute.Bool("manual.drop", true))},
+			want:  []decision{{-1, ""}, {}, {-1, ""}},
+		},
+		{
+			name: "manual.keep false or as text is no decision", sampled: true,
+			attrs: map[int][]attribute.KeyValue{
+				0: attrs(attribute.Bool("manual.keep", false)),
+				1: attrs(attribute.String("manual.drop", "true")),
+			},
+			want: []decision{{1, "-0"}, {}, {1, "-0"}},
+		},
+		{
 			name: "a textual priority is no decision", sampled: true,
 			attrs: map[int][]attribute.KeyValue{1: attrs(attribute.String("sampling.priority", "-1"))},
 			want:  []decision{{1, "-0"}, {}, {1, "-0"}},
