@@ -250,8 +250,10 @@
 // Datadog state, from the dd= member of its W3C tracestate (as ddprop and
 // the Datadog sampler write it): _dd.origin, every propagated tag _dd.p.<k>,
 // _dd.p.tid (the trace ID's high 64 bits), and the sampling decision:
-// _sampling_priority_v1 is a priority set by hand on a span of the chunk (a
-// numeric sampling.priority attribute), else the member's s: when it
+// _sampling_priority_v1 is a priority set by hand on a span of the chunk,
+// whenever it was set (a numeric sampling.priority attribute, or
+// manual.keep or manual.drop set to true, as dd-trace-go's tags), else the
+// member's s: when it
 // agrees with the span's sampled flag, else 1 when sampled and 0 when not;
 // _dd.p.dm (-4 by hand, the member's t.dm, else -0) only when the priority
 // is above 0. The sampled flag is the decision the SDK acted on: a span it

@@ -234,10 +234,8 @@ func (e *encoder) collect(attrs []attribute.KeyValue, ch *chunkState) (fixed boo
 			e.sp.Set(s, kv.Value)
 			// The one looked-up key the mapping also writes itself.
 			fixed = fixed || s == ddname.AttrRPCGRPCStatusCode
-		} else if k == "sampling.priority" || k == "_sampling_priority_v1" {
-			if f, ok := numeric(kv.Value); ok {
-				manual, hasManual = f, true
-			}
+		} else if f, ok := manualOf(kv); ok {
+			manual, hasManual = f, true
 		} else if !fixed && isFixedKey(k) {
 			fixed = true
 		}

@@ -136,19 +136,31 @@ func (ch *chunkState) decideAt(i int) {
 	}
 }
 
-// manualPriority returns the sampling priority set by hand on a span: a
-// numeric sampling.priority or _sampling_priority_v1 attribute (the Agent
-// reads both), the last of them.
+// manualPriority returns the sampling priority set by hand on a span, the
+// last of them: a numeric sampling.priority or _sampling_priority_v1
+// attribute (the Agent reads both), or manual.keep (2) or manual.drop (-1)
+// set to true, as dd-trace-go's tags of those names decide a trace
+// whenever they are set.
 func manualPriority(attrs []attribute.KeyValue) (p float64, ok bool) {
 	for i := range attrs {
-		kv := &attrs[i]
-		if kv.Key == "sampling.priority" || kv.Key == "_sampling_priority_v1" {
-			if f, isNum := numeric(kv.Value); isNum {
-				p, ok = f, true
-			}
+		if f, isManual := manualOf(&attrs[i]); isManual {
+			p, ok = f, true
 		}
 	}
 	return p, ok
+}
+
+// manualOf returns the priority kv sets by hand, if it sets one.
+func manualOf(kv *attribute.KeyValue) (float64, bool) {
+	switch kv.Key {
+	case "sampling.priority", "_sampling_priority_v1":
+		return numeric(kv.Value)
+	case "manual.keep":
+		return 2, kv.Value.Type() == attribute.BOOL && kv.Value.AsBool()
+	case "manual.drop":
+		return -1, kv.Value.Type() == attribute.BOOL && kv.Value.AsBool()
+	}
+	return 0, false
 }
 
 // numeric returns v as a float64 when it is a number.
@@ -166,8 +178,9 @@ func numeric(v attribute.Value) (float64, bool) {
 // and the decision maker (none when the trace is not kept), encoded like
 // the member's values.
 //
-//   - A priority set by hand on a span of the chunk (sampling.priority),
-//     with decision maker -4 when it keeps the trace.
+//   - A priority set by hand on a span of the chunk (sampling.priority,
+//     manual.keep, manual.drop), with decision maker -4 when it keeps the
+//     trace.
 //   - Else the dd= member's s: when it agrees with the span's sampled flag
 //     (priority > 0 exactly when sampled), with its t.dm, or -0 without.
 //   - Else 1 when sampled, 0 when not: the sampled flag is the decision the
