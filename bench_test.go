@@ -376,7 +376,7 @@ func BenchmarkEvent(b *testing.B) {
 // JSON handler's and slog.Logger's, against keysfirst's (the rebuild of
 // the record alone). Profile it to see where ddslog's time goes:
 //
-//	go test -run '^$' -bench 'Handle$/handler=ddslog' -cpuprofile cpu.out .
+//	go test -run '^$' -bench 'Handle$/attrs=2/handler=ddslog' -cpuprofile cpu.out .
 //	go tool pprof -top cpu.out
 func BenchmarkHandle(b *testing.B) {
 	ctx := nonRecordingCtx(b)

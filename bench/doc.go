@@ -1,6 +1,7 @@
 // Package bench compares ddslog with its peers, in a module of its own so
-// that the library does not depend on them. Every benchmark names its
-// cases .../impl=<implementation>, so that benchstat puts the
+// that the library does not depend on them. Every comparison names its
+// cases .../impl=<implementation> (BenchmarkPipelineWorkers, which
+// compares worker counts, .../workers=<n>), so that benchstat puts the
 // implementations side by side:
 //
 //	go test -run '^$' -bench <Benchmark> -count 10 . > out.txt
