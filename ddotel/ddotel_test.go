@@ -45,7 +45,7 @@ func restoreGlobals(t *testing.T) {
 func clearEnv(t *testing.T) {
 	for _, v := range []string{
 		envService, envEnv, envVersion, envTraceEnabled, envOTelSDKDisabled, envSampleRate, envLogsInjection,
-		envOTelService, envOTelSampler, envOTelSamplerArg, envOTelResourceAtt,
+		envOTelService, envOTelSampler, envOTelSamplerArg, envOTelResourceAtt, "OTEL_TRACES_EXPORTER",
 		"DD_TAGS", "DD_TRACE_AGENT_URL", "DD_AGENT_HOST", "DD_TRACE_AGENT_PORT",
 		"DD_TRACE_PROPAGATION_STYLE", "DD_TRACE_PROPAGATION_STYLE_INJECT", "DD_TRACE_PROPAGATION_STYLE_EXTRACT",
 		"OTEL_PROPAGATORS", "DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED",
@@ -528,6 +528,57 @@ func TestStartOTelSDKDisabled(t *testing.T) {
 			}
 			if _, ok := otel.GetTextMapPropagator().(*ddprop.Propagator); !ok {
 				t.Errorf("global propagator is %T, want *ddprop.Propagator whether tracing is on or not", otel.GetTextMapPropagator())
+			}
+		})
+	}
+}
+
+// OTEL_TRACES_EXPORTER=none asks OpenTelemetry SDKs for no trace exporter:
+// Start then installs no tracer provider, as DD_TRACE_ENABLED=false, and
+// as dd-trace-go reads it (DD_TRACE_ENABLED and OTEL_SDK_DISABLED=true
+// win). Other exporters are not Start's to make: they are reported, and
+// spans go to the Datadog Agent.
+func TestStartOTelTracesExporter(t *testing.T) {
+	const reportOTLP = `ddotel: OTEL_TRACES_EXPORTER="otlp": not supported here; spans go to the Datadog Agent`
+	tests := []struct {
+		name         string
+		env          map[string]string
+		wantTracing  bool
+		wantReported []string
+	}{
+		{"none", map[string]string{"OTEL_TRACES_EXPORTER": "none"}, false, nil},
+		{"None, spaces", map[string]string{"OTEL_TRACES_EXPORTER": " None "}, false, nil},
+		{"DD_TRACE_ENABLED=true wins", map[string]string{"OTEL_TRACES_EXPORTER": "none", "DD_TRACE_ENABLED": "true"}, true, nil},
+		{"OTEL_SDK_DISABLED=true with otlp", map[string]string{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_SDK_DISABLED": "true"}, false, nil},
+		{"OTEL_SDK_DISABLED=false leaves none", map[string]string{"OTEL_TRACES_EXPORTER": "none", "OTEL_SDK_DISABLED": "false"}, false, nil},
+		{"otlp", map[string]string{"OTEL_TRACES_EXPORTER": "otlp"}, true, []string{reportOTLP}},
+		{"console,zipkin", map[string]string{"OTEL_TRACES_EXPORTER": "console,zipkin"}, true,
+			[]string{`ddotel: OTEL_TRACES_EXPORTER="console,zipkin": not supported here; spans go to the Datadog Agent`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			restoreGlobals(t)
+			reported := captureOTelErrors(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			tp := otel.GetTracerProvider()
+			tr, err := Setup(context.Background(), WithoutLogs(),
+				WithExporterOptions(ddexport.WithAgentURL("http://127.0.0.1:1")))
+			if err != nil {
+				t.Fatalf("Setup: %v", err)
+			}
+			installed := otel.GetTracerProvider() != tp
+			tracing := tr.TracerProvider() != nil
+			if err := tr.Shutdown(context.Background()); err != nil {
+				t.Errorf("Shutdown: %v", err)
+			}
+			if installed != tt.wantTracing || tracing != tt.wantTracing {
+				t.Errorf("tracer provider installed = %v, made = %v, want %v", installed, tracing, tt.wantTracing)
+			}
+			if diff := cmp.Diff(tt.wantReported, reported()); diff != "" {
+				t.Errorf("reported through otel.Handle (-want +got):\n%s", diff)
 			}
 		})
 	}
