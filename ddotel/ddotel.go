@@ -106,6 +106,7 @@ const (
 	envVersion         = "DD_VERSION"
 	envTraceEnabled    = "DD_TRACE_ENABLED"
 	envOTelSDKDisabled = "OTEL_SDK_DISABLED"
+	envOTelExporter    = "OTEL_TRACES_EXPORTER"
 	envSampleRate      = "DD_TRACE_SAMPLE_RATE"
 	envLogsInjection   = "DD_LOGS_INJECTION"
 	envOTelService     = "OTEL_SERVICE_NAME"
@@ -139,7 +140,8 @@ func Start(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 
 // Tracing is what Setup installed: the tracer provider and the Datadog
 // pipeline behind it. Its methods are safe for concurrent use; when tracing
-// is off (DD_TRACE_ENABLED=false, OTEL_SDK_DISABLED=true) they do nothing.
+// is off (DD_TRACE_ENABLED=false, OTEL_SDK_DISABLED=true,
+// OTEL_TRACES_EXPORTER=none) they do nothing.
 type Tracing struct {
 	tp   *sdktrace.TracerProvider
 	proc *ddexport.SpanProcessor
@@ -164,7 +166,8 @@ type Tracing struct {
 //     only that is set, with 64-bit trace
 //     IDs when DD_TRACE_128_BIT_TRACEID_GENERATION_ENABLED=false, installed as the
 //     global provider — unless DD_TRACE_ENABLED=false, or
-//     OTEL_SDK_DISABLED=true with DD_TRACE_ENABLED unset;
+//     OTEL_SDK_DISABLED=true or OTEL_TRACES_EXPORTER=none with
+//     DD_TRACE_ENABLED unset;
 //   - ddprop's Datadog + W3C propagator, configured by
 //     DD_TRACE_PROPAGATION_STYLE(_INJECT/_EXTRACT) and OTEL_PROPAGATORS, as
 //     the global propagator;
@@ -373,7 +376,7 @@ func resolve(c *config, lookup func(string) (string, bool)) (*settings, error) {
 		return nil, err
 	}
 	if get(envTraceEnabled) == "" {
-		s.tracing = !sdkDisabled(get, &s.warnings)
+		s.tracing = !sdkDisabled(get, &s.warnings) && tracesExported(get, &s.warnings)
 	}
 	if s.logs, err = envBool(get, envLogsInjection, true); err != nil {
 		return nil, err
@@ -451,6 +454,23 @@ func sdkDisabled(get func(string) string, warnings *[]error) bool {
 	*warnings = append(*warnings, errors.New("ddotel: "+envOTelSDKDisabled+"="+strconv.Quote(v)+
 		": want true or false; read as false, as OpenTelemetry specifies"))
 	return false
+}
+
+// tracesExported reads OTEL_TRACES_EXPORTER: "none" (in any case) asks
+// for no trace exporter, which leaves Start nothing to do, as dd-trace-go
+// reads it too. Start makes no other exporter than the Datadog Agent's:
+// any other value is reported, and the spans go to the Agent.
+func tracesExported(get func(string) string, warnings *[]error) bool {
+	v := get(envOTelExporter)
+	switch {
+	case v == "":
+		return true
+	case strings.EqualFold(v, "none"):
+		return false
+	}
+	*warnings = append(*warnings, errors.New("ddotel: "+envOTelExporter+"="+strconv.Quote(v)+
+		": not supported here; spans go to the Datadog Agent"))
+	return true
 }
 
 // unsupportedSamplers are OTEL_TRACES_SAMPLER values OpenTelemetry defines

@@ -36,6 +36,8 @@
 //	                                                     deployment.environment.name, service.version, ...)
 //	DD_TRACE_ENABLED                    true             false: no tracer provider, no exporter
 //	OTEL_SDK_DISABLED                   false            true: as DD_TRACE_ENABLED=false, when that is unset
+//	OTEL_TRACES_EXPORTER                (Datadog's)      none: as DD_TRACE_ENABLED=false, when that is unset;
+//	                                                     other exporters are not made (reported)
 //	DD_TRACE_SAMPLING_RULES(_FILE), DD_TRACE_SAMPLE_RATE, DD_TRACE_RATE_LIMIT, DD_SPAN_SAMPLING_RULES(_FILE)
 //	                                    the Agent's rates  Datadog's sampling (ddsample.FromEnv, see
 //	                                                     Sampling); any of them beats OTEL_TRACES_SAMPLER
@@ -105,7 +107,9 @@
 // haystack are left out of the list (the rest is used, or the defaults
 // when nothing is left); the samplers jaeger_remote,
 // parentbased_jaeger_remote and xray give way to OpenTelemetry's default,
-// parentbased_always_on. OTEL_SDK_DISABLED other than true or false is
+// parentbased_always_on; OTEL_TRACES_EXPORTER other than none (otlp,
+// console, zipkin) makes no such exporter: the spans still go to the
+// Datadog Agent. OTEL_SDK_DISABLED other than true or false is
 // read as false and reported, as the OpenTelemetry specification asks; so
 // is a malformed DD_TRACE_128_BIT_TRACEID_LOGGING_ENABLED, which the slog
 // handler reads (see ddslog.HandlerOptions).
