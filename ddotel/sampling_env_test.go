@@ -1,10 +1,14 @@
 package ddotel
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -202,4 +206,57 @@ func TestTraceID128BitGeneration(t *testing.T) {
 			t.Errorf("error %q does not name the variable", err)
 		}
 	})
+}
+
+// With no service named anywhere (options, DD_SERVICE, OTEL_SERVICE_NAME,
+// OTEL_RESOURCE_ATTRIBUTES, DD_TAGS), the service is OpenTelemetry's
+// default, unknown_service:<executable>, as the SDK's resource.Default
+// names it and the OpenTelemetry specification requires (dd-trace-go names
+// it after the executable too): the spans, the logs and the sampling rules
+// see the same name.
+func TestStartDefaultService(t *testing.T) {
+	clearEnv(t)
+	restoreGlobals(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Skip(err)
+	}
+	want := "unknown_service:" + filepath.Base(exe)
+	agent := ddtest.New(t)
+	t.Setenv("DD_TRACE_SAMPLING_RULES", `[{"service":`+strconv.Quote(want)+`,"sample_rate":0}]`)
+	var buf bytes.Buffer
+	slog.SetDefault(slog.New(slog.NewJSONHandler(&buf, nil)))
+	tracing, err := Setup(context.Background(), WithExporterOptions(ddexport.WithAgentURL(agent.URL())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, span := otel.Tracer("test").Start(context.Background(), "op")
+	slog.InfoContext(ctx, "hello")
+	span.End()
+	if err := tracing.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var line struct {
+		Service string `json:"dd.service"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatalf("log line %q: %v", buf.String(), err)
+	}
+	var services []string
+	for _, s := range agent.Spans() {
+		services = append(services, s.Service)
+	}
+	got := struct {
+		Spans    []string
+		Log      string
+		Decision map[uint64]decision
+	}{services, line.Service, decisions(agent)}
+	wantAll := struct {
+		Spans    []string
+		Log      string
+		Decision map[uint64]decision
+	}{[]string{want}, want, map[uint64]decision{traceID(span): {Priority: -1}}}
+	if diff := cmp.Diff(wantAll, got); diff != "" {
+		t.Errorf("service of the spans, the log line, and the rule's decision (-want +got):\n%s", diff)
+	}
 }
