@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -156,7 +157,9 @@ type Tracing struct {
 //     service.version (options, DD_SERVICE/DD_ENV/DD_VERSION, then
 //     OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES), the service, env and
 //     version keys of DD_TAGS being the last fallback (ddexport's for the
-//     spans, Setup's for the sampler and the logs);
+//     spans, Setup's for the sampler and the logs), and for the service
+//     OpenTelemetry's default, unknown_service:<executable name>, after
+//     that;
 //   - a tracer provider sending whole local traces through
 //     ddexport.NewSpanProcessor to a ddexport.Exporter (the Agent's address
 //     and DD_TAGS are read by ddexport.New, partial flush by
@@ -221,6 +224,18 @@ func Setup(ctx context.Context, opts ...Option) (*Tracing, error) {
 	s.service = cmpOr(s.service, ddname.DDTag(tags, "service"))
 	s.env = cmpOr(s.env, ddname.DDTag(tags, "env"))
 	s.version = cmpOr(s.version, ddname.DDTag(tags, "version"))
+	if s.service == "" {
+		// Nothing names the service: OpenTelemetry's default names it, as
+		// the SDK's resource.Default does (the specification requires a
+		// service.name), unless the resource already has that default.
+		// The spans, the sampler and the logs then agree on it.
+		s.service = defaultServiceName()
+		if v, ok := res.Set().Value(semconvServiceName); ok && v.Type() == attribute.STRING {
+			s.service = v.AsString()
+		} else if res, err = resource.Merge(resource.NewSchemaless(attribute.String(string(semconvServiceName), s.service)), res); err != nil {
+			return nil, errors.New("ddotel: the default service name: " + err.Error())
+		}
+	}
 
 	t := &Tracing{}
 	if s.tracing {
@@ -561,6 +576,20 @@ func envBool(get func(string) string, name string, def bool) (bool, error) {
 
 func badVar(name, value, want string) error {
 	return errors.New("ddotel: " + name + "=" + strconv.Quote(value) + ": want " + want)
+}
+
+// semconvServiceName is the resource attribute naming the service.
+const semconvServiceName attribute.Key = "service.name"
+
+// defaultServiceName is OpenTelemetry's name for a service nobody named:
+// unknown_service: and the executable's name, as the SDK's resource.Default
+// makes it.
+func defaultServiceName() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return "unknown_service:go"
+	}
+	return "unknown_service:" + filepath.Base(exe)
 }
 
 // resourceString returns a string attribute of res, ignoring the SDK's

@@ -28,7 +28,7 @@
 // # Environment
 //
 //	variable                            default          used for
-//	DD_SERVICE                          (none)           service.name; beats OTEL_SERVICE_NAME
+//	DD_SERVICE                          (see below)      service.name; beats OTEL_SERVICE_NAME
 //	DD_ENV                              (none)           deployment.environment.name
 //	DD_VERSION                          (none)           service.version
 //	OTEL_SERVICE_NAME                   (none)           service.name when DD_SERVICE is unset
@@ -54,6 +54,12 @@
 //	                                                     and version also stand in for the three above
 //	DD_TRACE_PARTIAL_FLUSH_ENABLED, DD_TRACE_PARTIAL_FLUSH_MIN_SPANS
 //	                                    false, 1000      read by ddexport.NewSpanProcessor
+//
+// When none of the options, DD_SERVICE, OTEL_SERVICE_NAME,
+// OTEL_RESOURCE_ATTRIBUTES and DD_TAGS names the service, it is
+// OpenTelemetry's default, unknown_service:<executable name>, as the SDK's
+// resource.Default names it: on the resource, the spans, in the sampling
+// rules and in the logs' dd.service.
 //
 // # Sampling
 //
