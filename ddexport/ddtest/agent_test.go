@@ -265,13 +265,85 @@ func TestBodyLimit(t *testing.T) {
 			t.Errorf("rejections (-want +got):\n%s", diff)
 		}
 	})
-	t.Run("at the limit", func(t *testing.T) {
-		body := v04(span())
-		a := New(t, WithBodyLimit(int64(len(body))))
-		if status, resp := post(t, a, "/v0.4/traces", msgpackCT, body); status != http.StatusOK {
-			t.Fatalf("status = %d (%s), want 200", status, resp)
+	// The Agent's limited reader fails once it has read limit bytes, even
+	// when the body ends there: a trace body of exactly the limit is
+	// answered 413 (checked against the Agent's receiver, v0.85.1), one
+	// byte less is accepted.
+	for _, v := range []struct {
+		path string
+		body []byte
+	}{
+		{"/v0.4/traces", v04(span())},
+		{"/v0.5/traces", v05(v05span(nil))},
+	} {
+		for _, chunked := range []bool{false, true} {
+			name := v.path
+			if chunked {
+				name += " chunked"
+			}
+			t.Run(name+" at the limit", func(t *testing.T) {
+				a := New(t, WithBodyLimit(int64(len(v.body))))
+				if status, resp := postBody(t, a, v.path, v.body, chunked); status != http.StatusRequestEntityTooLarge {
+					t.Errorf("status = %d (%s), want 413", status, resp)
+				}
+			})
+			t.Run(name+" below the limit", func(t *testing.T) {
+				a := New(t, WithBodyLimit(int64(len(v.body))+1))
+				if status, resp := postBody(t, a, v.path, v.body, chunked); status != http.StatusOK {
+					t.Errorf("status = %d (%s), want 200", status, resp)
+				}
+			})
 		}
-	})
+	}
+}
+
+// TestStatsBodyLimit: the Agent decodes /v0.6/stats as it reads it,
+// through its limited reader, without looking at Content-Length: a body of
+// exactly the limit is accepted, and one over it fails to decode, which it
+// answers 400, not 413 (checked against the Agent's receiver, v0.85.1).
+func TestStatsBodyLimit(t *testing.T) {
+	body := encode(statsBody())
+	for _, chunked := range []bool{false, true} {
+		t.Run(fmt.Sprint("chunked ", chunked), func(t *testing.T) {
+			a := New(t, WithBodyLimit(int64(len(body))))
+			if status, resp := postStatsBody(t, a, body, chunked); status != http.StatusOK {
+				t.Errorf("at the limit: status = %d (%s), want 200", status, resp)
+			}
+			a = New(t, WithBodyLimit(int64(len(body))-1))
+			if status, resp := postStatsBody(t, a, body, chunked); status != http.StatusBadRequest {
+				t.Errorf("over the limit: status = %d (%s), want 400", status, resp)
+			}
+			if r := a.Rejections(); len(r) != 1 || r[0].Status != http.StatusBadRequest {
+				t.Errorf("rejections = %+v, want one 400", r)
+			}
+		})
+	}
+}
+
+// postBody posts a trace body, with its Content-Length or chunked.
+func postBody(t testing.TB, a *Agent, path string, body []byte, chunked bool) (int, string) {
+	t.Helper()
+	var r io.Reader = bytes.NewReader(body)
+	if chunked {
+		r = io.MultiReader(r) // hides the length
+	}
+	req, _ := http.NewRequest(http.MethodPost, base(a)+path, r)
+	req.Header.Set("Content-Type", msgpackCT)
+	return do(t, a, req)
+}
+
+// postStatsBody posts a stats body, with its Content-Length or chunked.
+func postStatsBody(t testing.TB, a *Agent, body []byte, chunked bool) (int, string) {
+	t.Helper()
+	var r io.Reader = bytes.NewReader(body)
+	if chunked {
+		r = io.MultiReader(r)
+	}
+	req, _ := http.NewRequest(http.MethodPost, base(a)+"/v0.6/stats", r)
+	req.Header.Set("Content-Type", msgpackCT)
+	req.Header.Set("Datadog-Meta-Lang", "go")
+	req.Header.Set("Datadog-Meta-Tracer-Version", "v1")
+	return do(t, a, req)
 }
 
 // endless is a reader that never ends.
