@@ -247,7 +247,7 @@ func TestBodyLimit(t *testing.T) {
 		if status != http.StatusRequestEntityTooLarge {
 			t.Fatalf("status = %d (%s), want 413", status, body)
 		}
-		want := []Rejection{{Path: "/v0.4/traces", Status: 413, Reason: fmt.Sprintf("body of %d bytes exceeds the limit of 1024 bytes", len(big))}}
+		want := []Rejection{{Path: "/v0.4/traces", Status: 413, Reason: fmt.Sprintf("body of %d bytes is at or over the limit of 1024 bytes", len(big))}}
 		if diff := cmp.Diff(want, a.Rejections()); diff != "" {
 			t.Errorf("rejections (-want +got):\n%s", diff)
 		}
@@ -260,7 +260,7 @@ func TestBodyLimit(t *testing.T) {
 		if status != http.StatusRequestEntityTooLarge {
 			t.Fatalf("status = %d (%s), want 413", status, body)
 		}
-		want := []Rejection{{Path: "/v0.5/traces", Status: 413, Reason: "body exceeds the limit of 1024 bytes"}}
+		want := []Rejection{{Path: "/v0.5/traces", Status: 413, Reason: "body is at or over the limit of 1024 bytes"}}
 		if diff := cmp.Diff(want, a.Rejections()); diff != "" {
 			t.Errorf("rejections (-want +got):\n%s", diff)
 		}

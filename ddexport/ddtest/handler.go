@@ -154,17 +154,20 @@ func (a *Agent) readRequest(r *http.Request, v apiVersion) (body []byte, status 
 	if r.Method != http.MethodPost && r.Method != http.MethodPut {
 		return nil, http.StatusMethodNotAllowed, "method " + r.Method + " not allowed: send POST or PUT"
 	}
+	// The Agent reads the body through a reader that fails once it has
+	// read limit bytes, even if the body ends there: a body of exactly
+	// the limit is refused too.
 	limit := a.cfg.bodyLimit
-	if r.ContentLength > limit {
+	if r.ContentLength >= limit {
 		return nil, http.StatusRequestEntityTooLarge,
-			"body of " + strconv.FormatInt(r.ContentLength, 10) + " bytes exceeds the limit of " + strconv.FormatInt(limit, 10) + " bytes"
+			"body of " + strconv.FormatInt(r.ContentLength, 10) + " bytes is at or over the limit of " + strconv.FormatInt(limit, 10) + " bytes"
 	}
 	body, err := readBody(r, limit)
 	switch {
 	case err != nil:
 		return nil, http.StatusBadRequest, "reading body: " + err.Error()
-	case int64(len(body)) > limit:
-		return nil, http.StatusRequestEntityTooLarge, "body exceeds the limit of " + strconv.FormatInt(limit, 10) + " bytes"
+	case int64(len(body)) >= limit:
+		return nil, http.StatusRequestEntityTooLarge, "body is at or over the limit of " + strconv.FormatInt(limit, 10) + " bytes"
 	}
 	if v == apiV04 {
 		ct := r.Header.Get("Content-Type")
