@@ -810,6 +810,43 @@ func TestCloseIdempotent(t *testing.T) {
 	goleak.VerifyNone(t, before)
 }
 
+// TestCloseLeavesNoGoroutine: a request refused before its body is read
+// leaves net/http lingering on the connection (it half-closes it and
+// waits before closing it, so that the client can read the answer). Close
+// waits for that too: after it, no goroutine of the agent is left, as
+// goleak in a user's test expects.
+func TestCloseLeavesNoGoroutine(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	a, err := Start(WithBodyLimit(1024))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := strings.TrimPrefix(a.URL(), "http://")
+	conn, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(waitLimit)); err != nil {
+		t.Fatal(err)
+	}
+	// A body far over the limit, announced and not sent: answered 413 at
+	// once, and too long for the server to skip.
+	fmt.Fprintf(conn, "POST /v0.4/traces HTTP/1.1\r\nHost: %s\r\nContent-Type: application/msgpack\r\nContent-Length: %d\r\n\r\n", host, 1<<20)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", resp.StatusCode)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	goleak.VerifyNone(t, before)
+}
+
 func TestTraces(t *testing.T) {
 	a := New(t)
 	s := func(trace, id uint64) val { return obj(kv{"trace_id", u64(trace)}, kv{"span_id", u64(id)}) }
