@@ -163,6 +163,9 @@ type Agent struct {
 	closeOnce sync.Once
 	closeErr  error
 	handlers  sync.WaitGroup // requests being handled; Add under mu while !closed
+	// conns counts the server's connections until their goroutine ends
+	// (StateClosed or StateHijacked); Add runs in Serve's goroutine only.
+	conns sync.WaitGroup
 
 	mu         sync.Mutex
 	closed     bool
@@ -232,7 +235,8 @@ func Start(opts ...Option) (*Agent, error) {
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		// Malformed requests are part of the job; keep them off stderr.
-		ErrorLog: log.New(io.Discard, "", 0),
+		ErrorLog:  log.New(io.Discard, "", 0),
+		ConnState: a.connState,
 	}
 	go func() {
 		defer close(a.done)
@@ -263,8 +267,10 @@ func (a *Agent) URL() string { return a.url }
 
 // Close stops the agent and waits for its goroutines. Delayed requests
 // end at once and, like requests being handled, get their answer before
-// the connections close; requests arriving meanwhile get 503. Close is
-// idempotent.
+// the connections close; requests arriving meanwhile get 503. A connection
+// whose request body was refused unread can hold Close up for half a
+// second: net/http lingers on it so that the client reads the answer.
+// Close is idempotent.
 func (a *Agent) Close() error {
 	a.closeOnce.Do(func() {
 		a.mu.Lock()
@@ -290,8 +296,22 @@ func (a *Agent) Close() error {
 		}
 		<-a.done
 		<-idle
+		// srv.Close closed every connection, but net/http lingers on one
+		// whose request body was left unread (up to 500 ms) before its
+		// goroutine ends. Serve has returned: no connection is added.
+		a.conns.Wait()
 	})
 	return a.closeErr
+}
+
+// connState tracks the server's connections for Close.
+func (a *Agent) connState(_ net.Conn, s http.ConnState) {
+	switch s {
+	case http.StateNew:
+		a.conns.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		a.conns.Done()
+	}
 }
 
 // closeGrace bounds how long Close waits for running handlers before it
