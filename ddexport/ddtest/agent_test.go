@@ -135,6 +135,48 @@ func TestRoundTripV04(t *testing.T) {
 	}
 }
 
+// TestResultsAreCopies: what Spans, WaitSpans, Traces and Payloads return
+// is the caller's to change (a test often deletes volatile tags before it
+// compares): changing it changes nothing the agent returns later.
+func TestResultsAreCopies(t *testing.T) {
+	a := New(t)
+	sv, want := fullV04()
+	if status, resp := post(t, a, "/v0.4/traces", msgpackCT, encode(arr(arr(sv)))); status != http.StatusOK {
+		t.Fatalf("status %d: %s", status, resp)
+	}
+	scribble := func(s *Span) {
+		s.Meta["env"] = "changed"
+		delete(s.Metrics, "http.status_code")
+		s.MetaStruct["appsec"][0] = 9
+		s.SpanLinks[0].SpanID = 0
+		s.SpanLinks[0].Attributes["link.name"] = "changed"
+		s.SpanEvents[0].Name = "changed"
+		s.SpanEvents[0].Attributes["a"].ArrayValue[0].StringValue = "changed"
+		delete(s.SpanEvents[0].Attributes, "s")
+	}
+	scribble(&a.Spans()[0])
+	spans, err := a.WaitSpans(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scribble(&spans[0])
+	scribble(&a.Traces()[want.TraceID][0])
+	p := a.Payloads()[0]
+	scribble(&p.Chunks[0][0])
+	p.Header.Set("Content-Type", "changed")
+
+	if diff := cmp.Diff([]Span{want}, a.Spans()); diff != "" {
+		t.Errorf("spans after the caller changed earlier results (-want +got):\n%s", diff)
+	}
+	p = a.Payloads()[0]
+	if diff := cmp.Diff([][]Span{{want}}, p.Chunks); diff != "" {
+		t.Errorf("chunks after the caller changed earlier results (-want +got):\n%s", diff)
+	}
+	if ct := p.Header.Get("Content-Type"); ct != msgpackCT {
+		t.Errorf("Content-Type header %q after the caller changed an earlier result, want %q", ct, msgpackCT)
+	}
+}
+
 func TestRoundTripV05(t *testing.T) {
 	a := New(t)
 	strs := arr(str(""), str("checkout"), str("http.server.request"), str("GET /cart"), str("web"),
