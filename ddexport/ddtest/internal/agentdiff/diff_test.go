@@ -291,6 +291,8 @@ var cases = []diffCase{
 	{name: "v05 minimal", v05: true, body: v05(v05span(nil))},
 	{name: "v05 meta and metrics", v05: true, body: v05(v05span(map[int]val{9: anyMap(fix(4), fix(5)), 10: anyMap(fix(4), f64(2))}))},
 	{name: "v05 nil string", v05: true, body: encode(arr(arr(null()), arr(arr(arr(fix(0), fix(0), fix(0), fix(1), fix(2), fix(0), fix(0), fix(0), fix(0), anyMap(), anyMap(), fix(0))))))},
+	{name: "v05 repeated strings in the table", v05: true, body: encode(arr(arr(str("svc"), str("op"), str("res"), str("web"), str("k"), str("k"), str("m"), str("m")),
+		arr(arr(v05span(map[int]val{9: anyMap(fix(6), fix(0)), 10: anyMap(fix(4), f64(2))})))))},
 	{name: "v05 nil numbers", v05: true, body: v05(v05span(map[int]val{3: null(), 5: null(), 6: null(), 8: null()}))},
 
 	// Refused by both.
