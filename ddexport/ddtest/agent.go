@@ -142,7 +142,7 @@ func headerInt(v string) int64 {
 // Rejection is one request the agent refused.
 type Rejection struct {
 	Path   string // "/v0.4/traces", "/v0.5/traces" or "/v0.6/stats"
-	Status int    // 400 (undecodable; a stats body too large), 405 (method) or 413 (a trace body too large)
+	Status int    // 400 (undecodable; a stats body too large), 403 (cross-site), 405 (method) or 413 (a trace body too large)
 	Reason string // why, in words
 }
 

@@ -36,7 +36,9 @@
 // body over the limit is answered 400, as by the Agent, whose decoder reports
 // it as a decoding error. A payload that does not decode is
 // answered 400 with the reason; the whole payload is lost, as with the real
-// Agent. Other methods than POST and PUT get 405.
+// Agent. Other methods than POST and PUT get 405. A trace request with
+// Sec-Fetch-Site: cross-site (from a browser on another site) gets 403, as
+// from the Agent.
 //
 // /info answers the fields clients read: version ([AgentVersion]),
 // endpoints (the two traces endpoints, and /v0.6/stats when

@@ -151,6 +151,10 @@ func (a *Agent) handleTraces(w http.ResponseWriter, r *http.Request, v apiVersio
 // readRequest checks the method, size and content type of a trace request
 // and reads its body. A non-zero status says why the request is refused.
 func (a *Agent) readRequest(r *http.Request, v apiVersion) (body []byte, status int, reason string) {
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		// The Agent refuses what a browser sends from another site.
+		return nil, http.StatusForbidden, "cross-site request rejected (Sec-Fetch-Site: cross-site), as by the Agent"
+	}
 	if r.Method != http.MethodPost && r.Method != http.MethodPut {
 		return nil, http.StatusMethodNotAllowed, "method " + r.Method + " not allowed: send POST or PUT"
 	}
