@@ -370,7 +370,7 @@ func Test413Splits(t *testing.T) {
 	probe, _ := newTestExporter(t, probeAgent)
 	limit := halvesLimit(probe, makeSpans(4, 3))
 
-	agent := ddtest.New(t, ddtest.WithBodyLimit(int64(limit)))
+	agent := ddtest.New(t, ddtest.WithBodyLimit(int64(limit)+1)) // refuses limit+1 bytes or more
 	e, _ := newTestExporter(t, agent)
 	if err := e.ExportSpans(context.Background(), makeSpans(4, 3)); err != nil {
 		t.Fatal(err)
@@ -431,7 +431,7 @@ func TestTraceSplitBetweenItsSpans(t *testing.T) {
 		wantRejections uint64
 	}{
 		{"payload cap", nil, []Option{WithMaxPayloadBytes(half)}, 0},
-		{"413", []ddtest.Option{ddtest.WithBodyLimit(int64(half))}, nil, 1},
+		{"413", []ddtest.Option{ddtest.WithBodyLimit(int64(half) + 1)}, nil, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -771,7 +771,7 @@ func TestEverySpanCountedOnce(t *testing.T) {
 	probe, _ := newTestExporter(t, probeAgent)
 	limit := halvesLimit(probe, makeSpans(4, 2))
 
-	agent := ddtest.New(t, ddtest.WithBodyLimit(int64(limit)))
+	agent := ddtest.New(t, ddtest.WithBodyLimit(int64(limit)+1)) // refuses limit+1 bytes or more
 	e, clk := newTestExporter(t, agent)
 	var handed uint64
 	export := func(ctx context.Context, traces, per int) error {

@@ -142,7 +142,7 @@ func headerInt(v string) int64 {
 // Rejection is one request the agent refused.
 type Rejection struct {
 	Path   string // "/v0.4/traces", "/v0.5/traces" or "/v0.6/stats"
-	Status int    // 400 (undecodable), 405 (method) or 413 (too large)
+	Status int    // 400 (undecodable; a stats body too large), 403 (cross-site), 405 (method) or 413 (a trace body too large)
 	Reason string // why, in words
 }
 
@@ -163,6 +163,9 @@ type Agent struct {
 	closeOnce sync.Once
 	closeErr  error
 	handlers  sync.WaitGroup // requests being handled; Add under mu while !closed
+	// conns counts the server's connections until their goroutine ends
+	// (StateClosed or StateHijacked); Add runs in Serve's goroutine only.
+	conns sync.WaitGroup
 
 	mu         sync.Mutex
 	closed     bool
@@ -232,7 +235,8 @@ func Start(opts ...Option) (*Agent, error) {
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		// Malformed requests are part of the job; keep them off stderr.
-		ErrorLog: log.New(io.Discard, "", 0),
+		ErrorLog:  log.New(io.Discard, "", 0),
+		ConnState: a.connState,
 	}
 	go func() {
 		defer close(a.done)
@@ -263,8 +267,10 @@ func (a *Agent) URL() string { return a.url }
 
 // Close stops the agent and waits for its goroutines. Delayed requests
 // end at once and, like requests being handled, get their answer before
-// the connections close; requests arriving meanwhile get 503. Close is
-// idempotent.
+// the connections close; requests arriving meanwhile get 503. A connection
+// whose request body was refused unread can hold Close up for half a
+// second: net/http lingers on it so that the client reads the answer.
+// Close is idempotent.
 func (a *Agent) Close() error {
 	a.closeOnce.Do(func() {
 		a.mu.Lock()
@@ -290,40 +296,55 @@ func (a *Agent) Close() error {
 		}
 		<-a.done
 		<-idle
+		// srv.Close closed every connection, but net/http lingers on one
+		// whose request body was left unread (up to 500 ms) before its
+		// goroutine ends. Serve has returned: no connection is added.
+		a.conns.Wait()
 	})
 	return a.closeErr
+}
+
+// connState tracks the server's connections for Close.
+func (a *Agent) connState(_ net.Conn, s http.ConnState) {
+	switch s {
+	case http.StateNew:
+		a.conns.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		a.conns.Done()
+	}
 }
 
 // closeGrace bounds how long Close waits for running handlers before it
 // closes their connections.
 const closeGrace = 5 * time.Second
 
-// Payloads returns a copy of every accepted payload so far. The maps and
-// slices inside are shared between calls: do not modify them.
+// Payloads returns a copy of every accepted payload so far, the caller's
+// to change.
 func (a *Agent) Payloads() []Payload {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]Payload(nil), a.payloads...)
+	return clonePayloads(a.payloads)
 }
 
-// Spans returns every accepted span so far, in arrival order. Chunks the
-// Agent would drop are left out, and spans the Agent would move into
-// another trace carry that trace's ID (see Payload.Notes).
+// Spans returns a copy of every accepted span so far, in arrival order,
+// the caller's to change. Chunks the Agent would drop are left out, and
+// spans the Agent would move into another trace carry that trace's ID
+// (see Payload.Notes).
 func (a *Agent) Spans() []Span {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]Span(nil), a.spans...)
+	return cloneSpans(a.spans)
 }
 
-// WaitSpans waits until at least n spans were accepted and returns them all,
-// or returns ctx's error. It returns ErrClosed if the agent is closed first.
+// WaitSpans waits until at least n spans were accepted and returns them all
+// (a copy, as Spans), or returns ctx's error. It returns ErrClosed if the agent is closed first.
 func (a *Agent) WaitSpans(ctx context.Context, n int) ([]Span, error) {
 	var spans []Span
 	err := a.wait(ctx, func() bool {
 		if len(a.spans) < n {
 			return false
 		}
-		spans = append([]Span(nil), a.spans...)
+		spans = cloneSpans(a.spans)
 		return true
 	})
 	return spans, err
@@ -418,16 +439,16 @@ func (a *Agent) SetPeerTags(keys []string) {
 	a.peerTags = keys
 }
 
-// Stats returns a copy of every accepted /v0.6/stats payload so far. The
-// slices inside are shared between calls: do not modify them.
+// Stats returns a copy of every accepted /v0.6/stats payload so far, the
+// caller's to change.
 func (a *Agent) Stats() []StatsPayload {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]StatsPayload(nil), a.stats...)
+	return cloneStats(a.stats)
 }
 
 // WaitStats waits until at least n stats payloads were accepted and returns
-// them all, or returns ctx's error. It returns ErrClosed if the agent is
+// them all (a copy, as Stats), or returns ctx's error. It returns ErrClosed if the agent is
 // closed first.
 func (a *Agent) WaitStats(ctx context.Context, n int) ([]StatsPayload, error) {
 	var stats []StatsPayload
@@ -435,7 +456,7 @@ func (a *Agent) WaitStats(ctx context.Context, n int) ([]StatsPayload, error) {
 		if len(a.stats) < n {
 			return false
 		}
-		stats = append([]StatsPayload(nil), a.stats...)
+		stats = cloneStats(a.stats)
 		return true
 	})
 	return stats, err
@@ -516,7 +537,7 @@ func copyRates(rates map[string]float64) map[string]float64 {
 }
 
 // Traces returns the spans the Agent keeps grouped by trace ID, each trace
-// in arrival order. The key is the low 64 bits of the trace ID, as in
+// in arrival order (a copy, as Spans). The key is the low 64 bits of the trace ID, as in
 // Span.TraceID; the high 64 bits travel in the "_dd.p.tid" meta of the
 // chunk's spans (see TraceIDHigh) and are not part of the key, so two
 // traces whose IDs differ only in their high halves would share a key.
@@ -525,7 +546,7 @@ func (a *Agent) Traces() map[uint64][]Span {
 	defer a.mu.Unlock()
 	traces := make(map[uint64][]Span)
 	for _, s := range a.spans {
-		traces[s.TraceID] = append(traces[s.TraceID], s)
+		traces[s.TraceID] = append(traces[s.TraceID], cloneSpan(s))
 	}
 	return traces
 }

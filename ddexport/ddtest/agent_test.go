@@ -135,6 +135,48 @@ func TestRoundTripV04(t *testing.T) {
 	}
 }
 
+// TestResultsAreCopies: what Spans, WaitSpans, Traces and Payloads return
+// is the caller's to change (a test often deletes volatile tags before it
+// compares): changing it changes nothing the agent returns later.
+func TestResultsAreCopies(t *testing.T) {
+	a := New(t)
+	sv, want := fullV04()
+	if status, resp := post(t, a, "/v0.4/traces", msgpackCT, encode(arr(arr(sv)))); status != http.StatusOK {
+		t.Fatalf("status %d: %s", status, resp)
+	}
+	scribble := func(s *Span) {
+		s.Meta["env"] = "changed"
+		delete(s.Metrics, "http.status_code")
+		s.MetaStruct["appsec"][0] = 9
+		s.SpanLinks[0].SpanID = 0
+		s.SpanLinks[0].Attributes["link.name"] = "changed"
+		s.SpanEvents[0].Name = "changed"
+		s.SpanEvents[0].Attributes["a"].ArrayValue[0].StringValue = "changed"
+		delete(s.SpanEvents[0].Attributes, "s")
+	}
+	scribble(&a.Spans()[0])
+	spans, err := a.WaitSpans(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scribble(&spans[0])
+	scribble(&a.Traces()[want.TraceID][0])
+	p := a.Payloads()[0]
+	scribble(&p.Chunks[0][0])
+	p.Header.Set("Content-Type", "changed")
+
+	if diff := cmp.Diff([]Span{want}, a.Spans()); diff != "" {
+		t.Errorf("spans after the caller changed earlier results (-want +got):\n%s", diff)
+	}
+	p = a.Payloads()[0]
+	if diff := cmp.Diff([][]Span{{want}}, p.Chunks); diff != "" {
+		t.Errorf("chunks after the caller changed earlier results (-want +got):\n%s", diff)
+	}
+	if ct := p.Header.Get("Content-Type"); ct != msgpackCT {
+		t.Errorf("Content-Type header %q after the caller changed an earlier result, want %q", ct, msgpackCT)
+	}
+}
+
 func TestRoundTripV05(t *testing.T) {
 	a := New(t)
 	strs := arr(str(""), str("checkout"), str("http.server.request"), str("GET /cart"), str("web"),
@@ -247,7 +289,7 @@ func TestBodyLimit(t *testing.T) {
 		if status != http.StatusRequestEntityTooLarge {
 			t.Fatalf("status = %d (%s), want 413", status, body)
 		}
-		want := []Rejection{{Path: "/v0.4/traces", Status: 413, Reason: fmt.Sprintf("body of %d bytes exceeds the limit of 1024 bytes", len(big))}}
+		want := []Rejection{{Path: "/v0.4/traces", Status: 413, Reason: fmt.Sprintf("body of %d bytes is at or over the limit of 1024 bytes", len(big))}}
 		if diff := cmp.Diff(want, a.Rejections()); diff != "" {
 			t.Errorf("rejections (-want +got):\n%s", diff)
 		}
@@ -260,18 +302,90 @@ func TestBodyLimit(t *testing.T) {
 		if status != http.StatusRequestEntityTooLarge {
 			t.Fatalf("status = %d (%s), want 413", status, body)
 		}
-		want := []Rejection{{Path: "/v0.5/traces", Status: 413, Reason: "body exceeds the limit of 1024 bytes"}}
+		want := []Rejection{{Path: "/v0.5/traces", Status: 413, Reason: "body is at or over the limit of 1024 bytes"}}
 		if diff := cmp.Diff(want, a.Rejections()); diff != "" {
 			t.Errorf("rejections (-want +got):\n%s", diff)
 		}
 	})
-	t.Run("at the limit", func(t *testing.T) {
-		body := v04(span())
-		a := New(t, WithBodyLimit(int64(len(body))))
-		if status, resp := post(t, a, "/v0.4/traces", msgpackCT, body); status != http.StatusOK {
-			t.Fatalf("status = %d (%s), want 200", status, resp)
+	// The Agent's limited reader fails once it has read limit bytes, even
+	// when the body ends there: a trace body of exactly the limit is
+	// answered 413 (checked against the Agent's receiver, v0.85.1), one
+	// byte less is accepted.
+	for _, v := range []struct {
+		path string
+		body []byte
+	}{
+		{"/v0.4/traces", v04(span())},
+		{"/v0.5/traces", v05(v05span(nil))},
+	} {
+		for _, chunked := range []bool{false, true} {
+			name := v.path
+			if chunked {
+				name += " chunked"
+			}
+			t.Run(name+" at the limit", func(t *testing.T) {
+				a := New(t, WithBodyLimit(int64(len(v.body))))
+				if status, resp := postBody(t, a, v.path, v.body, chunked); status != http.StatusRequestEntityTooLarge {
+					t.Errorf("status = %d (%s), want 413", status, resp)
+				}
+			})
+			t.Run(name+" below the limit", func(t *testing.T) {
+				a := New(t, WithBodyLimit(int64(len(v.body))+1))
+				if status, resp := postBody(t, a, v.path, v.body, chunked); status != http.StatusOK {
+					t.Errorf("status = %d (%s), want 200", status, resp)
+				}
+			})
 		}
-	})
+	}
+}
+
+// TestStatsBodyLimit: the Agent decodes /v0.6/stats as it reads it,
+// through its limited reader, without looking at Content-Length: a body of
+// exactly the limit is accepted, and one over it fails to decode, which it
+// answers 400, not 413 (checked against the Agent's receiver, v0.85.1).
+func TestStatsBodyLimit(t *testing.T) {
+	body := encode(statsBody())
+	for _, chunked := range []bool{false, true} {
+		t.Run(fmt.Sprint("chunked ", chunked), func(t *testing.T) {
+			a := New(t, WithBodyLimit(int64(len(body))))
+			if status, resp := postStatsBody(t, a, body, chunked); status != http.StatusOK {
+				t.Errorf("at the limit: status = %d (%s), want 200", status, resp)
+			}
+			a = New(t, WithBodyLimit(int64(len(body))-1))
+			if status, resp := postStatsBody(t, a, body, chunked); status != http.StatusBadRequest {
+				t.Errorf("over the limit: status = %d (%s), want 400", status, resp)
+			}
+			if r := a.Rejections(); len(r) != 1 || r[0].Status != http.StatusBadRequest {
+				t.Errorf("rejections = %+v, want one 400", r)
+			}
+		})
+	}
+}
+
+// postBody posts a trace body, with its Content-Length or chunked.
+func postBody(t testing.TB, a *Agent, path string, body []byte, chunked bool) (int, string) {
+	t.Helper()
+	var r io.Reader = bytes.NewReader(body)
+	if chunked {
+		r = io.MultiReader(r) // hides the length
+	}
+	req, _ := http.NewRequest(http.MethodPost, base(a)+path, r)
+	req.Header.Set("Content-Type", msgpackCT)
+	return do(t, a, req)
+}
+
+// postStatsBody posts a stats body, with its Content-Length or chunked.
+func postStatsBody(t testing.TB, a *Agent, body []byte, chunked bool) (int, string) {
+	t.Helper()
+	var r io.Reader = bytes.NewReader(body)
+	if chunked {
+		r = io.MultiReader(r)
+	}
+	req, _ := http.NewRequest(http.MethodPost, base(a)+"/v0.6/stats", r)
+	req.Header.Set("Content-Type", msgpackCT)
+	req.Header.Set("Datadog-Meta-Lang", "go")
+	req.Header.Set("Datadog-Meta-Tracer-Version", "v1")
+	return do(t, a, req)
 }
 
 // endless is a reader that never ends.
@@ -282,6 +396,35 @@ func (endless) Read(p []byte) (int, error) {
 		p[i] = 0xc0
 	}
 	return len(p), nil
+}
+
+// TestCrossSite: the Agent's traces endpoints refuse a browser's
+// cross-site request (Sec-Fetch-Site: cross-site) with 403 before reading
+// it; its /v0.6/stats does not check (both checked against the Agent's
+// receiver, v0.85.1).
+func TestCrossSite(t *testing.T) {
+	a := New(t)
+	for _, path := range []string{"/v0.4/traces", "/v0.5/traces"} {
+		body := v04(span())
+		if path == "/v0.5/traces" {
+			body = v05(v05span(nil))
+		}
+		for _, site := range []string{"cross-site", "same-site", "none"} {
+			req, _ := http.NewRequest(http.MethodPost, base(a)+path, bytes.NewReader(body))
+			req.Header.Set("Content-Type", msgpackCT)
+			req.Header.Set("Sec-Fetch-Site", site)
+			want := http.StatusOK
+			if site == "cross-site" {
+				want = http.StatusForbidden
+			}
+			if status, resp := do(t, a, req); status != want {
+				t.Errorf("%s with Sec-Fetch-Site %s: status %d (%s), want %d", path, site, status, resp, want)
+			}
+		}
+	}
+	if status, resp := postStats(t, a, encode(statsBody()), http.Header{"Sec-Fetch-Site": {"cross-site"}}); status != http.StatusOK {
+		t.Errorf("/v0.6/stats with Sec-Fetch-Site cross-site: status %d (%s), want 200", status, resp)
+	}
 }
 
 func TestMethodNotAllowed(t *testing.T) {
@@ -734,6 +877,43 @@ func TestCloseIdempotent(t *testing.T) {
 	}
 	if err := a.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
+	}
+	goleak.VerifyNone(t, before)
+}
+
+// TestCloseLeavesNoGoroutine: a request refused before its body is read
+// leaves net/http lingering on the connection (it half-closes it and
+// waits before closing it, so that the client can read the answer). Close
+// waits for that too: after it, no goroutine of the agent is left, as
+// goleak in a user's test expects.
+func TestCloseLeavesNoGoroutine(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	a, err := Start(WithBodyLimit(1024))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := strings.TrimPrefix(a.URL(), "http://")
+	conn, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(waitLimit)); err != nil {
+		t.Fatal(err)
+	}
+	// A body far over the limit, announced and not sent: answered 413 at
+	// once, and too long for the server to skip.
+	fmt.Fprintf(conn, "POST /v0.4/traces HTTP/1.1\r\nHost: %s\r\nContent-Type: application/msgpack\r\nContent-Length: %d\r\n\r\n", host, 1<<20)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d, want 413", resp.StatusCode)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
 	}
 	goleak.VerifyNone(t, before)
 }

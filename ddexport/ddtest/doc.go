@@ -28,12 +28,17 @@
 // # Answers
 //
 // An accepted payload is answered 200 with {"rate_by_service":{...}}, the
-// map set by [WithRates] or [Agent.SetRates] (empty by default). A body over
-// the limit ([WithBodyLimit], 25 MiB by default) is answered 413: at once when
-// Content-Length says so, otherwise as soon as the limit is passed: the agent
-// holds at most limit+1 bytes of a body, however long it is. A payload that does not decode is
+// map set by [WithRates] or [Agent.SetRates] (empty by default). A trace body
+// of the limit ([WithBodyLimit], 25 MiB by default) or more is answered 413,
+// as the Agent's reader fails once it has read that many bytes: at once when
+// Content-Length says so, otherwise as soon as the limit is reached: the agent
+// holds at most limit+1 bytes of a body, however long it is. A /v0.6/stats
+// body over the limit is answered 400, as by the Agent, whose decoder reports
+// it as a decoding error. A payload that does not decode is
 // answered 400 with the reason; the whole payload is lost, as with the real
-// Agent. Other methods than POST and PUT get 405.
+// Agent. Other methods than POST and PUT get 405. A trace request with
+// Sec-Fetch-Site: cross-site (from a browser on another site) gets 403, as
+// from the Agent.
 //
 // /info answers the fields clients read: version ([AgentVersion]),
 // endpoints (the two traces endpoints, and /v0.6/stats when

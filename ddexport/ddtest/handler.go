@@ -151,20 +151,27 @@ func (a *Agent) handleTraces(w http.ResponseWriter, r *http.Request, v apiVersio
 // readRequest checks the method, size and content type of a trace request
 // and reads its body. A non-zero status says why the request is refused.
 func (a *Agent) readRequest(r *http.Request, v apiVersion) (body []byte, status int, reason string) {
+	if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		// The Agent refuses what a browser sends from another site.
+		return nil, http.StatusForbidden, "cross-site request rejected (Sec-Fetch-Site: cross-site), as by the Agent"
+	}
 	if r.Method != http.MethodPost && r.Method != http.MethodPut {
 		return nil, http.StatusMethodNotAllowed, "method " + r.Method + " not allowed: send POST or PUT"
 	}
+	// The Agent reads the body through a reader that fails once it has
+	// read limit bytes, even if the body ends there: a body of exactly
+	// the limit is refused too.
 	limit := a.cfg.bodyLimit
-	if r.ContentLength > limit {
+	if r.ContentLength >= limit {
 		return nil, http.StatusRequestEntityTooLarge,
-			"body of " + strconv.FormatInt(r.ContentLength, 10) + " bytes exceeds the limit of " + strconv.FormatInt(limit, 10) + " bytes"
+			"body of " + strconv.FormatInt(r.ContentLength, 10) + " bytes is at or over the limit of " + strconv.FormatInt(limit, 10) + " bytes"
 	}
 	body, err := readBody(r, limit)
 	switch {
 	case err != nil:
 		return nil, http.StatusBadRequest, "reading body: " + err.Error()
-	case int64(len(body)) > limit:
-		return nil, http.StatusRequestEntityTooLarge, "body exceeds the limit of " + strconv.FormatInt(limit, 10) + " bytes"
+	case int64(len(body)) >= limit:
+		return nil, http.StatusRequestEntityTooLarge, "body is at or over the limit of " + strconv.FormatInt(limit, 10) + " bytes"
 	}
 	if v == apiV04 {
 		ct := r.Header.Get("Content-Type")

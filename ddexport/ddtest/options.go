@@ -1,7 +1,7 @@
 package ddtest
 
-// DefaultBodyLimit is the request body limit of the real Agent, above which
-// it answers 413.
+// DefaultBodyLimit is the request body limit of the real Agent (its
+// max_request_bytes): it answers 413 to a trace body of this size or more.
 const DefaultBodyLimit = 25 << 20
 
 // Option configures an Agent.
@@ -38,9 +38,10 @@ func WithSpanEvents(on bool) Option {
 	return optionFunc(func(c *config) { c.spanEvents = on })
 }
 
-// WithBodyLimit sets the request body limit above which the agent answers
-// 413. Default 25 MiB, like the real Agent. A limit of zero or less keeps
-// the default.
+// WithBodyLimit sets the request body limit, as the Agent's
+// max_request_bytes: a trace body of n bytes or more is answered 413, a
+// /v0.6/stats body over n bytes 400, as the Agent answers them. Default
+// 25 MiB, like the real Agent. A limit of zero or less keeps the default.
 func WithBodyLimit(n int64) Option {
 	return optionFunc(func(c *config) {
 		if n > 0 {

@@ -157,6 +157,53 @@ func TestStatsRoundTrip(t *testing.T) {
 	}
 }
 
+// TestStatsResultsAreCopies: what Stats and WaitStats return is the
+// caller's to change.
+func TestStatsResultsAreCopies(t *testing.T) {
+	a := New(t)
+	body := encode(statsBody(kv{"Tags", arr(str("a:b"))}, kv{"Stats", arr(bucket(kv{"Stats", arr(
+		group(t, kv{"PeerTags", arr(str("peer.service:db"))}, kv{"AdditionalMetricTags", arr(str("c:d"))}, kv{"SpanDerivedPrimaryTags", arr(str("e:f"))}),
+	)}))}))
+	if status, msg := postStats(t, a, body, nil); status != http.StatusOK {
+		t.Fatalf("status %d %q", status, msg)
+	}
+	want := a.Stats()
+	want[0].Header = want[0].Header.Clone()
+	// A copy made by hand, before anything is changed.
+	want[0].Tags = append([]string(nil), want[0].Tags...)
+	b := want[0].Stats[0]
+	g := b.Stats[0]
+	g.PeerTags = append([]string(nil), g.PeerTags...)
+	g.AdditionalMetricTags = append([]string(nil), g.AdditionalMetricTags...)
+	g.SpanDerivedPrimaryTags = append([]string(nil), g.SpanDerivedPrimaryTags...)
+	g.OkSummary = append(Sketch(nil), g.OkSummary...)
+	g.ErrorSummary = append(Sketch(nil), g.ErrorSummary...)
+	b.Stats = []GroupedStats{g}
+	want[0].Stats = []StatsBucket{b}
+
+	scribble := func(p *StatsPayload) {
+		p.Header.Set("Datadog-Meta-Lang", "changed")
+		p.Tags[0] = "changed"
+		p.Stats[0].Start = 1
+		g := &p.Stats[0].Stats[0]
+		g.Hits = 1000
+		g.PeerTags[0] = "changed"
+		g.AdditionalMetricTags[0] = "changed"
+		g.SpanDerivedPrimaryTags[0] = "changed"
+		g.OkSummary[0] ^= 0xff
+		g.ErrorSummary[0] ^= 0xff
+	}
+	scribble(&a.Stats()[0])
+	got, err := a.WaitStats(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scribble(&got[0])
+	if diff := cmp.Diff(want, a.Stats()); diff != "" {
+		t.Errorf("stats after the caller changed earlier results (-want +got):\n%s", diff)
+	}
+}
+
 func TestStatsRejections(t *testing.T) {
 	a := New(t)
 	one := func(extra ...kv) []byte {

@@ -66,17 +66,21 @@ func (a *Agent) readStatsRequest(r *http.Request) (body []byte, status int, reas
 	if r.Method != http.MethodPost && r.Method != http.MethodPut {
 		return nil, http.StatusMethodNotAllowed, "method " + r.Method + " not allowed: send POST or PUT"
 	}
+	// The Agent decodes the payload as it reads it through a reader that
+	// fails past limit bytes, whatever Content-Length says: the decoder
+	// reports that as a decoding error, answered 400 (not 413).
 	limit := a.cfg.bodyLimit
+	const over = " (the Agent's decoder fails there and answers 400)"
 	if r.ContentLength > limit {
-		return nil, http.StatusRequestEntityTooLarge,
-			"body of " + strconv.FormatInt(r.ContentLength, 10) + " bytes exceeds the limit of " + strconv.FormatInt(limit, 10) + " bytes"
+		return nil, http.StatusBadRequest,
+			"body of " + strconv.FormatInt(r.ContentLength, 10) + " bytes exceeds the limit of " + strconv.FormatInt(limit, 10) + " bytes" + over
 	}
 	body, err := readBody(r, limit)
 	switch {
 	case err != nil:
 		return nil, http.StatusBadRequest, "reading body: " + err.Error()
 	case int64(len(body)) > limit:
-		return nil, http.StatusRequestEntityTooLarge, "body exceeds the limit of " + strconv.FormatInt(limit, 10) + " bytes"
+		return nil, http.StatusBadRequest, "body exceeds the limit of " + strconv.FormatInt(limit, 10) + " bytes" + over
 	}
 	ct := r.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/msgpack" {

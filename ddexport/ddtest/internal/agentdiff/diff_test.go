@@ -129,11 +129,22 @@ func compare(t *testing.T, fake *ddtest.Payload, agent *idx.InternalTracerPayloa
 			// The internal format keeps meta and metrics in one map keyed
 			// by string table refs, in which "" is no key: compare what it
 			// can hold.
+			attrs := byName(s)
 			for k, v := range f.Meta {
 				if _, both := f.Metrics[k]; both || k == "" {
 					continue
 				}
-				if av, ok := s.GetAttributeAsString(k); !ok || av != v {
+				var av string
+				var ok bool
+				switch a, found := attrs[k]; {
+				case fieldKeys[k]:
+					av, ok = s.GetAttributeAsString(k)
+				case found && a == nil:
+					continue // named by two refs
+				case found:
+					av, ok = a.AsString(s.Strings), true
+				}
+				if !ok || av != v {
 					t.Errorf("chunk %d span %d: meta %q: agent %q (%v), ddtest %q", i, j, k, av, ok, v)
 				}
 			}
@@ -141,12 +152,43 @@ func compare(t *testing.T, fake *ddtest.Payload, agent *idx.InternalTracerPayloa
 				if k == "" {
 					continue
 				}
-				if av, ok := s.GetAttributeAsFloat64(k); !ok || av != v && !(math.IsNaN(av) && math.IsNaN(v)) {
+				a, ok := attrs[k]
+				if ok && a == nil {
+					continue // named by two refs
+				}
+				var av float64
+				if ok {
+					var err error
+					av, err = a.AsDoubleValue(s.Strings)
+					ok = err == nil
+				}
+				if !ok || av != v && !(math.IsNaN(av) && math.IsNaN(v)) {
 					t.Errorf("chunk %d span %d: metric %q: agent %v (%v), ddtest %v", i, j, k, av, ok, v)
 				}
 			}
 		}
 	}
+}
+
+// fieldKeys are the meta keys the internal format keeps as span fields,
+// not attributes; GetAttributeAsString reads them.
+var fieldKeys = map[string]bool{"env": true, "version": true, "component": true, "span.kind": true}
+
+// byName returns the span's attributes by name, read through their refs:
+// a v0.5 string table may repeat a string, and the table's lookup (used by
+// GetAttributeAs...) then finds only one of its refs. A name that two refs
+// of the span carry maps to nil.
+func byName(s *idx.InternalSpan) map[string]*idx.AnyValue {
+	out := make(map[string]*idx.AnyValue, len(s.Attributes()))
+	for ref, v := range s.Attributes() {
+		name := s.Strings.Get(ref)
+		if _, dup := out[name]; dup {
+			out[name] = nil
+			continue
+		}
+		out[name] = v
+	}
+	return out
 }
 
 func compareEvents(t *testing.T, i, j int, fake []ddtest.SpanEvent, s *idx.InternalSpan) {
@@ -291,6 +333,8 @@ var cases = []diffCase{
 	{name: "v05 minimal", v05: true, body: v05(v05span(nil))},
 	{name: "v05 meta and metrics", v05: true, body: v05(v05span(map[int]val{9: anyMap(fix(4), fix(5)), 10: anyMap(fix(4), f64(2))}))},
 	{name: "v05 nil string", v05: true, body: encode(arr(arr(null()), arr(arr(arr(fix(0), fix(0), fix(0), fix(1), fix(2), fix(0), fix(0), fix(0), fix(0), anyMap(), anyMap(), fix(0))))))},
+	{name: "v05 repeated strings in the table", v05: true, body: encode(arr(arr(str("svc"), str("op"), str("res"), str("web"), str("k"), str("k"), str("m"), str("m")),
+		arr(arr(v05span(map[int]val{9: anyMap(fix(6), fix(0)), 10: anyMap(fix(4), f64(2))})))))},
 	{name: "v05 nil numbers", v05: true, body: v05(v05span(map[int]val{3: null(), 5: null(), 6: null(), 8: null()}))},
 
 	// Refused by both.
