@@ -562,6 +562,27 @@ func TestFailNext(t *testing.T) {
 	}
 }
 
+// TestFailNextInformationalStatus: a 1xx status, which would reach the
+// client as the 200 that follows it, fails the request with 500 instead,
+// for traces and for stats.
+func TestFailNextInformationalStatus(t *testing.T) {
+	a := New(t)
+	a.FailNext(1, http.StatusContinue, 0)
+	req, _ := http.NewRequest(http.MethodPost, base(a)+"/v0.4/traces", bytes.NewReader(v04(span())))
+	req.Header.Set("Content-Type", msgpackCT)
+	resp, err := client(a).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Errorf("traces: status %d, want 500", resp.StatusCode)
+	}
+	if n := len(a.Spans()); n != 0 {
+		t.Errorf("accepted spans = %d, want 0", n)
+	}
+}
+
 func TestFailNextWithoutRetryAfter(t *testing.T) {
 	a := New(t)
 	a.FailNext(1, http.StatusTooManyRequests, 0)
