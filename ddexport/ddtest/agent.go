@@ -464,9 +464,9 @@ func (a *Agent) WaitStats(ctx context.Context, n int) ([]StatsPayload, error) {
 
 // FailNextStats makes the next n /v0.6/stats requests fail with status
 // (after reading the body); the payload is not recorded. A status outside
-// 100–999 is taken as 500; a later call replaces the pending failures.
+// 200–999 is taken as 500; a later call replaces the pending failures.
 func (a *Agent) FailNextStats(n int, status int) {
-	if status < 100 || status > 999 {
+	if status < 200 || status > 999 {
 		status = http.StatusInternalServerError
 	}
 	a.mu.Lock()
@@ -487,10 +487,11 @@ func (a *Agent) SetRates(rates map[string]float64) {
 // Retry-After header in whole seconds (rounded up).
 //
 // A 2xx status imitates an overloaded Agent: the payload is dropped and the
-// answer carries the usual rate_by_service body. A status outside 100–999
-// is taken as 500. A later call replaces the pending failures.
+// answer carries the usual rate_by_service body. A status outside 200–999
+// is taken as 500 (an informational 1xx would reach the client as the 200
+// that follows it). A later call replaces the pending failures.
 func (a *Agent) FailNext(n int, status int, retryAfter time.Duration) {
-	if status < 100 || status > 999 {
+	if status < 200 || status > 999 {
 		status = http.StatusInternalServerError
 	}
 	a.mu.Lock()
