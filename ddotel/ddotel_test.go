@@ -488,12 +488,7 @@ func TestStartCarriesOnWithoutUnsupportedValues(t *testing.T) {
 // tracing off as DD_TRACE_ENABLED=false does, unless DD_TRACE_ENABLED says
 // otherwise; other values are read as false, and reported unless "false".
 func TestStartOTelSDKDisabled(t *testing.T) {
-	tests := []struct {
-		name         string
-		env          map[string]string
-		wantTracing  bool
-		wantReported []string
-	}{
+	tests := []tracingSwitch{
 		{"true", map[string]string{"OTEL_SDK_DISABLED": "true"}, false, nil},
 		{"TRUE", map[string]string{"OTEL_SDK_DISABLED": "TRUE"}, false, nil},
 		{"false", map[string]string{"OTEL_SDK_DISABLED": "false"}, true, nil},
@@ -502,35 +497,7 @@ func TestStartOTelSDKDisabled(t *testing.T) {
 		{"not a boolean: read as false, reported", map[string]string{"OTEL_SDK_DISABLED": "1"}, true,
 			[]string{`ddotel: OTEL_SDK_DISABLED="1": want true or false; read as false, as OpenTelemetry specifies`}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			clearEnv(t)
-			restoreGlobals(t)
-			reported := captureOTelErrors(t)
-			for k, v := range tt.env {
-				t.Setenv(k, v)
-			}
-			tp := otel.GetTracerProvider()
-			shutdown, err := Start(context.Background(), WithoutLogs(),
-				WithExporterOptions(ddexport.WithAgentURL("http://127.0.0.1:1")))
-			if err != nil {
-				t.Fatalf("Start: %v", err)
-			}
-			installed := otel.GetTracerProvider() != tp
-			if err := shutdown(context.Background()); err != nil {
-				t.Errorf("shutdown: %v", err)
-			}
-			if installed != tt.wantTracing {
-				t.Errorf("tracer provider installed = %v, want %v", installed, tt.wantTracing)
-			}
-			if diff := cmp.Diff(tt.wantReported, reported()); diff != "" {
-				t.Errorf("reported through otel.Handle (-want +got):\n%s", diff)
-			}
-			if _, ok := otel.GetTextMapPropagator().(*ddprop.Propagator); !ok {
-				t.Errorf("global propagator is %T, want *ddprop.Propagator whether tracing is on or not", otel.GetTextMapPropagator())
-			}
-		})
-	}
+	testTracingSwitch(t, tests)
 }
 
 // OTEL_TRACES_EXPORTER=none asks OpenTelemetry SDKs for no trace exporter:
@@ -540,12 +507,7 @@ func TestStartOTelSDKDisabled(t *testing.T) {
 // spans go to the Datadog Agent.
 func TestStartOTelTracesExporter(t *testing.T) {
 	const reportOTLP = `ddotel: OTEL_TRACES_EXPORTER="otlp": not supported here; spans go to the Datadog Agent`
-	tests := []struct {
-		name         string
-		env          map[string]string
-		wantTracing  bool
-		wantReported []string
-	}{
+	tests := []tracingSwitch{
 		{"none", map[string]string{"OTEL_TRACES_EXPORTER": "none"}, false, nil},
 		{"None, spaces", map[string]string{"OTEL_TRACES_EXPORTER": " None "}, false, nil},
 		{"DD_TRACE_ENABLED=true wins", map[string]string{"OTEL_TRACES_EXPORTER": "none", "DD_TRACE_ENABLED": "true"}, true, nil},
@@ -555,6 +517,21 @@ func TestStartOTelTracesExporter(t *testing.T) {
 		{"console,zipkin", map[string]string{"OTEL_TRACES_EXPORTER": "console,zipkin"}, true,
 			[]string{`ddotel: OTEL_TRACES_EXPORTER="console,zipkin": not supported here; spans go to the Datadog Agent`}},
 	}
+	testTracingSwitch(t, tests)
+}
+
+// tracingSwitch is a case of the variables that turn tracing on or off:
+// with env set, Setup makes and installs a tracer provider exactly when
+// wantTracing, reports wantReported through otel.Handle, and installs
+// ddprop's propagator either way.
+type tracingSwitch struct {
+	name         string
+	env          map[string]string
+	wantTracing  bool
+	wantReported []string
+}
+
+func testTracingSwitch(t *testing.T, tests []tracingSwitch) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clearEnv(t)
@@ -579,6 +556,9 @@ func TestStartOTelTracesExporter(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.wantReported, reported()); diff != "" {
 				t.Errorf("reported through otel.Handle (-want +got):\n%s", diff)
+			}
+			if _, ok := otel.GetTextMapPropagator().(*ddprop.Propagator); !ok {
+				t.Errorf("global propagator is %T, want *ddprop.Propagator whether tracing is on or not", otel.GetTextMapPropagator())
 			}
 		})
 	}
