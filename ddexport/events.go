@@ -1,9 +1,7 @@
 package ddexport
 
 import (
-	"encoding/base64"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/seed03c8c003/ddslog/internal/ddname"
 	"go.opentelemetry.io/otel/attribute"
@@ -337,7 +335,7 @@ func appendEventJSON(b []byte, ev *sdktrace.Event, max int) []byte {
 			b = append(b, ',')
 		}
 		b = append(b, `"name":`...)
-		b = appendJSONStringCut(b, ev.Name, max)
+		b = ddname.AppendJSONStringCut(b, ev.Name, max)
 		wrote = true
 	}
 	if len(ev.Attributes) > 0 {
@@ -352,7 +350,7 @@ func appendEventJSON(b []byte, ev *sdktrace.Event, max int) []byte {
 			}
 			b = ddname.AppendJSONString(b, string(kv.Key))
 			b = append(b, ':')
-			b = appendJSONCut(b, kv.Value, max)
+			b = ddname.AppendJSONCut(b, kv.Value, max)
 		}
 		b = append(b, '}')
 		wrote = true
@@ -404,14 +402,14 @@ func appendLinkJSON(b []byte, l *sdktrace.Link, max int) []byte {
 			b = append(b, ':')
 			switch kv.Value.Type() {
 			case attribute.STRING:
-				b = appendJSONStringCut(b, kv.Value.AsString(), max)
+				b = ddname.AppendJSONStringCut(b, kv.Value.AsString(), max)
 			case attribute.BOOL, attribute.INT64, attribute.FLOAT64, attribute.EMPTY:
 				// Their text needs no escaping.
 				b = append(ddname.AppendText(append(b, '"'), kv.Value), '"')
 			case attribute.BYTESLICE:
-				b = append(appendBase64Cut(append(b, '"'), kv.Value.AsString(), max), '"')
+				b = ddname.AppendJSONCut(b, kv.Value, max)
 			default:
-				b = appendJSONStringCut(b, ddname.Text(kv.Value), max)
+				b = ddname.AppendJSONStringCut(b, ddname.Text(kv.Value), max)
 			}
 		}
 		b = append(b, '}')
@@ -421,75 +419,4 @@ func appendLinkJSON(b []byte, l *sdktrace.Link, max int) []byte {
 		b = strconv.AppendInt(b, int64(l.DroppedAttributeCount), 10)
 	}
 	return append(b, '}')
-}
-
-// appendJSONStringCut appends s as a JSON string; with max >= 0 and s
-// longer, only its first max bytes (fewer, to end at a character) and
-// "...". The cut is made in s, before escaping: no escape sequence or
-// character is split.
-func appendJSONStringCut(b []byte, s string, max int) []byte {
-	if max < 0 || len(s) <= max {
-		return ddname.AppendJSONString(b, s)
-	}
-	n := max
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	b = append(b, '"')
-	b = ddname.AppendJSONStringBody(b, s[:n])
-	return append(b, `..."`...)
-}
-
-// appendBase64Cut appends raw in base64; with max >= 0, at most max bytes
-// of it (from a prefix of raw), and "..." when cut.
-func appendBase64Cut(b []byte, raw string, max int) []byte {
-	if n := base64.StdEncoding.EncodedLen(len(raw)); max < 0 || n <= max {
-		return base64.StdEncoding.AppendEncode(b, []byte(raw))
-	}
-	b = base64.StdEncoding.AppendEncode(b, []byte(raw[:max/4*3]))
-	return append(b, "..."...)
-}
-
-// appendJSONCut is ddname.AppendJSON with, for max >= 0, every string (in
-// slices and maps too) cut to max bytes.
-func appendJSONCut(b []byte, v attribute.Value, max int) []byte {
-	if max < 0 {
-		return ddname.AppendJSON(b, v)
-	}
-	switch v.Type() {
-	case attribute.STRING:
-		return appendJSONStringCut(b, v.AsString(), max)
-	case attribute.BYTESLICE:
-		return append(appendBase64Cut(append(b, '"'), v.AsString(), max), '"')
-	case attribute.STRINGSLICE:
-		b = append(b, '[')
-		for i, x := range v.AsStringSlice() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONStringCut(b, x, max)
-		}
-		return append(b, ']')
-	case attribute.SLICE:
-		b = append(b, '[')
-		for i, x := range v.AsSlice() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONCut(b, x, max)
-		}
-		return append(b, ']')
-	case attribute.MAP:
-		b = append(b, '{')
-		for i, kv := range v.AsMap() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = ddname.AppendJSONString(b, string(kv.Key))
-			b = append(b, ':')
-			b = appendJSONCut(b, kv.Value, max)
-		}
-		return append(b, '}')
-	}
-	return ddname.AppendJSON(b, v)
 }

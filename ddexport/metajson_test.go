@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/seed03c8c003/ddslog/internal/ddname"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -253,7 +254,7 @@ func TestJSONStringCut(t *testing.T) {
 	s := "a\"b\\c\n\x01é世🙂\xff<&>\u2028z"
 	valid := strings.ToValidUTF8(s, "\uFFFD")
 	for max := range len(s) + 1 {
-		b := appendJSONStringCut(nil, s, max)
+		b := ddname.AppendJSONStringCut(nil, s, max)
 		var got string
 		if err := json.Unmarshal(b, &got); err != nil {
 			t.Fatalf("max %d: %s is not valid JSON: %v", max, b, err)

@@ -57,7 +57,7 @@ func AppendText(b []byte, v attribute.Value) []byte {
 		return b
 	default:
 		// As pdata's AsString: JSON without HTML escaping.
-		return appendJSON(b, v, &jsonSafeText)
+		return appendJSON(b, v, jsonStyle{safe: &jsonSafeText, cut: -1})
 	}
 }
 
@@ -191,12 +191,58 @@ func appendES6Float(b []byte, f float64) []byte {
 // AppendJSON appends v as JSON with its type kept (the Agent marshals event
 // attributes from their raw values).
 func AppendJSON(b []byte, v attribute.Value) []byte {
-	return appendJSON(b, v, &jsonSafe)
+	return appendJSON(b, v, jsonStyle{safe: &jsonSafe, cut: -1})
 }
 
-// appendJSON is AppendJSON, the bytes of safe written as they are in
-// strings.
-func appendJSON(b []byte, v attribute.Value, safe *[256]bool) []byte {
+// AppendJSONCut is AppendJSON with every string of v (in slices and maps
+// too, and the base64 text of bytes) cut to at most max bytes, "..."
+// marking a cut; a negative max cuts nothing.
+func AppendJSONCut(b []byte, v attribute.Value, max int) []byte {
+	return appendJSON(b, v, jsonStyle{safe: &jsonSafe, cut: max})
+}
+
+// AppendJSONStringCut is AppendJSONString with s cut to at most max bytes
+// (fewer, to end at a character) and "..." when longer; a negative max cuts
+// nothing. The cut is made in s, before escaping: no escape sequence or
+// character is split.
+func AppendJSONStringCut(b []byte, s string, max int) []byte {
+	return jsonStyle{safe: &jsonSafe, cut: max}.str(b, s)
+}
+
+// jsonStyle is how appendJSON writes strings: the bytes of safe as they
+// are and, with cut >= 0, each string (and the base64 text of bytes) cut
+// to at most cut bytes.
+type jsonStyle struct {
+	safe *[256]bool
+	cut  int
+}
+
+func (st jsonStyle) str(b []byte, s string) []byte {
+	if st.cut < 0 || len(s) <= st.cut {
+		return appendJSONString(b, s, st.safe)
+	}
+	n := st.cut
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	b = append(b, '"')
+	b = appendJSONStringBody(b, s[:n], st.safe)
+	return append(b, `..."`...)
+}
+
+func (st jsonStyle) bytes(b []byte, raw string) []byte {
+	b = append(b, '"')
+	if st.cut < 0 || base64.StdEncoding.EncodedLen(len(raw)) <= st.cut {
+		b = base64.StdEncoding.AppendEncode(b, []byte(raw))
+	} else {
+		b = base64.StdEncoding.AppendEncode(b, []byte(raw[:st.cut/4*3]))
+		b = append(b, "..."...)
+	}
+	return append(b, '"')
+}
+
+// appendJSON is AppendJSON with strings written in style st.
+func appendJSON(b []byte, v attribute.Value, st jsonStyle) []byte {
 	switch v.Type() {
 	case attribute.BOOL:
 		return strconv.AppendBool(b, v.AsBool())
@@ -205,70 +251,45 @@ func appendJSON(b []byte, v attribute.Value, safe *[256]bool) []byte {
 	case attribute.FLOAT64:
 		return AppendJSONFloat(b, v.AsFloat64())
 	case attribute.STRING:
-		return appendJSONString(b, v.AsString(), safe)
+		return st.str(b, v.AsString())
 	case attribute.BYTESLICE:
-		b = append(b, '"')
-		b = base64.StdEncoding.AppendEncode(b, []byte(v.AsString()))
-		return append(b, '"')
+		return st.bytes(b, v.AsString())
 	case attribute.BOOLSLICE:
-		b = append(b, '[')
-		for i, x := range v.AsBoolSlice() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendBool(b, x)
-		}
-		return append(b, ']')
+		return appendArray(b, v.AsBoolSlice(), strconv.AppendBool)
 	case attribute.INT64SLICE:
-		b = append(b, '[')
-		for i, x := range v.AsInt64Slice() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendInt(b, x, 10)
-		}
-		return append(b, ']')
+		return appendArray(b, v.AsInt64Slice(), func(b []byte, x int64) []byte { return strconv.AppendInt(b, x, 10) })
 	case attribute.FLOAT64SLICE:
-		b = append(b, '[')
-		for i, x := range v.AsFloat64Slice() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = AppendJSONFloat(b, x)
-		}
-		return append(b, ']')
+		return appendArray(b, v.AsFloat64Slice(), AppendJSONFloat)
 	case attribute.STRINGSLICE:
-		b = append(b, '[')
-		for i, x := range v.AsStringSlice() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, x, safe)
-		}
-		return append(b, ']')
+		return appendArray(b, v.AsStringSlice(), st.str)
 	case attribute.SLICE:
-		b = append(b, '[')
-		for i, x := range v.AsSlice() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSON(b, x, safe)
-		}
-		return append(b, ']')
+		return appendArray(b, v.AsSlice(), func(b []byte, x attribute.Value) []byte { return appendJSON(b, x, st) })
 	case attribute.MAP:
 		b = append(b, '{')
 		for i, kv := range v.AsMap() {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, string(kv.Key), safe)
+			b = appendJSONString(b, string(kv.Key), st.safe)
 			b = append(b, ':')
-			b = appendJSON(b, kv.Value, safe)
+			b = appendJSON(b, kv.Value, st)
 		}
 		return append(b, '}')
 	default: // EMPTY
 		return append(b, "null"...)
 	}
+}
+
+// appendArray appends xs as a JSON array, each element written by f.
+func appendArray[T any](b []byte, xs []T, f func([]byte, T) []byte) []byte {
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = f(b, x)
+	}
+	return append(b, ']')
 }
 
 const maxTagValueLen = 200
