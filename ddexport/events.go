@@ -134,40 +134,30 @@ func (e *encoder) typedValue(v attribute.Value) {
 func (e *encoder) typedArray(v attribute.Value) {
 	switch v.Type() {
 	case attribute.BOOLSLICE:
-		xs := v.AsBoolSlice()
-		e.b = appendArrayHeader(e.b, uint32(len(xs)))
-		for _, x := range xs {
-			e.typedValue(attribute.BoolValue(x))
-		}
+		typedValues(e, v.AsBoolSlice(), attribute.BoolValue)
 	case attribute.INT64SLICE:
-		xs := v.AsInt64Slice()
-		e.b = appendArrayHeader(e.b, uint32(len(xs)))
-		for _, x := range xs {
-			e.typedValue(attribute.Int64Value(x))
-		}
+		typedValues(e, v.AsInt64Slice(), attribute.Int64Value)
 	case attribute.FLOAT64SLICE:
-		xs := v.AsFloat64Slice()
-		e.b = appendArrayHeader(e.b, uint32(len(xs)))
-		for _, x := range xs {
-			e.typedValue(attribute.Float64Value(x))
-		}
+		typedValues(e, v.AsFloat64Slice(), attribute.Float64Value)
 	case attribute.STRINGSLICE:
-		xs := v.AsStringSlice()
-		e.b = appendArrayHeader(e.b, uint32(len(xs)))
-		for _, x := range xs {
-			e.typedValue(attribute.StringValue(x))
-		}
+		typedValues(e, v.AsStringSlice(), attribute.StringValue)
 	case attribute.SLICE:
-		xs := v.AsSlice()
-		e.b = appendArrayHeader(e.b, uint32(len(xs)))
-		for _, x := range xs {
+		typedValues(e, v.AsSlice(), func(x attribute.Value) attribute.Value {
 			switch x.Type() {
 			case attribute.BOOL, attribute.INT64, attribute.FLOAT64, attribute.STRING:
-				e.typedValue(x)
+				return x
 			default: // arrays hold no arrays: nested values travel as text
-				e.typedValue(attribute.StringValue(ddname.Text(x)))
+				return attribute.StringValue(ddname.Text(x))
 			}
-		}
+		})
+	}
+}
+
+// typedValues writes xs as an array of typed values, each made by value.
+func typedValues[T any](e *encoder, xs []T, value func(T) attribute.Value) {
+	e.b = appendArrayHeader(e.b, uint32(len(xs)))
+	for _, x := range xs {
+		e.typedValue(value(x))
 	}
 }
 
