@@ -44,6 +44,8 @@ type agentOptions struct {
 	// marks spans top-level and measured by span kind, the rule ddexport
 	// applies to every span (a default 7.85 Agent leaves it off).
 	topLevelBySpanKind bool
+	// maxRequestBytes, when positive, is the receiver's max_request_bytes.
+	maxRequestBytes int64
 }
 
 // realAgent is the Datadog trace-agent built from its own code: the receiver's
@@ -96,6 +98,9 @@ func newRealAgent(t *testing.T, o agentOptions) *realAgent {
 	}
 	if o.topLevelBySpanKind {
 		cfg.Features["enable_otlp_compute_top_level_by_span_kind"] = struct{}{}
+	}
+	if o.maxRequestBytes > 0 {
+		cfg.MaxRequestBytes = o.maxRequestBytes
 	}
 	tr, err := attributes.NewTranslator(componenttest.NewNopTelemetrySettings())
 	if err != nil {
