@@ -306,17 +306,18 @@ func (e *encoder) statsMeta(s sdktrace.ReadOnlySpan, attrs []attribute.KeyValue,
 	// A key may fill two slots: _dd.base_service is the base service of
 	// every span and, on client, producer and consumer spans, a peer tag
 	// when the Agent lists it (as it does by default).
-	takeString := func(k, v string) {
-		if i := metaValSlot(k); i >= 0 && e.metaVals[i] == "" {
-			e.metaVals[i] = v
+	fill := func(slot, peer int, v string) {
+		if slot >= 0 && e.metaVals[slot] == "" {
+			e.metaVals[slot] = v
 		}
-		if i := keys.Index(k); i >= 0 && e.metaVals[numMetaVals+i] == "" {
-			e.metaVals[numMetaVals+i] = v
+		if peer >= 0 && e.metaVals[numMetaVals+peer] == "" {
+			e.metaVals[numMetaVals+peer] = v
 		}
 	}
+	takeString := func(k, v string) { fill(metaValSlot(k), keys.Index(k), v) }
 	take := func(k string, v attribute.Value) {
-		if metaValSlot(k) >= 0 || keys.Index(k) >= 0 {
-			takeString(k, ddname.Text(v))
+		if slot, peer := metaValSlot(k), keys.Index(k); slot >= 0 || peer >= 0 {
+			fill(slot, peer, ddname.Text(v))
 		}
 	}
 	if scope := s.InstrumentationScope(); scope.Attributes.Len() > 0 {
